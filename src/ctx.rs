@@ -1,0 +1,231 @@
+//! `WasiCtx`, the per-store state of one guest, and its builder. Every grant the guest gets
+//! (args, env, clocks, randomness, streams, mounts) is made here and nowhere else: a context
+//! built with no calls grants nothing but empty stdio.
+
+use crate::abi::types::Fdflags;
+use crate::clock::{ClockGrant, Clocks};
+use crate::random::RandomSource;
+use crate::rights;
+use crate::stdio::{Input, Output};
+use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Table};
+use crate::vfs::{Dir, MemFs};
+use std::sync::Arc;
+
+/// The state of one guest: its descriptor table and everything it was granted.
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) table: Table,
+    pub(crate) clocks: Clocks,
+    pub(crate) random: RandomSource,
+    pub(crate) stdin: Input,
+    pub(crate) stdout: Output,
+    pub(crate) stderr: Output,
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args)
+            .field("open_fds", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiCtx {
+    /// Starts a builder that grants nothing.
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::default()
+    }
+
+    /// The stdout stream the guest writes to (a handle to read captured bytes).
+    pub fn stdout(&self) -> &Output {
+        &self.stdout
+    }
+
+    /// The stderr stream the guest writes to.
+    pub fn stderr(&self) -> &Output {
+        &self.stderr
+    }
+
+    /// How many descriptors the guest has open (stdio and preopens included).
+    pub fn open_fds(&self) -> u32 {
+        self.table.len()
+    }
+}
+
+/// Collects grants, then [`WasiCtxBuilder::build`]s a [`WasiCtx`].
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Input,
+    stdout: Output,
+    stderr: Output,
+    mounts: Vec<(String, Arc<dyn Dir>)>,
+    clocks: ClockGrant,
+    random: RandomSource,
+    max_fds: u32,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        WasiCtxBuilder {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Input::empty(),
+            stdout: Output::null(),
+            stderr: Output::null(),
+            mounts: Vec::new(),
+            clocks: ClockGrant::NONE,
+            random: RandomSource::None,
+            max_fds: DEFAULT_MAX_FDS,
+        }
+    }
+}
+
+impl WasiCtxBuilder {
+    /// Appends one argument (the first is conventionally the program name).
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets one environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets environment variables.
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Chooses stdin (default: empty).
+    pub fn stdin(mut self, input: Input) -> Self {
+        self.stdin = input;
+        self
+    }
+
+    /// Chooses stdout (default: discard).
+    pub fn stdout(mut self, output: Output) -> Self {
+        self.stdout = output;
+        self
+    }
+
+    /// Chooses stderr (default: discard).
+    pub fn stderr(mut self, output: Output) -> Self {
+        self.stderr = output;
+        self
+    }
+
+    /// Mounts an in-memory filesystem's root as a preopened directory named `guest_path`.
+    pub fn mount(self, guest_path: impl Into<String>, fs: MemFs) -> Self {
+        self.mount_dir(guest_path, fs.root())
+    }
+
+    /// Mounts any backend directory as a preopened directory named `guest_path`.
+    pub fn mount_dir(mut self, guest_path: impl Into<String>, dir: Arc<dyn Dir>) -> Self {
+        self.mounts.push((guest_path.into(), dir));
+        self
+    }
+
+    /// Grants clocks (default: none).
+    pub fn clocks(mut self, grant: ClockGrant) -> Self {
+        self.clocks = grant;
+        self
+    }
+
+    /// Grants every clock, reading the host's real time.
+    pub fn system_clocks(self) -> Self {
+        self.clocks(ClockGrant::ALL)
+    }
+
+    /// Grants the host's CSPRNG to `random_get`.
+    pub fn os_random(mut self) -> Self {
+        self.random = RandomSource::Os;
+        self
+    }
+
+    /// Grants a deterministic random stream from `seed`.
+    pub fn seeded_random(mut self, seed: u64) -> Self {
+        self.random = RandomSource::Seeded(seed);
+        self
+    }
+
+    /// Caps the number of open descriptors (default 1024, stdio and preopens included).
+    pub fn max_fds(mut self, max: u32) -> Self {
+        self.max_fds = max;
+        self
+    }
+
+    /// Builds the context: stdio at 0–2, mounts as preopens from 3 in the order given.
+    pub fn build(self) -> WasiCtx {
+        self.stdout.set_name("stdout");
+        self.stderr.set_name("stderr");
+        // stdio and preopens are placed even past a tiny cap: the cap limits what the guest opens.
+        let mut table = Table::new(self.max_fds.max(3 + self.mounts.len() as u32));
+        let stdio = [
+            Descriptor {
+                kind: Kind::Stdin(self.stdin.clone()),
+                base: rights::STDIN,
+                inheriting: rights::STDIN,
+                flags: Fdflags::empty(),
+            },
+            Descriptor {
+                kind: Kind::Output(self.stdout.clone()),
+                base: rights::STDOUT,
+                inheriting: rights::STDOUT,
+                flags: Fdflags::empty(),
+            },
+            Descriptor {
+                kind: Kind::Output(self.stderr.clone()),
+                base: rights::STDOUT,
+                inheriting: rights::STDOUT,
+                flags: Fdflags::empty(),
+            },
+        ];
+        for desc in stdio {
+            let _ = table.insert(desc);
+        }
+        for (guest_path, dir) in self.mounts {
+            let _ = table.insert(Descriptor {
+                kind: Kind::Dir(OpenDir {
+                    dir,
+                    preopen: Some(guest_path.clone()),
+                    guest_path,
+                }),
+                base: rights::DIR_BASE,
+                inheriting: rights::DIR_INHERITING,
+                flags: Fdflags::empty(),
+            });
+        }
+        WasiCtx {
+            args: self.args,
+            env: self.env,
+            table,
+            clocks: Clocks::new(self.clocks),
+            random: self.random,
+            stdin: self.stdin,
+            stdout: self.stdout,
+            stderr: self.stderr,
+        }
+    }
+}

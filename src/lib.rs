@@ -1,0 +1,64 @@
+//! # wasi-warden
+//!
+//! A WASI preview1 import layer for [wasmtime], written from scratch so that every effect of an
+//! untrusted guest stays under the host's control. Layers, top to bottom:
+//!
+//! - `linker.rs` / `abi.rs`: wasmtime glue and the wiggle-generated decoder of the ABI;
+//! - `p1/`: one file per syscall group — decode, check, act, encode;
+//! - `table.rs` + `rights.rs`: the descriptor table and the capability checks;
+//! - `vfs/`: filesystem backends behind two traits, one shared path resolver;
+//! - `stdio.rs`, `clock.rs`, `random.rs`: the other things a guest may be granted.
+//!
+//! Nothing is granted by default: a [`WasiCtx`] built with no calls has empty stdio, no args,
+//! no env, no clocks, no randomness and no filesystem.
+//!
+//! ```
+//! use wasi_warden::{MemFs, Output, WasiCtx};
+//! # fn main() -> wasmtime::Result<()> {
+//! let engine = wasmtime::Engine::default();
+//! let module = wasmtime::Module::new(&engine, r#"
+//!     (module
+//!       (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+//!       (memory (export "memory") 1)
+//!       (data (i32.const 16) "hello\n")
+//!       (func (export "_start")
+//!         (i32.store (i32.const 0) (i32.const 16))
+//!         (i32.store (i32.const 4) (i32.const 6))
+//!         (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+//! "#)?;
+//! let stdout = Output::capture();
+//! let ctx = WasiCtx::builder()
+//!     .args(["hello.wasm"])
+//!     .stdout(stdout.clone())
+//!     .mount("/", MemFs::new())
+//!     .build();
+//! let (outcome, _ctx) = wasi_warden::run_command(&engine, &module, ctx)?;
+//! assert_eq!(outcome.exit_code(), 0);
+//! assert_eq!(stdout.contents(), b"hello\n");
+//! # Ok(()) }
+//! ```
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[allow(missing_docs)]
+pub mod abi;
+pub mod clock;
+pub mod ctx;
+mod errno;
+mod guest;
+mod linker;
+mod p1;
+pub mod random;
+mod rights;
+pub mod run;
+pub mod stdio;
+pub mod table;
+pub mod vfs;
+
+pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use linker::add_to_linker;
+pub use run::{I32Exit, Outcome, run_command};
+pub use stdio::{Input, InputWriter, LimitAction, Output};
+pub use vfs::MemFs;
+pub use wasmtime;

@@ -1,0 +1,138 @@
+//! Our linker glue: one `func_wrap` per preview1 import that finds guest memory, hands it and
+//! the guest's `WasiCtx` to the wiggle-generated decoder in `abi.rs`, and maps the decoder's
+//! guest errors. Written by hand (not wiggle's wasmtime integration) so that this hot path stays
+//! ours to optimise.
+
+use crate::abi::{self, types::Errno};
+use crate::ctx::WasiCtx;
+use wasmtime::{Caller, Extern, Linker};
+use wiggle::{GuestError, GuestMemory};
+
+/// The module name every preview1 import lives in.
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// Finds the caller's exported memory and the guest's context, borrowed together.
+fn memory_and_ctx<'a, T: 'static>(
+    caller: &'a mut Caller<'_, T>,
+    get: &impl Fn(&mut T) -> &mut WasiCtx,
+) -> wasmtime::Result<(GuestMemory<'a>, &'a mut WasiCtx)> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => {
+            let (bytes, data) = memory.data_and_store_mut(caller);
+            Ok((GuestMemory::Unshared(bytes), get(data)))
+        }
+        Some(Extern::SharedMemory(_)) => {
+            wasmtime::bail!("wasi-warden does not support shared guest memory")
+        }
+        _ => wasmtime::bail!("the guest has no exported memory named \"memory\""),
+    }
+}
+
+/// Maps what the generated decoder returns: bad enum or flag values in arguments are EINVAL
+/// (as SECURITY.md and the spec ask) rather than a trap; everything else passes through.
+fn finish(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
+    match result {
+        Ok(errno) => Ok(errno),
+        Err(error) => match error.downcast_ref::<GuestError>() {
+            Some(guest) if is_bad_value(guest) => Ok(Errno::Inval as i32),
+            _ => Err(error),
+        },
+    }
+}
+
+fn is_bad_value(error: &GuestError) -> bool {
+    match error {
+        GuestError::InvalidFlagValue(_) | GuestError::InvalidEnumValue(_) => true,
+        GuestError::InFunc { err, .. } => is_bad_value(err),
+        _ => false,
+    }
+}
+
+macro_rules! link {
+    ($linker:ident, $get:ident, $( $name:ident ( $($arg:ident : $ty:ty),* ) ; )*) => {
+        $(
+            $linker.func_wrap(
+                MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
+                    let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
+                    finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($arg),*))
+                },
+            )?;
+        )*
+    };
+}
+
+/// Defines every `wasi_snapshot_preview1` import in `linker`. `get` finds the guest's
+/// [`WasiCtx`] in the store's data.
+///
+/// ```no_run
+/// # fn main() -> wasmtime::Result<()> {
+/// struct State { wasi: wasi_warden::WasiCtx }
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = wasmtime::Linker::<State>::new(&engine);
+/// wasi_warden::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi)?;
+/// # Ok(()) }
+/// ```
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<()> {
+    link!(linker, get,
+        args_get(a: i32, b: i32);
+        args_sizes_get(a: i32, b: i32);
+        environ_get(a: i32, b: i32);
+        environ_sizes_get(a: i32, b: i32);
+        clock_res_get(a: i32, b: i32);
+        clock_time_get(a: i32, b: i64, c: i32);
+        fd_advise(a: i32, b: i64, c: i64, d: i32);
+        fd_allocate(a: i32, b: i64, c: i64);
+        fd_close(a: i32);
+        fd_datasync(a: i32);
+        fd_fdstat_get(a: i32, b: i32);
+        fd_fdstat_set_flags(a: i32, b: i32);
+        fd_fdstat_set_rights(a: i32, b: i64, c: i64);
+        fd_filestat_get(a: i32, b: i32);
+        fd_filestat_set_size(a: i32, b: i64);
+        fd_filestat_set_times(a: i32, b: i64, c: i64, d: i32);
+        fd_pread(a: i32, b: i32, c: i32, d: i64, e: i32);
+        fd_prestat_get(a: i32, b: i32);
+        fd_prestat_dir_name(a: i32, b: i32, c: i32);
+        fd_pwrite(a: i32, b: i32, c: i32, d: i64, e: i32);
+        fd_read(a: i32, b: i32, c: i32, d: i32);
+        fd_readdir(a: i32, b: i32, c: i32, d: i64, e: i32);
+        fd_renumber(a: i32, b: i32);
+        fd_seek(a: i32, b: i64, c: i32, d: i32);
+        fd_sync(a: i32);
+        fd_tell(a: i32, b: i32);
+        fd_write(a: i32, b: i32, c: i32, d: i32);
+        path_create_directory(a: i32, b: i32, c: i32);
+        path_filestat_get(a: i32, b: i32, c: i32, d: i32, e: i32);
+        path_filestat_set_times(a: i32, b: i32, c: i32, d: i32, e: i64, f: i64, g: i32);
+        path_link(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32, g: i32);
+        path_open(a: i32, b: i32, c: i32, d: i32, e: i32, f: i64, g: i64, h: i32, i: i32);
+        path_readlink(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
+        path_remove_directory(a: i32, b: i32, c: i32);
+        path_rename(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
+        path_symlink(a: i32, b: i32, c: i32, d: i32, e: i32);
+        path_unlink_file(a: i32, b: i32, c: i32);
+        poll_oneoff(a: i32, b: i32, c: i32, d: i32);
+        proc_raise(a: i32);
+        sched_yield();
+        random_get(a: i32, b: i32);
+        sock_accept(a: i32, b: i32, c: i32);
+        sock_recv(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
+        sock_send(a: i32, b: i32, c: i32, d: i32, e: i32);
+        sock_shutdown(a: i32, b: i32);
+    );
+    // proc_exit returns nothing: the decoder always answers with the exit "trap".
+    linker.func_wrap(
+        MODULE,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, code: i32| -> wasmtime::Result<()> {
+            let (mut memory, ctx) = memory_and_ctx(&mut caller, &get)?;
+            abi::wasi_snapshot_preview1::proc_exit(ctx, &mut memory, code)
+        },
+    )?;
+    Ok(())
+}

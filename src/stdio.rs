@@ -1,0 +1,499 @@
+//! The guest's standard streams, chosen by the embedder: where stdout/stderr bytes go
+//! ([`Output`]) and where stdin bytes come from ([`Input`]). An `Output` carries its own byte
+//! budget, so the limit follows the stream wherever the guest moves the descriptor.
+//! Nothing here touches guest memory; `p1/fd_io.rs` copies bytes in bounded chunks.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{IsTerminal, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Locks a mutex, ignoring poisoning: a panic in an embedder callback must not make the
+/// captured output unreadable afterwards ("nothing lost").
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What happens when a guest writes past an output stream's byte budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitAction {
+    /// Stop the guest with a trap naming the stream and the limit (the default).
+    #[default]
+    Trap,
+    /// Write what fits, then answer further writes with EFBIG (a short write first).
+    Truncate,
+}
+
+/// Why a stream operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamError {
+    /// The stream's byte budget is exhausted and its action is `Trap`.
+    LimitTrap {
+        /// The stream's name, e.g. "stdout".
+        stream: String,
+        /// The budget in bytes.
+        limit: u64,
+    },
+    /// The stream's byte budget is exhausted and its action is `Truncate`.
+    LimitReached,
+    /// The host side failed (inherited stream closed...).
+    Io(String),
+    /// Nothing is available now and the stream is non-blocking.
+    WouldBlock,
+}
+
+/// The error a guest stops with when it writes past an output budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLimitExceeded {
+    /// The stream's name, e.g. "stdout".
+    pub stream: String,
+    /// The budget in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for OutputLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "guest wrote more than the {} limit of {} bytes to {}",
+            self.stream, self.limit, self.stream
+        )
+    }
+}
+
+impl std::error::Error for OutputLimitExceeded {}
+
+type Callback = Box<dyn FnMut(&[u8]) + Send>;
+
+enum Sink {
+    Capture(Mutex<Vec<u8>>),
+    Callback(Mutex<Callback>),
+    InheritStdout,
+    InheritStderr,
+    Null,
+}
+
+struct OutputInner {
+    sink: Sink,
+    name: Mutex<String>,
+    limit: Option<u64>,
+    action: LimitAction,
+    written: AtomicU64,
+}
+
+/// An output stream for the guest's stdout or stderr. Cloning gives another handle to the same
+/// stream, so the host can keep one and read what the guest wrote, during or after the run.
+#[derive(Clone)]
+pub struct Output {
+    inner: Arc<OutputInner>,
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.inner.sink {
+            Sink::Capture(_) => "capture",
+            Sink::Callback(_) => "callback",
+            Sink::InheritStdout => "inherit-stdout",
+            Sink::InheritStderr => "inherit-stderr",
+            Sink::Null => "null",
+        };
+        f.debug_struct("Output")
+            .field("sink", &kind)
+            .field("limit", &self.inner.limit)
+            .field("written", &self.written())
+            .finish()
+    }
+}
+
+impl Output {
+    fn new(sink: Sink) -> Self {
+        Output {
+            inner: Arc::new(OutputInner {
+                sink,
+                name: Mutex::new(String::from("output")),
+                limit: None,
+                action: LimitAction::Trap,
+                written: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Keeps every byte in memory; read them with [`Output::contents`].
+    pub fn capture() -> Self {
+        Self::new(Sink::Capture(Mutex::new(Vec::new())))
+    }
+
+    /// Hands every write to `f` as it happens (on the guest's thread).
+    pub fn callback(f: impl FnMut(&[u8]) + Send + 'static) -> Self {
+        Self::new(Sink::Callback(Mutex::new(Box::new(f))))
+    }
+
+    /// Writes to the host process's stdout.
+    pub fn inherit_stdout() -> Self {
+        Self::new(Sink::InheritStdout)
+    }
+
+    /// Writes to the host process's stderr.
+    pub fn inherit_stderr() -> Self {
+        Self::new(Sink::InheritStderr)
+    }
+
+    /// Discards every byte (still counted against the limit).
+    pub fn null() -> Self {
+        Self::new(Sink::Null)
+    }
+
+    /// Sets the byte budget; past it the guest is stopped (see [`Output::on_limit`]).
+    /// Must be called before the stream is shared.
+    pub fn limit(self, bytes: u64) -> Self {
+        self.reconfigure(|i| i.limit = Some(bytes))
+    }
+
+    /// Chooses what happens past the budget.
+    pub fn on_limit(self, action: LimitAction) -> Self {
+        self.reconfigure(|i| i.action = action)
+    }
+
+    fn reconfigure(self, f: impl FnOnce(&mut OutputInner)) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                f(&mut inner);
+                Output {
+                    inner: Arc::new(inner),
+                }
+            }
+            // Already shared: configuring it now would surprise the other holders.
+            Err(inner) => Output { inner },
+        }
+    }
+
+    pub(crate) fn set_name(&self, name: &str) {
+        *lock(&self.inner.name) = name.to_string();
+    }
+
+    /// A copy of everything captured so far (empty for non-capturing streams).
+    pub fn contents(&self) -> Vec<u8> {
+        match &self.inner.sink {
+            Sink::Capture(buf) => lock(buf).clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes the captured bytes out, leaving the buffer empty.
+    pub fn take_contents(&self) -> Vec<u8> {
+        match &self.inner.sink {
+            Sink::Capture(buf) => std::mem::take(&mut *lock(buf)),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Bytes the guest has written to this stream so far.
+    pub fn written(&self) -> u64 {
+        self.inner.written.load(Ordering::Relaxed)
+    }
+
+    /// The byte budget, if any.
+    pub fn byte_limit(&self) -> Option<u64> {
+        self.inner.limit
+    }
+
+    /// Whether the stream is a terminal (reported to the guest as a character device).
+    pub fn is_terminal(&self) -> bool {
+        match self.inner.sink {
+            Sink::InheritStdout => std::io::stdout().is_terminal(),
+            Sink::InheritStderr => std::io::stderr().is_terminal(),
+            _ => false,
+        }
+    }
+
+    /// How many of `wanted` bytes may be written now; charges them to the budget.
+    /// Charging comes first so that nothing past the budget is ever buffered.
+    pub(crate) fn reserve(&self, wanted: u64) -> Result<u64, StreamError> {
+        let Some(limit) = self.inner.limit else {
+            self.inner.written.fetch_add(wanted, Ordering::Relaxed);
+            return Ok(wanted);
+        };
+        let mut current = self.inner.written.load(Ordering::Relaxed);
+        loop {
+            let room = limit.saturating_sub(current);
+            if room == 0 && wanted > 0 {
+                return Err(match self.inner.action {
+                    LimitAction::Trap => StreamError::LimitTrap {
+                        stream: lock(&self.inner.name).clone(),
+                        limit,
+                    },
+                    LimitAction::Truncate => StreamError::LimitReached,
+                });
+            }
+            let take = wanted.min(room);
+            match self.inner.written.compare_exchange(
+                current,
+                current + take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(take),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Whether writing `wanted` more bytes would cross the budget.
+    pub(crate) fn would_exceed(&self, wanted: u64) -> bool {
+        match self.inner.limit {
+            Some(limit) => self.written().saturating_add(wanted) > limit,
+            None => false,
+        }
+    }
+
+    /// The trap for a write that crossed the budget, if the action is `Trap`.
+    pub(crate) fn limit_error(&self) -> Option<OutputLimitExceeded> {
+        match (self.inner.limit, self.inner.action) {
+            (Some(limit), LimitAction::Trap) => Some(OutputLimitExceeded {
+                stream: lock(&self.inner.name).clone(),
+                limit,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Delivers bytes that were already charged with [`Output::reserve`].
+    pub(crate) fn deliver(&self, bytes: &[u8]) -> Result<(), StreamError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let io = |r: std::io::Result<()>| r.map_err(|e| StreamError::Io(e.to_string()));
+        match &self.inner.sink {
+            Sink::Capture(buf) => {
+                lock(buf).extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Callback(f) => {
+                (lock(f))(bytes);
+                Ok(())
+            }
+            Sink::InheritStdout => {
+                let mut out = std::io::stdout().lock();
+                io(out.write_all(bytes).and_then(|_| out.flush()))
+            }
+            Sink::InheritStderr => io(std::io::stderr().lock().write_all(bytes)),
+            Sink::Null => Ok(()),
+        }
+    }
+}
+
+/// The writing end of a stdin pipe: the host feeds bytes while the guest runs.
+#[derive(Clone)]
+pub struct InputWriter {
+    pipe: Arc<Pipe>,
+}
+
+impl fmt::Debug for InputWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InputWriter")
+    }
+}
+
+impl InputWriter {
+    /// Queues bytes for the guest to read.
+    pub fn write(&self, bytes: &[u8]) {
+        let mut state = lock(&self.pipe.state);
+        state.buffer.extend(bytes);
+        self.pipe.ready.notify_all();
+    }
+
+    /// Marks the end of input: once the queue drains, the guest reads end-of-file.
+    pub fn close(&self) {
+        lock(&self.pipe.state).closed = true;
+        self.pipe.ready.notify_all();
+    }
+}
+
+#[derive(Default)]
+struct PipeState {
+    buffer: VecDeque<u8>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Pipe {
+    state: Mutex<PipeState>,
+    ready: Condvar,
+}
+
+enum Source {
+    Bytes(Mutex<(Bytes, usize)>),
+    Pipe(Arc<Pipe>),
+    Inherit,
+    Empty,
+}
+
+/// The guest's stdin. Cloning gives another handle to the same stream.
+#[derive(Clone)]
+pub struct Input {
+    source: Arc<Source>,
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match *self.source {
+            Source::Bytes(_) => "bytes",
+            Source::Pipe(_) => "pipe",
+            Source::Inherit => "inherit",
+            Source::Empty => "empty",
+        };
+        write!(f, "Input({kind})")
+    }
+}
+
+impl Input {
+    /// Reads from a fixed buffer, then end-of-file.
+    pub fn bytes(data: impl Into<Bytes>) -> Self {
+        Input {
+            source: Arc::new(Source::Bytes(Mutex::new((data.into(), 0)))),
+        }
+    }
+
+    /// A pipe the host feeds while the guest runs; reads block until bytes or `close`.
+    pub fn pipe() -> (Self, InputWriter) {
+        let pipe = Arc::new(Pipe::default());
+        (
+            Input {
+                source: Arc::new(Source::Pipe(pipe.clone())),
+            },
+            InputWriter { pipe },
+        )
+    }
+
+    /// Reads the host process's stdin.
+    pub fn inherit() -> Self {
+        Input {
+            source: Arc::new(Source::Inherit),
+        }
+    }
+
+    /// Always at end-of-file.
+    pub fn empty() -> Self {
+        Input {
+            source: Arc::new(Source::Empty),
+        }
+    }
+
+    /// Whether the stream is a terminal (reported to the guest as a character device).
+    pub fn is_terminal(&self) -> bool {
+        matches!(*self.source, Source::Inherit) && std::io::stdin().is_terminal()
+    }
+
+    /// Reads up to `buf.len()` bytes; blocks (until `deadline`, if any) when nothing is there
+    /// yet and `nonblocking` is false. Returns 0 at end-of-file.
+    pub(crate) fn read(
+        &self,
+        buf: &mut [u8],
+        nonblocking: bool,
+        deadline: Option<Instant>,
+    ) -> Result<usize, StreamError> {
+        match &*self.source {
+            Source::Bytes(state) => {
+                let mut state = lock(state);
+                let (data, pos) = &mut *state;
+                let n = buf.len().min(data.len() - *pos);
+                buf[..n].copy_from_slice(&data[*pos..*pos + n]);
+                *pos += n;
+                Ok(n)
+            }
+            Source::Pipe(pipe) => {
+                let mut state = lock(&pipe.state);
+                loop {
+                    if !state.buffer.is_empty() {
+                        let n = buf.len().min(state.buffer.len());
+                        for (dst, src) in buf.iter_mut().zip(state.buffer.drain(..n)) {
+                            *dst = src;
+                        }
+                        return Ok(n);
+                    }
+                    if state.closed {
+                        return Ok(0);
+                    }
+                    if nonblocking {
+                        return Err(StreamError::WouldBlock);
+                    }
+                    state = match deadline {
+                        None => pipe.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                        Some(deadline) => {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                return Err(StreamError::WouldBlock);
+                            }
+                            pipe.ready
+                                .wait_timeout(state, deadline - now)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0
+                        }
+                    };
+                }
+            }
+            Source::Inherit => std::io::stdin()
+                .lock()
+                .read(buf)
+                .map_err(|e| StreamError::Io(e.to_string())),
+            Source::Empty => Ok(0),
+        }
+    }
+
+    /// Bytes that can be read now without blocking, if that is knowable
+    /// (`None` for an inherited stdin, whose readiness the host cannot see cheaply).
+    pub(crate) fn available(&self) -> Option<u64> {
+        match &*self.source {
+            Source::Bytes(state) => {
+                let state = lock(state);
+                Some((state.0.len() - state.1) as u64)
+            }
+            Source::Pipe(pipe) => {
+                let state = lock(&pipe.state);
+                // A closed pipe is "ready" (end-of-file) even when empty.
+                if state.closed && state.buffer.is_empty() {
+                    Some(0)
+                } else if state.buffer.is_empty() {
+                    None
+                } else {
+                    Some(state.buffer.len() as u64)
+                }
+            }
+            Source::Inherit => None,
+            Source::Empty => Some(0),
+        }
+    }
+
+    /// Blocks until the stream has bytes or reached end-of-file, or `deadline` passes.
+    /// Returns whether it became ready.
+    pub(crate) fn wait_ready(&self, deadline: Option<Instant>) -> bool {
+        match &*self.source {
+            Source::Pipe(pipe) => {
+                let mut state = lock(&pipe.state);
+                loop {
+                    if !state.buffer.is_empty() || state.closed {
+                        return true;
+                    }
+                    state = match deadline {
+                        None => pipe.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                        Some(deadline) => {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                return false;
+                            }
+                            pipe.ready
+                                .wait_timeout(state, deadline - now)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0
+                        }
+                    };
+                }
+            }
+            // An inherited stdin is treated as always ready, as wasmtime does for blocking files.
+            _ => true,
+        }
+    }
+}
