@@ -228,4 +228,33 @@ impl WasiCtxBuilder {
             stderr: self.stderr,
         }
     }
+
+    /// Mounts the host directory `host_path` as `guest_path`, confined: the guest reaches
+    /// nothing outside it (symlinks are resolved by us, never by the OS). With
+    /// [`Perms::READ_ONLY`](crate::vfs::Perms::READ_ONLY) every mutation is refused with EROFS.
+    /// Errors: the host's, if `host_path` cannot be opened as a directory.
+    pub fn mount_host(
+        self,
+        guest_path: impl Into<String>,
+        host_path: impl AsRef<std::path::Path>,
+        perms: crate::vfs::Perms,
+    ) -> std::io::Result<Self> {
+        let dir = crate::vfs::host::open(host_path, perms)?;
+        Ok(self.mount_dir(guest_path, dir))
+    }
+
+    /// Mounts an overlay's merged tree as `guest_path`. Keep `overlay` (a cheap clone) to read
+    /// its upper layer, whiteouts or merged snapshot after the guest ran.
+    pub fn mount_overlay(
+        self,
+        guest_path: impl Into<String>,
+        overlay: &crate::vfs::Overlay,
+    ) -> Self {
+        self.mount_dir(guest_path, overlay.root())
+    }
+
+    /// Mounts any backend directory read-only as `guest_path` (see [`crate::vfs::read_only`]).
+    pub fn mount_read_only(self, guest_path: impl Into<String>, dir: Arc<dyn Dir>) -> Self {
+        self.mount_dir(guest_path, crate::vfs::read_only(dir))
+    }
 }

@@ -43,12 +43,14 @@
 
 #[allow(missing_docs)]
 pub mod abi;
+pub mod audit;
 pub mod clock;
 pub mod ctx;
 mod errno;
 mod guest;
 mod linker;
 mod p1;
+pub mod policy;
 pub mod random;
 mod rights;
 pub mod run;
@@ -56,9 +58,15 @@ pub mod stdio;
 pub mod table;
 pub mod vfs;
 
+pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use linker::add_to_linker;
+pub use policy::{
+    Access, ChannelPrompter, Decision, Policy, PolicyHandle, PolicyTable, Prompter, Request, Rule,
+    Syscall, TerminalPrompter,
+};
 pub use run::{I32Exit, Outcome, run_command};
 pub use stdio::{Input, InputWriter, LimitAction, Output};
 pub use vfs::MemFs;
+pub use vfs::{Overlay, Perms};
 pub use wasmtime;

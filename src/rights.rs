@@ -1,7 +1,7 @@
 //! What each operation needs, as data: the rights a descriptor must hold, and the rights new
 //! descriptors start with. `table.rs` verifies them; nothing else in the crate spells out rights.
 
-use crate::abi::types::Rights;
+use crate::abi::types::{Fdflags, Rights};
 
 /// Rights of a preopened directory: every directory operation (the set wasmtime reports).
 pub const DIR_BASE: Rights = Rights::PATH_CREATE_DIRECTORY
@@ -39,8 +39,30 @@ pub const FILE_ALL: Rights = Rights::FD_DATASYNC
 /// Rights a preopen passes on to what is opened through it.
 pub const DIR_INHERITING: Rights = DIR_BASE.union(FILE_ALL);
 
-/// Rights of stdin.
-pub const STDIN: Rights = Rights::FD_READ.union(Rights::POLL_FD_READWRITE);
+/// Rights of stdin. FD_FDSTAT_SET_FLAGS lets the guest make it non-blocking.
+pub const STDIN: Rights = Rights::FD_READ
+    .union(Rights::FD_FDSTAT_SET_FLAGS)
+    .union(Rights::POLL_FD_READWRITE);
 
 /// Rights of stdout and stderr.
-pub const STDOUT: Rights = Rights::FD_WRITE.union(Rights::POLL_FD_READWRITE);
+pub const STDOUT: Rights = Rights::FD_WRITE
+    .union(Rights::FD_FDSTAT_SET_FLAGS)
+    .union(Rights::POLL_FD_READWRITE);
+
+/// fd_pread: read without moving the position (a seekable object).
+pub const PREAD: Rights = Rights::FD_READ.union(Rights::FD_SEEK);
+
+/// fd_pwrite: write without moving the position (a seekable object).
+pub const PWRITE: Rights = Rights::FD_WRITE.union(Rights::FD_SEEK);
+
+/// fd_seek that leaves the position unchanged (`whence::cur`, offset 0): the spec lets
+/// FD_TELL alone allow it.
+pub const SEEK_QUERY: Rights = Rights::FD_TELL;
+
+/// fd_datasync: FD_DATASYNC, or FD_SYNC, the stronger right (fsync implies fdatasync). wasi-libc
+/// drops FD_DATASYNC from read-only opens, where wasmtime still lets fdatasync succeed.
+pub const DATASYNC_ANY: [Rights; 2] = [Rights::FD_DATASYNC, Rights::FD_SYNC];
+
+/// Flags fd_fdstat_set_flags may change; the sync flags cannot be changed after open (EINVAL,
+/// as wasmtime).
+pub const SETTABLE_FDFLAGS: Fdflags = Fdflags::APPEND.union(Fdflags::NONBLOCK);

@@ -55,6 +55,26 @@ pub struct Descriptor {
     pub flags: Fdflags,
 }
 
+impl Descriptor {
+    /// Checks that this descriptor holds all of `needed`. The errno for a missing right says
+    /// what a POSIX program expects, because wasi-libc and Rust's std derive rights from the
+    /// open mode: lacking FD_READ or FD_WRITE means "not open for reading/writing", EBADF (as
+    /// read(2)/write(2) and wasmtime answer); lacking FD_FILESTAT_SET_SIZE means "not open for
+    /// writing" to ftruncate(2), EINVAL (again as wasmtime); any other right, ENOTCAPABLE.
+    pub fn require(&self, needed: Rights) -> Result<(), Errno> {
+        let missing = needed.difference(self.base);
+        if missing.is_empty() {
+            Ok(())
+        } else if missing.intersects(Rights::FD_READ.union(Rights::FD_WRITE)) {
+            Err(Errno::Badf)
+        } else if missing.contains(Rights::FD_FILESTAT_SET_SIZE) {
+            Err(Errno::Inval)
+        } else {
+            Err(Errno::Notcapable)
+        }
+    }
+}
+
 /// The per-guest descriptor table.
 pub struct Table {
     slots: Vec<Option<Descriptor>>,
@@ -198,5 +218,78 @@ impl Table {
             .iter()
             .enumerate()
             .filter_map(|(fd, d)| d.as_ref().map(|d| (fd as u32, d)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stdin() -> Descriptor {
+        Descriptor {
+            kind: Kind::Stdin(Input::empty()),
+            base: Rights::FD_READ,
+            inheriting: Rights::empty(),
+            flags: Fdflags::empty(),
+        }
+    }
+
+    fn table(n: u32) -> Table {
+        let mut t = Table::new(8);
+        for _ in 0..n {
+            t.insert(stdin()).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn renumber_needs_both_ends_open() {
+        let mut t = table(3);
+        assert_eq!(t.renumber(0, u32::MAX), Err(Errno::Badf));
+        assert_eq!(t.renumber(u32::MAX, 0), Err(Errno::Badf));
+        assert_eq!(t.renumber(1, 3), Err(Errno::Badf));
+        assert_eq!(t.renumber(2, 2), Ok(()));
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn renumber_closes_the_target_and_frees_the_source() {
+        let mut t = table(4);
+        t.get_mut(3).unwrap().flags = Fdflags::APPEND;
+        assert_eq!(t.renumber(3, 1), Ok(()));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.get(1).unwrap().flags, Fdflags::APPEND);
+        assert_eq!(t.get(3).err(), Some(Errno::Badf));
+        // The freed number is the lowest free again.
+        assert_eq!(t.insert(stdin()), Ok(3));
+        // Renumbering downwards from the middle leaves a hole that is reused.
+        assert_eq!(t.renumber(1, 0), Ok(()));
+        assert_eq!(t.insert(stdin()), Ok(1));
+        assert_eq!(t.len(), 4);
+    }
+
+    #[test]
+    fn cap_and_lookups_of_any_number() {
+        let mut t = table(8);
+        assert_eq!(t.insert(stdin()), Err(Errno::Mfile));
+        for fd in [8, 1 << 20, u32::MAX] {
+            assert_eq!(t.get(fd).err(), Some(Errno::Badf));
+            assert_eq!(t.remove(fd).err(), Some(Errno::Badf));
+        }
+        assert!(t.remove(7).is_ok());
+        assert_eq!(t.remove(7).err(), Some(Errno::Badf));
+        assert_eq!(t.insert(stdin()), Ok(7));
+    }
+
+    #[test]
+    fn require_maps_missing_rights() {
+        let mut d = stdin();
+        d.base = Rights::FD_SEEK;
+        assert_eq!(d.require(Rights::FD_SEEK), Ok(()));
+        assert_eq!(d.require(Rights::FD_READ), Err(Errno::Badf));
+        assert_eq!(d.require(Rights::FD_WRITE), Err(Errno::Badf));
+        let set_size = Rights::FD_FILESTAT_SET_SIZE;
+        assert_eq!(d.require(set_size), Err(Errno::Inval));
+        assert_eq!(d.require(Rights::FD_TELL), Err(Errno::Notcapable));
     }
 }

@@ -1,10 +1,233 @@
-//! TODO
+//! Syscall group `fd_read` / `fd_write` / `fd_pread` / `fd_pwrite` / `fd_seek` / `fd_tell`:
+//! bytes between guest iovecs and streams or files. Iovec arrays and every used buffer are
+//! bounds-checked before the first byte moves; bytes move through borrowed guest slices, so no
+//! host buffer is ever sized by the guest, and output is charged to its stream's budget before
+//! it is delivered. Per call: at most `MAX_IOVS` iovecs and `MAX_TRANSFER` bytes (short counts).
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-#[allow(unused_imports)]
-use wiggle::{GuestMemory, GuestPtr};
+use crate::guest::{self, IoVecs, MAX_TRANSFER};
+use crate::rights;
+use crate::stdio::{Input, Output, StreamError};
+use crate::table::Kind;
+use crate::vfs::{File, FsError};
+use std::time::Instant;
+use wiggle::GuestMemory;
 
+/// Where a file write goes.
+#[derive(Clone, Copy)]
+enum Target {
+    /// At this offset (the descriptor's position, or pwrite's offset).
+    At(u64),
+    /// At the end, atomically per buffer (APPEND).
+    Append,
+}
+
+/// The length of iovec buffer `len` that still fits in this call's transfer budget.
+fn clamp(len: u32, done: u64) -> u32 {
+    let room = MAX_TRANSFER.saturating_sub(done);
+    u32::try_from(room.min(u64::from(len))).unwrap_or(0)
+}
+
+/// Reads from stdin into the first non-empty buffer, as wasmtime does: once some bytes have
+/// arrived, reading on into later buffers could block on a stream that has nothing more.
+fn read_stream(
+    input: &Input,
+    nonblocking: bool,
+    deadline: Option<Instant>,
+    mem: &mut GuestMemory<'_>,
+    iovs: &IoVecs,
+) -> Result<u64, Error> {
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = clamp(len, 0);
+        if len == 0 {
+            continue;
+        }
+        let buf = guest::bytes_mut(mem, ptr, len)?;
+        return Ok(input.read(buf, nonblocking, deadline)? as u64);
+    }
+    Ok(0)
+}
+
+/// Reads a file from `offset` into the buffers in order, stopping at end-of-file or at the
+/// first short read. An error after some bytes were read ends the call with a short count.
+fn read_file(
+    file: &dyn File,
+    mem: &mut GuestMemory<'_>,
+    iovs: &IoVecs,
+    offset: u64,
+) -> Result<u64, Error> {
+    let mut done = 0u64;
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = clamp(len, done);
+        if len == 0 {
+            continue;
+        }
+        let Some(at) = offset.checked_add(done) else {
+            break;
+        };
+        let buf = guest::bytes_mut(mem, ptr, len)?;
+        let n = match file.read_at(buf, at) {
+            Ok(n) => n.min(buf.len()),
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e.into()),
+        };
+        done += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Writes the buffers to a file in order. Returns the bytes written and, when appending, the
+/// file's new end. An error after some bytes were written ends the call with a short count.
+fn write_file(
+    file: &dyn File,
+    mem: &GuestMemory<'_>,
+    iovs: &IoVecs,
+    target: Target,
+) -> Result<(u64, Option<u64>), Error> {
+    let (mut done, mut end) = (0u64, None);
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = clamp(len, done);
+        if len == 0 {
+            continue;
+        }
+        let buf = guest::bytes(mem, ptr, len)?;
+        let result = match target {
+            Target::At(offset) => match offset.checked_add(done) {
+                Some(at) => file.write_at(buf, at),
+                None => Err(FsError::FileTooBig),
+            },
+            Target::Append => file.append(buf).map(|(n, new_end)| {
+                end = Some(new_end);
+                n
+            }),
+        };
+        let n = match result {
+            Ok(n) => n.min(buf.len()),
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e.into()),
+        };
+        done += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok((done, end))
+}
+
+/// Writes the buffers to an output stream, charging its budget before delivering each one.
+/// Past the budget: `Trap` delivers what fits, then stops the guest; `Truncate` reports a short
+/// count, and EFBIG once nothing at all fits.
+fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
+    let mut done = 0u64;
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = clamp(len, done);
+        if len == 0 {
+            continue;
+        }
+        let buf = guest::bytes(mem, ptr, len)?;
+        let granted = match out.reserve(u64::from(len)) {
+            Ok(n) => n,
+            // Earlier buffers went out: report them; the next call meets the limit alone.
+            Err(StreamError::LimitReached) if done > 0 => break,
+            Err(e) => return Err(e.into()),
+        };
+        let fits = buf
+            .get(..usize::try_from(granted).unwrap_or(usize::MAX))
+            .unwrap_or(buf);
+        match out.deliver(fits) {
+            Ok(()) => done += fits.len() as u64,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e.into()),
+        }
+        if fits.len() < buf.len() {
+            // The budget ran out inside this buffer: what fit is delivered, now stop.
+            if let Some(limit) = out.limit_error() {
+                return Err(Error::trap(limit.into()));
+            }
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Mirrors `readv`. Errors: EBADF (not readable: stdout, a directory, no FD_READ), EAGAIN
+/// (non-blocking stdin with nothing buffered), EIO, backend errors.
+pub(crate) fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    iovs: IovecArray,
+) -> Result<Size, Error> {
+    let iovs = IoVecs::check(mem, iovs.offset())?;
+    let deadline = super::poll::run_deadline(ctx);
+    let desc = ctx.table.get_mut(fd.into())?;
+    let allowed = desc.require(Rights::FD_READ);
+    let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
+    let n = match &mut desc.kind {
+        Kind::Stdin(input) => {
+            allowed?;
+            read_stream(input, nonblocking, deadline, mem, &iovs)?
+        }
+        Kind::File(open) => {
+            allowed?;
+            let n = read_file(&*open.file, mem, &iovs, open.position)?;
+            open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
+            n
+        }
+        Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
+    };
+    guest::size(n)
+}
+
+/// Mirrors `writev`; APPEND descriptors write at the end and move the position there.
+/// Errors: EBADF (not writable: stdin, a directory, no FD_WRITE), EFBIG (stream budget with
+/// `Truncate`), EIO, backend errors (ENOSPC, EDQUOT, EFBIG, EROFS...). Traps past a `Trap` budget.
+pub(crate) fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    iovs: CiovecArray,
+) -> Result<Size, Error> {
+    let iovs = IoVecs::check(mem, iovs.offset())?;
+    let desc = ctx.table.get_mut(fd.into())?;
+    let allowed = desc.require(Rights::FD_WRITE);
+    let append = desc.flags.contains(Fdflags::APPEND);
+    let n = match &mut desc.kind {
+        Kind::Output(out) => {
+            allowed?;
+            write_stream(out, mem, &iovs)?
+        }
+        Kind::File(open) if append => {
+            allowed?;
+            let (n, end) = write_file(&*open.file, mem, &iovs, Target::Append)?;
+            // Like wasmtime, the position follows the end even when nothing was appended.
+            open.position = match end {
+                Some(end) => end,
+                None => open.file.stat()?.size,
+            };
+            n
+        }
+        Kind::File(open) => {
+            allowed?;
+            let (n, _) = write_file(&*open.file, mem, &iovs, Target::At(open.position))?;
+            open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
+            n
+        }
+        Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
+    };
+    guest::size(n)
+}
+
+/// Mirrors `preadv`; the position is unchanged. Errors: ESPIPE (stdin), EBADF (stdout, a
+/// directory, no FD_READ), ENOTCAPABLE (no FD_SEEK), backend errors.
 pub(crate) fn fd_pread(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -12,9 +235,22 @@ pub(crate) fn fd_pread(
     iovs: IovecArray,
     offset: Filesize,
 ) -> Result<Size, Error> {
-    todo!()
+    let iovs = IoVecs::check(mem, iovs.offset())?;
+    let desc = ctx.table.get(fd.into())?;
+    match &desc.kind {
+        Kind::File(open) => {
+            desc.require(rights::PREAD)?;
+            guest::size(read_file(&*open.file, mem, &iovs, offset)?)
+        }
+        // wasmtime: ESPIPE for stdin, EBADF for the write-only streams and directories.
+        Kind::Stdin(_) => Err(Errno::Spipe.into()),
+        Kind::Output(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
+    }
 }
 
+/// Mirrors `pwritev`; the position is unchanged. On an APPEND descriptor the offset is ignored
+/// and the bytes are appended (Linux's and wasmtime's behaviour). Errors: ESPIPE (stdout,
+/// stderr), EBADF (stdin, a directory, no FD_WRITE), ENOTCAPABLE (no FD_SEEK), backend errors.
 pub(crate) fn fd_pwrite(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -22,41 +258,310 @@ pub(crate) fn fd_pwrite(
     iovs: CiovecArray,
     offset: Filesize,
 ) -> Result<Size, Error> {
-    todo!()
+    let iovs = IoVecs::check(mem, iovs.offset())?;
+    let desc = ctx.table.get(fd.into())?;
+    match &desc.kind {
+        Kind::File(open) => {
+            desc.require(rights::PWRITE)?;
+            let target = if desc.flags.contains(Fdflags::APPEND) {
+                Target::Append
+            } else {
+                Target::At(offset)
+            };
+            guest::size(write_file(&*open.file, mem, &iovs, target)?.0)
+        }
+        Kind::Output(_) => Err(Errno::Spipe.into()),
+        Kind::Stdin(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
+    }
 }
 
-pub(crate) fn fd_read(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    iovs: IovecArray,
-) -> Result<Size, Error> {
-    todo!()
-}
-
+/// Mirrors `lseek`. Positions past the end are allowed; a result below 0 or past u64 is EINVAL
+/// (as wasmtime). Errors: ESPIPE (stdio), EBADF (a directory), ENOTCAPABLE (no FD_SEEK; FD_TELL
+/// suffices for `cur + 0`), backend errors (stat for `end`).
 pub(crate) fn fd_seek(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
     offset: Filedelta,
     whence: Whence,
 ) -> Result<Filesize, Error> {
-    todo!()
+    let desc = ctx.table.get_mut(fd.into())?;
+    let query = offset == 0 && matches!(whence, Whence::Cur);
+    let allowed = match desc.require(Rights::FD_SEEK) {
+        Err(_) if query => desc.require(rights::SEEK_QUERY),
+        other => other,
+    };
+    let Kind::File(open) = &mut desc.kind else {
+        return Err(stream_or_dir(&desc.kind).into());
+    };
+    allowed?;
+    let position = match whence {
+        Whence::Set => u64::try_from(offset).ok(),
+        Whence::Cur => open.position.checked_add_signed(offset),
+        Whence::End => open.file.stat()?.size.checked_add_signed(offset),
+    }
+    .ok_or(Errno::Inval)?;
+    open.position = position;
+    Ok(position)
 }
 
+/// Mirrors `lseek(fd, 0, SEEK_CUR)`. Errors: ESPIPE (stdio), EBADF (a directory),
+/// ENOTCAPABLE (neither FD_TELL nor FD_SEEK).
 pub(crate) fn fd_tell(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Filesize, Error> {
-    todo!()
+    let desc = ctx.table.get(fd.into())?;
+    let Kind::File(open) = &desc.kind else {
+        return Err(stream_or_dir(&desc.kind).into());
+    };
+    // Whoever may seek may also ask where it is.
+    desc.require(Rights::FD_TELL)
+        .or_else(|_| desc.require(Rights::FD_SEEK))?;
+    Ok(open.position)
 }
 
-pub(crate) fn fd_write(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    iovs: CiovecArray,
-) -> Result<Size, Error> {
-    todo!()
+/// The errno for seeking a non-file: ESPIPE for streams, EBADF for directories (as wasmtime).
+fn stream_or_dir(kind: &Kind) -> Errno {
+    match kind {
+        Kind::Stdin(_) | Kind::Output(_) => Errno::Spipe,
+        Kind::File(_) | Kind::Dir(_) => Errno::Badf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stdio::LimitAction;
+    use crate::table::{Descriptor, OpenFile};
+    use crate::vfs::{MemFs, OpenOptions};
+    use wiggle::GuestPtr;
+
+    /// A context with captured stdout, a mounted MemFs at fd 3 and file "f" open at fd 4.
+    fn setup(stdout: Output, rights: Rights, flags: Fdflags) -> WasiCtx {
+        let fs = MemFs::new();
+        let options = OpenOptions {
+            create: true,
+            write: true,
+            ..OpenOptions::default()
+        };
+        let file = fs.root().open_file("f", options).unwrap();
+        let mut ctx = WasiCtx::builder().stdout(stdout).mount("/", fs).build();
+        let fd = ctx.table.insert(Descriptor {
+            kind: Kind::File(OpenFile {
+                file,
+                position: 0,
+                guest_path: "f".into(),
+            }),
+            base: rights,
+            inheriting: Rights::empty(),
+            flags,
+        });
+        assert_eq!(fd, Ok(4));
+        ctx
+    }
+
+    /// Guest memory with iovecs at 0 (each `(ptr, len)`) and free space from 1024.
+    fn memory(iovs: &[(u32, u32)]) -> Vec<u8> {
+        let mut raw = vec![0u8; 64 * 1024];
+        for (i, (ptr, len)) in iovs.iter().enumerate() {
+            raw[i * 8..i * 8 + 4].copy_from_slice(&ptr.to_le_bytes());
+            raw[i * 8 + 4..i * 8 + 8].copy_from_slice(&len.to_le_bytes());
+        }
+        raw
+    }
+
+    fn write(ctx: &mut WasiCtx, raw: &mut [u8], fd: u32, n: u32) -> Result<u32, Error> {
+        let mut mem = GuestMemory::Unshared(raw);
+        fd_write(ctx, &mut mem, fd.into(), GuestPtr::new((0, n)))
+    }
+
+    fn read(ctx: &mut WasiCtx, raw: &mut [u8], fd: u32, n: u32) -> Result<u32, Error> {
+        let mut mem = GuestMemory::Unshared(raw);
+        fd_read(ctx, &mut mem, fd.into(), GuestPtr::new((0, n)))
+    }
+
+    fn seek(ctx: &mut WasiCtx, fd: u32, offset: i64, whence: Whence) -> Result<u64, Error> {
+        let mut raw = vec![];
+        fd_seek(
+            ctx,
+            &mut GuestMemory::Unshared(&mut raw),
+            fd.into(),
+            offset,
+            whence,
+        )
+    }
+
+    fn errno<T: std::fmt::Debug>(r: Result<T, Error>) -> Errno {
+        r.unwrap_err().downcast().unwrap()
+    }
+
+    #[test]
+    fn writev_then_seek_then_readv_on_a_file() {
+        let mut ctx = setup(Output::null(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 3), (2048, 0), (1030, 2)]);
+        raw[1024..1027].copy_from_slice(b"abc");
+        raw[1030..1032].copy_from_slice(b"de");
+        assert_eq!(write(&mut ctx, &mut raw, 4, 3).unwrap(), 5);
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Cur).unwrap(), 5);
+        assert_eq!(seek(&mut ctx, 4, -4, Whence::End).unwrap(), 1);
+        let mut raw = memory(&[(4096, 2), (5000, 10)]);
+        assert_eq!(read(&mut ctx, &mut raw, 4, 2).unwrap(), 4);
+        assert_eq!(&raw[4096..4098], b"bc");
+        assert_eq!(&raw[5000..5002], b"de");
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Cur).unwrap(), 5);
+        // At the end: 0 bytes, position unchanged.
+        assert_eq!(read(&mut ctx, &mut raw, 4, 2).unwrap(), 0);
+        // Negative results and overflow are EINVAL; past the end is fine.
+        assert_eq!(errno(seek(&mut ctx, 4, -6, Whence::Cur)), Errno::Inval);
+        assert_eq!(errno(seek(&mut ctx, 4, -1, Whence::Set)), Errno::Inval);
+        assert_eq!(
+            seek(&mut ctx, 4, i64::MAX, Whence::Set).unwrap(),
+            i64::MAX as u64
+        );
+        assert_eq!(
+            seek(&mut ctx, 4, i64::MAX, Whence::Cur).unwrap(),
+            u64::MAX - 1
+        );
+        assert_eq!(errno(seek(&mut ctx, 4, 2, Whence::Cur)), Errno::Inval);
+    }
+
+    #[test]
+    fn append_writes_at_the_end_and_pwrite_ignores_the_offset() {
+        let mut ctx = setup(Output::null(), rights::FILE_ALL, Fdflags::APPEND);
+        let mut raw = memory(&[(1024, 3)]);
+        raw[1024..1027].copy_from_slice(b"xyz");
+        assert_eq!(write(&mut ctx, &mut raw, 4, 1).unwrap(), 3);
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Set).unwrap(), 0);
+        assert_eq!(write(&mut ctx, &mut raw, 4, 1).unwrap(), 3);
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Cur).unwrap(), 6);
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let n = fd_pwrite(&mut ctx, &mut mem, 4.into(), GuestPtr::new((0, 1)), 0).unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::End).unwrap(), 9);
+    }
+
+    #[test]
+    fn pread_and_pwrite_leave_the_position() {
+        let mut ctx = setup(Output::null(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 4)]);
+        raw[1024..1028].copy_from_slice(b"1234");
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let w: CiovecArray = GuestPtr::new((0, 1));
+        let r: IovecArray = GuestPtr::new((0, 1));
+        assert_eq!(fd_pwrite(&mut ctx, &mut mem, 4.into(), w, 10).unwrap(), 4);
+        assert_eq!(fd_pread(&mut ctx, &mut mem, 4.into(), r, 8).unwrap(), 4);
+        assert_eq!(&raw[1024..1028], b"\0\x0012");
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Cur).unwrap(), 0);
+    }
+
+    #[test]
+    fn wrong_kinds_answer_like_wasmtime() {
+        let mut ctx = setup(Output::null(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 4)]);
+        let r: IovecArray = GuestPtr::new((0, 1));
+        let w: CiovecArray = GuestPtr::new((0, 1));
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let m = &mut mem;
+        assert_eq!(errno(fd_read(&mut ctx, m, 1.into(), r)), Errno::Badf);
+        assert_eq!(errno(fd_read(&mut ctx, m, 3.into(), r)), Errno::Badf);
+        assert_eq!(errno(fd_write(&mut ctx, m, 0.into(), w)), Errno::Badf);
+        assert_eq!(errno(fd_write(&mut ctx, m, 3.into(), w)), Errno::Badf);
+        assert_eq!(errno(fd_write(&mut ctx, m, 99.into(), w)), Errno::Badf);
+        assert_eq!(errno(fd_pread(&mut ctx, m, 0.into(), r, 0)), Errno::Spipe);
+        assert_eq!(errno(fd_pread(&mut ctx, m, 1.into(), r, 0)), Errno::Badf);
+        assert_eq!(errno(fd_pwrite(&mut ctx, m, 1.into(), w, 0)), Errno::Spipe);
+        assert_eq!(errno(fd_pwrite(&mut ctx, m, 0.into(), w, 0)), Errno::Badf);
+        assert_eq!(errno(fd_pwrite(&mut ctx, m, 3.into(), w, 0)), Errno::Badf);
+        assert_eq!(errno(seek(&mut ctx, 1, 0, Whence::Cur)), Errno::Spipe);
+        assert_eq!(errno(seek(&mut ctx, 3, 0, Whence::Cur)), Errno::Badf);
+        assert_eq!(errno(fd_tell(&mut ctx, m, 0.into())), Errno::Spipe);
+    }
+
+    #[test]
+    fn missing_rights() {
+        let rights = Rights::FD_TELL.union(Rights::FD_READ);
+        let mut ctx = setup(Output::null(), rights, Fdflags::empty());
+        let mut raw = memory(&[(1024, 4)]);
+        // No FD_WRITE: "not open for writing", EBADF as POSIX and wasmtime.
+        assert_eq!(errno(write(&mut ctx, &mut raw, 4, 1)), Errno::Badf);
+        // No FD_SEEK: ENOTCAPABLE, but FD_TELL allows asking where we are.
+        assert_eq!(errno(seek(&mut ctx, 4, 1, Whence::Set)), Errno::Notcapable);
+        assert_eq!(seek(&mut ctx, 4, 0, Whence::Cur).unwrap(), 0);
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let r = fd_pread(&mut ctx, &mut mem, 4.into(), GuestPtr::new((0, 1)), 0);
+        assert_eq!(errno(r), Errno::Notcapable);
+    }
+
+    #[test]
+    fn stdout_writes_all_buffers_and_aliases_cost_no_host_memory() {
+        let out = Output::capture();
+        let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 2), (1026, 3)]);
+        raw[1024..1029].copy_from_slice(b"hello");
+        assert_eq!(write(&mut ctx, &mut raw, 1, 2).unwrap(), 5);
+        assert_eq!(out.contents(), b"hello");
+
+        // 2000 iovecs aliasing one 60 KiB region: only MAX_IOVS of them are used.
+        let null = Output::null();
+        let mut ctx = setup(null.clone(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&vec![(1024 * 20, 60 * 1024 - 1024 * 20); 2000]);
+        let n = write(&mut ctx, &mut raw, 1, 2000).unwrap();
+        assert_eq!(u64::from(n), u64::from(guest::MAX_IOVS) * 40 * 1024);
+        assert_eq!(null.written(), u64::from(n));
+    }
+
+    #[test]
+    fn stdout_limit_trap_delivers_what_fits_then_traps() {
+        let out = Output::capture().limit(4);
+        let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 3), (1024, 3)]);
+        raw[1024..1027].copy_from_slice(b"abc");
+        let err = write(&mut ctx, &mut raw, 1, 2).unwrap_err();
+        assert!(err.downcast().is_err(), "a trap");
+        assert_eq!(out.contents(), b"abca");
+    }
+
+    #[test]
+    fn stdout_limit_truncate_writes_short_then_efbig() {
+        let out = Output::capture().limit(4).on_limit(LimitAction::Truncate);
+        let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 3), (1024, 3)]);
+        raw[1024..1027].copy_from_slice(b"abc");
+        assert_eq!(write(&mut ctx, &mut raw, 1, 2).unwrap(), 4);
+        assert_eq!(errno(write(&mut ctx, &mut raw, 1, 2)), Errno::Fbig);
+        // Zero-length writes still succeed.
+        assert_eq!(write(&mut ctx, &mut raw, 1, 0).unwrap(), 0);
+        assert_eq!(out.contents(), b"abca");
+    }
+
+    #[test]
+    fn out_of_bounds_buffers_trap_before_anything_is_written() {
+        let out = Output::capture();
+        let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
+        let mut raw = memory(&[(1024, 3), (65535, 2)]);
+        assert!(
+            write(&mut ctx, &mut raw, 1, 2)
+                .unwrap_err()
+                .downcast()
+                .is_err()
+        );
+        assert!(out.contents().is_empty());
+    }
+
+    #[test]
+    fn stdin_reads_the_first_buffer_and_nonblocking_says_eagain() {
+        let (input, writer) = Input::pipe();
+        let mut ctx = WasiCtx::builder().stdin(input).build();
+        let mut raw = memory(&[(1024, 0), (2048, 2), (3000, 10)]);
+        writer.write(b"xyz");
+        assert_eq!(read(&mut ctx, &mut raw, 0, 3).unwrap(), 2);
+        assert_eq!(&raw[2048..2050], b"xy");
+        ctx.table.get_mut(0).unwrap().flags = Fdflags::NONBLOCK;
+        assert_eq!(read(&mut ctx, &mut raw, 0, 3).unwrap(), 1);
+        assert_eq!(errno(read(&mut ctx, &mut raw, 0, 3)), Errno::Again);
+        writer.close();
+        assert_eq!(read(&mut ctx, &mut raw, 0, 3).unwrap(), 0);
+    }
 }

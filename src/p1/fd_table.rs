@@ -1,30 +1,58 @@
-//! TODO
+//! Syscall group `fd_close` / `fd_renumber` / `fd_prestat_*`: changes to the descriptor table
+//! itself, and the preopen names a guest's libc reads at startup. fd numbers are guest-chosen
+//! keys; `table.rs` makes every lookup and move total (no panics, no leaks).
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-#[allow(unused_imports)]
+use crate::table::{Kind, OpenDir};
 use wiggle::{GuestMemory, GuestPtr};
 
-pub(crate) fn fd_close(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-    todo!()
+/// The preopen name of `fd`, or the errno `missing` for any other open descriptor.
+/// Errors: EBADF (not open), `missing`.
+fn preopen_name(ctx: &WasiCtx, fd: Fd, missing: Errno) -> Result<&str, Errno> {
+    match &ctx.table.get(fd.into())?.kind {
+        Kind::Dir(OpenDir {
+            preopen: Some(name),
+            ..
+        }) => Ok(name),
+        _ => Err(missing),
+    }
 }
 
+/// Mirrors `close`. Stdio and preopens may be closed too (as in wasmtime). Errors: EBADF.
+pub(crate) fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
+    // Dropping the descriptor releases its backend handle.
+    ctx.table.remove(fd.into())?;
+    Ok(())
+}
+
+/// Describes a preopen (its name's length). Errors: EBADF (not open, or not a preopen — the
+/// legacy answer wasmtime keeps).
 pub(crate) fn fd_prestat_get(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Prestat, Error> {
-    todo!()
+    let name = preopen_name(ctx, fd, Errno::Badf)?;
+    let pr_name_len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+    Ok(Prestat::Dir(PrestatDir { pr_name_len }))
 }
 
+/// Mirrors `dup2` with the source closed: `fd` moves to `to`, closing what `to` held. Both must
+/// be open (as wasmtime). Errors: EBADF.
 pub(crate) fn fd_renumber(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
     to: Fd,
 ) -> Result<(), Error> {
-    todo!()
+    ctx.table.renumber(fd.into(), to.into())?;
+    Ok(())
 }
+
+/// Writes a preopen's name (no NUL) into `path`. Errors: EBADF (not open), ENOTDIR (not a
+/// preopen — wasmtime's legacy answer), ENAMETOOLONG (`path_len` shorter than the name).
+/// Out-of-bounds buffers trap.
 pub(crate) fn fd_prestat_dir_name(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -32,5 +60,69 @@ pub(crate) fn fd_prestat_dir_name(
     path: GuestPtr<u8>,
     path_len: Size,
 ) -> Result<(), Error> {
-    todo!()
+    let name = preopen_name(ctx, fd, Errno::Notdir)?;
+    let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+    if len > path_len {
+        return Err(Errno::Nametoolong.into());
+    }
+    // Only the name's bytes are written (and checked), as in wasmtime.
+    mem.copy_from_slice(name.as_bytes(), path.as_array(len))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::MemFs;
+
+    fn ctx() -> WasiCtx {
+        WasiCtx::builder().mount("/sandbox", MemFs::new()).build()
+    }
+
+    fn errno<T: std::fmt::Debug>(r: Result<T, Error>) -> Errno {
+        r.unwrap_err().downcast().unwrap()
+    }
+
+    #[test]
+    fn prestat_names_preopens_only() {
+        let mut ctx = ctx();
+        let mut raw = vec![0u8; 64];
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let m = &mut mem;
+        let Prestat::Dir(dir) = fd_prestat_get(&mut ctx, m, 3.into()).unwrap();
+        assert_eq!(dir.pr_name_len, 8);
+        assert_eq!(errno(fd_prestat_get(&mut ctx, m, 0.into())), Errno::Badf);
+        assert_eq!(errno(fd_prestat_get(&mut ctx, m, 4.into())), Errno::Badf);
+        let name = |ctx: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: u32, len| {
+            fd_prestat_dir_name(ctx, m, fd.into(), GuestPtr::new(16), len)
+        };
+        assert_eq!(errno(name(&mut ctx, m, 3, 7)), Errno::Nametoolong);
+        assert_eq!(errno(name(&mut ctx, m, 0, 64)), Errno::Notdir);
+        assert_eq!(errno(name(&mut ctx, m, 9, 64)), Errno::Badf);
+        name(&mut ctx, m, 3, 40).unwrap();
+        // A buffer that is long enough on paper but runs out of memory traps.
+        let r = fd_prestat_dir_name(&mut ctx, m, 3.into(), GuestPtr::new(60), 8);
+        assert!(r.unwrap_err().downcast().is_err());
+        assert_eq!(&raw[16..25], b"/sandbox\0");
+    }
+
+    #[test]
+    fn close_and_renumber_any_descriptor() {
+        let mut ctx = ctx();
+        let mut raw = vec![];
+        let mut mem = GuestMemory::Unshared(&mut raw);
+        let m = &mut mem;
+        fd_renumber(&mut ctx, m, 3.into(), 1.into()).unwrap();
+        assert!(fd_prestat_get(&mut ctx, m, 1.into()).is_ok());
+        assert_eq!(
+            errno(fd_renumber(&mut ctx, m, 3.into(), 1.into())),
+            Errno::Badf
+        );
+        let r = fd_renumber(&mut ctx, m, 0.into(), u32::MAX.into());
+        assert_eq!(errno(r), Errno::Badf);
+        fd_close(&mut ctx, m, 1.into()).unwrap();
+        fd_close(&mut ctx, m, 0.into()).unwrap();
+        assert_eq!(errno(fd_close(&mut ctx, m, 0.into())), Errno::Badf);
+        assert_eq!(ctx.open_fds(), 1);
+    }
 }

@@ -8,11 +8,13 @@ use wiggle::{GuestMemory, GuestPtr};
 
 mod args_env;
 mod clock;
+mod convert;
 mod fd_io;
 mod fd_meta;
 mod fd_readdir;
 mod fd_table;
 mod path;
+mod path_open;
 mod poll;
 mod proc;
 mod random;

@@ -1,10 +1,45 @@
-//! TODO
+//! The `path_*` syscalls (path_open lives in `path_open.rs`): decode the path, check the
+//! directory descriptor's rights, resolve through `vfs::resolve` (the only resolver), then ask
+//! the backend one single-name question. No syscall here walks a path or follows a symlink
+//! itself, and none maps errors by hand: `FsError` becomes an errno in `errno.rs`.
 
+use super::convert;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-#[allow(unused_imports)]
+use crate::guest;
+use crate::vfs::resolve::{Existing, Follow, Last, Resolved, resolve};
+use crate::vfs::{Dir, FsError, Node};
+use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
 
+pub(crate) use super::path_open::path_open;
+
+/// The directory behind `fd` if it holds `needed`. Errors: EBADF, ENOTDIR, ENOTCAPABLE.
+pub(super) fn dir_of(ctx: &WasiCtx, fd: Fd, needed: Rights) -> Result<Arc<dyn Dir>, Errno> {
+    Ok(Arc::clone(&ctx.table.dir(u32::from(fd), needed)?.dir))
+}
+
+/// How `lookupflags` treat a final symlink.
+pub(super) fn follow(flags: Lookupflags) -> Follow {
+    if flags.contains(Lookupflags::SYMLINK_FOLLOW) {
+        Follow::Yes
+    } else {
+        Follow::No
+    }
+}
+
+/// The (parent, name) of a path whose final entry is created, refusing what exists.
+/// `Last::Dir` (`.`, `a/..`) and any existing entry → EEXIST; a missing name with a trailing
+/// slash → ENOENT, as Linux does for everything but mkdir.
+fn new_entry(r: &Resolved, slash_ok: bool) -> Result<&str, FsError> {
+    match &r.last {
+        Last::Dir | Last::Entry { node: Some(_), .. } => Err(FsError::Exists),
+        Last::Entry { node: None, .. } if r.trailing_slash && !slash_ok => Err(FsError::NotFound),
+        Last::Entry { name, node: None } => Ok(name),
+    }
+}
+
+/// fstatat: EBADF, ENOTDIR, ENOTCAPABLE, ENOENT, ELOOP, EPERM (escape), ENAMETOOLONG, EINVAL.
 pub(crate) fn path_filestat_get(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -12,84 +47,20 @@ pub(crate) fn path_filestat_get(
     flags: Lookupflags,
     path: GuestPtr<str>,
 ) -> Result<Filestat, Error> {
-    todo!()
+    let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_GET)?;
+    let path = guest::read_path(mem, path)?;
+    let r = resolve(&dir, &path, follow(flags))?;
+    let stat = match r.existing()? {
+        Existing::Dir(dir) => dir.stat()?,
+        Existing::File(file) => file.stat()?,
+        Existing::Symlink { dir, name, .. } => dir.stat_at(name)?,
+    };
+    Ok(convert::filestat(&stat))
 }
 
-pub(crate) fn path_link(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    old_fd: Fd,
-    old_flags: Lookupflags,
-    old_path: GuestPtr<str>,
-    new_fd: Fd,
-    new_path: GuestPtr<str>,
-) -> Result<(), Error> {
-    todo!()
-}
-
-pub(crate) fn path_open(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    dirflags: Lookupflags,
-    path: GuestPtr<str>,
-    oflags: Oflags,
-    fs_rights_base: Rights,
-    fs_rights_inheriting: Rights,
-    fdflags: Fdflags,
-) -> Result<Fd, Error> {
-    todo!()
-}
-
-pub(crate) fn path_readlink(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    path: GuestPtr<str>,
-    buf: GuestPtr<u8>,
-    buf_len: Size,
-) -> Result<Size, Error> {
-    todo!()
-}
-
-pub(crate) fn path_rename(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    old_path: GuestPtr<str>,
-    new_fd: Fd,
-    new_path: GuestPtr<str>,
-) -> Result<(), Error> {
-    todo!()
-}
-
-pub(crate) fn path_symlink(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    old_path: GuestPtr<str>,
-    fd: Fd,
-    new_path: GuestPtr<str>,
-) -> Result<(), Error> {
-    todo!()
-}
-
-pub(crate) fn path_unlink_file(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    path: GuestPtr<str>,
-) -> Result<(), Error> {
-    todo!()
-}
-pub(crate) fn path_create_directory(
-    ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
-    fd: Fd,
-    path: GuestPtr<str>,
-) -> Result<(), Error> {
-    todo!()
-}
-
+/// utimensat: EINVAL (a time both given and NOW), and the errnos of path_filestat_get,
+/// EROFS/EACCES from the backend.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn path_filestat_set_times(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -100,14 +71,229 @@ pub(crate) fn path_filestat_set_times(
     mtim: Timestamp,
     fst_flags: Fstflags,
 ) -> Result<(), Error> {
-    todo!()
+    // Flags first, as wasmtime: a bad combination is EINVAL whatever the path.
+    let (atime, mtime) = convert::set_times(atim, mtim, fst_flags)?;
+    let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_SET_TIMES)?;
+    let path = guest::read_path(mem, path)?;
+    let r = resolve(&dir, &path, follow(flags))?;
+    match r.existing()? {
+        Existing::Dir(dir) => dir.set_times(atime, mtime)?,
+        Existing::File(file) => file.set_times(atime, mtime)?,
+        Existing::Symlink { dir, name, .. } => dir.set_times_at(name, atime, mtime)?,
+    }
+    Ok(())
 }
 
+/// linkat: EBADF, ENOTDIR, ENOTCAPABLE (either side), EINVAL (SYMLINK_FOLLOW, as wasmtime),
+/// ENOENT, EEXIST, EPERM (a directory, or an escape), EXDEV, EROFS.
+pub(crate) fn path_link(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    old_fd: Fd,
+    old_flags: Lookupflags,
+    old_path: GuestPtr<str>,
+    new_fd: Fd,
+    new_path: GuestPtr<str>,
+) -> Result<(), Error> {
+    let old_dir = dir_of(ctx, old_fd, Rights::PATH_LINK_SOURCE)?;
+    let new_dir = dir_of(ctx, new_fd, Rights::PATH_LINK_TARGET)?;
+    let old_path = guest::read_path(mem, old_path)?;
+    let new_path = guest::read_path(mem, new_path)?;
+    // wasmtime refuses to follow the source (cap-std has no linkat(AT_SYMLINK_FOLLOW)).
+    if old_flags.contains(Lookupflags::SYMLINK_FOLLOW) {
+        return Err(Errno::Inval.into());
+    }
+    let old = resolve(&old_dir, &old_path, Follow::Never)?;
+    let old_name = match &old.last {
+        // Hard links to directories are never allowed (EPERM), `.` included.
+        Last::Dir
+        | Last::Entry {
+            node: Some(Node::Dir(_)),
+            ..
+        } => return Err(FsError::NotPermitted.into()),
+        Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
+        Last::Entry { .. } if old.trailing_slash => return Err(FsError::NotDir.into()),
+        Last::Entry { name, .. } => name,
+    };
+    let new = resolve(&new_dir, &new_path, Follow::Never)?;
+    let new_name = new_entry(&new, false)?;
+    old.dir.link(old_name, &*new.dir, new_name)?;
+    Ok(())
+}
+
+/// readlinkat, truncating to `buf_len` as wasmtime does: EBADF, ENOTDIR, ENOTCAPABLE,
+/// ENOENT, EINVAL (not a symlink), ELOOP, EPERM (escape); out-of-bounds `buf` traps.
+pub(crate) fn path_readlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    path: GuestPtr<str>,
+    buf: GuestPtr<u8>,
+    buf_len: Size,
+) -> Result<Size, Error> {
+    let dir = dir_of(ctx, fd, Rights::PATH_READLINK)?;
+    let path = guest::read_path(mem, path)?;
+    let r = resolve(&dir, &path, Follow::No)?;
+    let target = match r.existing()? {
+        Existing::Symlink { target, .. } => target,
+        Existing::Dir(_) | Existing::File(_) => return Err(FsError::Invalid.into()),
+    };
+    // Truncation is silent: the caller sees a full buffer and retries with a bigger one.
+    write_truncated(mem, buf.offset(), target.as_bytes(), buf_len)
+}
+
+/// Copies as much of `src` as fits in `cap` bytes to guest address `ptr`; returns the count.
+/// Out-of-bounds destinations trap (only the bytes actually written are checked, as wasmtime).
+pub(super) fn write_truncated(
+    mem: &mut GuestMemory<'_>,
+    ptr: u32,
+    src: &[u8],
+    cap: u32,
+) -> Result<u32, Error> {
+    let n = u32::try_from(src.len()).unwrap_or(u32::MAX).min(cap);
+    let dest = guest::bytes_mut(mem, ptr, n)?;
+    // `zip` stops at the shorter side, so this cannot panic whatever the lengths.
+    for (d, s) in dest.iter_mut().zip(src) {
+        *d = *s;
+    }
+    Ok(n)
+}
+
+/// mkdirat: EBADF, ENOTDIR, ENOTCAPABLE, EEXIST (`.` or an existing entry, a symlink
+/// included), ENOENT, EPERM (escape), ENAMETOOLONG, EROFS, ENOSPC.
+pub(crate) fn path_create_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    path: GuestPtr<str>,
+) -> Result<(), Error> {
+    let dir = dir_of(ctx, fd, Rights::PATH_CREATE_DIRECTORY)?;
+    let path = guest::read_path(mem, path)?;
+    // The new name itself is never followed: mkdir on a dangling link is EEXIST, as Linux.
+    let r = resolve(&dir, &path, Follow::Never)?;
+    // mkdir alone accepts "new/": the slash only says "a directory", which it creates.
+    let name = new_entry(&r, true)?;
+    r.dir.create_dir(name)?;
+    Ok(())
+}
+
+/// unlinkat(AT_REMOVEDIR): EBADF, ENOTDIR, ENOTCAPABLE, ENOENT, ENOTEMPTY, EINVAL (`.`, as
+/// wasmtime), EPERM (escape), EROFS.
 pub(crate) fn path_remove_directory(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
     fd: Fd,
     path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    todo!()
+    let dir = dir_of(ctx, fd, Rights::PATH_REMOVE_DIRECTORY)?;
+    let path = guest::read_path(mem, path)?;
+    // Removal names the entry itself: a symlink to a directory is ENOTDIR, even with "/".
+    let r = resolve(&dir, &path, Follow::Never)?;
+    match &r.last {
+        Last::Dir => Err(FsError::Invalid.into()),
+        Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
+        Last::Entry {
+            node: Some(Node::File(_) | Node::Symlink(_)),
+            ..
+        } => Err(FsError::NotDir.into()),
+        Last::Entry { name, .. } => Ok(r.dir.remove_dir(name)?),
+    }
 }
+
+/// renameat: EBADF, ENOTDIR, ENOTCAPABLE (either side), ENOENT, EBUSY (`.` on either side),
+/// EISDIR, ENOTEMPTY, EINVAL (into its own subtree), EXDEV, EPERM (escape), EROFS.
+pub(crate) fn path_rename(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    old_path: GuestPtr<str>,
+    new_fd: Fd,
+    new_path: GuestPtr<str>,
+) -> Result<(), Error> {
+    let old_dir = dir_of(ctx, fd, Rights::PATH_RENAME_SOURCE)?;
+    let new_dir = dir_of(ctx, new_fd, Rights::PATH_RENAME_TARGET)?;
+    let old_path = guest::read_path(mem, old_path)?;
+    let new_path = guest::read_path(mem, new_path)?;
+    let old = resolve(&old_dir, &old_path, Follow::Never)?;
+    let (old_name, old_is_dir) = match &old.last {
+        // Linux: renaming `.` or `..` (or onto them) is EBUSY.
+        Last::Dir => return Err(FsError::Busy.into()),
+        Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
+        Last::Entry {
+            name,
+            node: Some(node),
+        } => (name, matches!(node, Node::Dir(_))),
+    };
+    let new = resolve(&new_dir, &new_path, Follow::Never)?;
+    let new_name = match &new.last {
+        Last::Dir => return Err(FsError::Busy.into()),
+        Last::Entry { name, .. } => name,
+    };
+    // A trailing slash on either side says "directory": renaming a non-directory is ENOTDIR.
+    if !old_is_dir && (old.trailing_slash || new.trailing_slash) {
+        return Err(FsError::NotDir.into());
+    }
+    old.dir.rename(old_name, &*new.dir, new_name)?;
+    Ok(())
+}
+
+/// symlinkat: EBADF, ENOTDIR, ENOTCAPABLE, ENOENT (empty target), EPERM (absolute target,
+/// as cap-std; or an escaping link path), EINVAL (NUL in the target), EEXIST, EROFS, ENOSPC.
+pub(crate) fn path_symlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    old_path: GuestPtr<str>,
+    fd: Fd,
+    new_path: GuestPtr<str>,
+) -> Result<(), Error> {
+    let dir = dir_of(ctx, fd, Rights::PATH_SYMLINK)?;
+    let target = guest::read_path(mem, old_path)?;
+    let new_path = guest::read_path(mem, new_path)?;
+    check_symlink_target(&target)?;
+    let r = resolve(&dir, &new_path, Follow::Never)?;
+    let name = new_entry(&r, false)?;
+    r.dir.symlink(name, &target)?;
+    Ok(())
+}
+
+/// What a new symlink may point at: never an absolute path (refused at creation *and* at
+/// resolution, SECURITY.md), never empty (Linux: ENOENT), never a NUL (rustix: EINVAL).
+fn check_symlink_target(target: &str) -> Result<(), FsError> {
+    if target.starts_with('/') {
+        Err(FsError::Escape)
+    } else if target.is_empty() {
+        Err(FsError::NotFound)
+    } else if target.contains('\0') {
+        Err(FsError::Invalid)
+    } else {
+        Ok(())
+    }
+}
+
+/// unlinkat: EBADF, ENOTDIR (trailing slash on a non-directory), ENOTCAPABLE, ENOENT, EISDIR
+/// (a directory, `.` included), EPERM (escape), EROFS.
+pub(crate) fn path_unlink_file(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: Fd,
+    path: GuestPtr<str>,
+) -> Result<(), Error> {
+    let dir = dir_of(ctx, fd, Rights::PATH_UNLINK_FILE)?;
+    let path = guest::read_path(mem, path)?;
+    // The entry itself is removed, never what a symlink points at.
+    let r = resolve(&dir, &path, Follow::Never)?;
+    match &r.last {
+        Last::Dir
+        | Last::Entry {
+            node: Some(Node::Dir(_)),
+            ..
+        } => Err(FsError::IsDir.into()),
+        Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
+        Last::Entry { .. } if r.trailing_slash => Err(FsError::NotDir.into()),
+        Last::Entry { name, .. } => Ok(r.dir.unlink(name)?),
+    }
+}
+
+#[cfg(test)]
+#[path = "path_tests.rs"]
+mod tests;

@@ -1,44 +1,57 @@
-//! TODO
+//! Syscall group `sock`: no sockets can be granted yet, so every call checks only that the fd
+//! exists (EBADF) and then answers ENOTSOCK, exactly as wasmtime's preview1 does. The iovec
+//! and flag arguments are deliberately left untouched.
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-#[allow(unused_imports)]
-use wiggle::{GuestMemory, GuestPtr};
+use wiggle::GuestMemory;
 
+/// EBADF for a closed fd, otherwise ENOTSOCK: no descriptor is a socket.
+fn not_a_socket(ctx: &WasiCtx, fd: Fd) -> Error {
+    match ctx.table.get(fd.into()) {
+        Ok(_) => Errno::Notsock.into(),
+        Err(errno) => errno.into(),
+    }
+}
+
+/// Mirrors `accept`. Errors: EBADF, ENOTSOCK.
 pub(crate) fn sock_accept(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    flags: Fdflags,
+    _flags: Fdflags,
 ) -> Result<Fd, Error> {
-    todo!()
+    Err(not_a_socket(ctx, fd))
 }
 
+/// Mirrors `recv`. Errors: EBADF, ENOTSOCK.
 pub(crate) fn sock_recv(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    ri_data: IovecArray,
-    ri_flags: Riflags,
+    _ri_data: IovecArray,
+    _ri_flags: Riflags,
 ) -> Result<(Size, Roflags), Error> {
-    todo!()
+    Err(not_a_socket(ctx, fd))
 }
 
+/// Mirrors `send`. Errors: EBADF, ENOTSOCK.
 pub(crate) fn sock_send(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    si_data: CiovecArray,
-    si_flags: Siflags,
+    _si_data: CiovecArray,
+    _si_flags: Siflags,
 ) -> Result<Size, Error> {
-    todo!()
+    Err(not_a_socket(ctx, fd))
 }
 
+/// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK.
 pub(crate) fn sock_shutdown(
     ctx: &mut WasiCtx,
-    mem: &mut GuestMemory<'_>,
+    _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    how: Sdflags,
+    _how: Sdflags,
 ) -> Result<(), Error> {
-    todo!()
+    Err(not_a_socket(ctx, fd))
 }

@@ -4,14 +4,20 @@
 //! Nothing in this module knows about wiggle, guest memory or the descriptor table.
 
 pub mod error;
+pub mod host;
 pub mod mem;
+pub mod overlay;
+pub mod read_only;
 pub mod resolve;
 
 use std::any::Any;
 use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
+pub use host::{HostDir, Perms};
 pub use mem::{MemFs, TreeEntry};
+pub use overlay::Overlay;
+pub use read_only::read_only;
 
 /// The kind of a filesystem object, as far as the guest can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

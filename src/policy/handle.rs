@@ -1,0 +1,438 @@
+//! The host's handle on a running guest's policy, and the per-guest `Gate` each syscall goes
+//! through. The handle holds the policy, prompter, audit sink and remembered answers behind
+//! locks, plus an atomic bitmask of the syscalls that need any of them: when a bit is clear the
+//! gate returns after one atomic load, building no request. Swaps take effect between calls.
+//! This layer never touches guest memory or descriptors; syscalls hand it a `Request`.
+
+use super::pattern::PathPattern;
+use super::{
+    Access, Answer, Decision, Policy, Prompt, Prompter, Request, RequestBuf, Ruling, Scope, Source,
+    Syscall, SyscallSet, Verdict,
+};
+use crate::abi::types::Error;
+use crate::audit::{AuditRecord, AuditSink, AuditValue, CallResult};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+/// Set in the mask while an audit sink is installed (above the 46 syscall bits).
+const AUDIT_BIT: u64 = 1 << 63;
+
+/// What a swap replaces, read under one lock so a call sees a consistent set.
+struct State {
+    policy: Arc<dyn Policy>,
+    /// `policy.checks()`, computed once per swap.
+    policy_checks: SyscallSet,
+    prompter: Option<Arc<dyn Prompter>>,
+    audit: Option<Arc<dyn AuditSink>>,
+}
+
+struct Shared {
+    /// Syscalls needing the slow path (`policy_checks`, or all while auditing), and AUDIT_BIT.
+    mask: AtomicU64,
+    state: RwLock<State>,
+    memory: Mutex<Vec<Remembered>>,
+}
+
+/// A remembered "always" or "never" answer.
+#[derive(Debug, Clone)]
+struct Remembered {
+    /// For requests without a path, the syscall it answers for; `None` for path requests.
+    syscall: Option<Syscall>,
+    access: Access,
+    /// Empty: any path.
+    paths: Vec<PathPattern>,
+    allow: bool,
+}
+
+impl Remembered {
+    fn from_answer(request: &Request<'_>, scope: &Scope, allow: bool) -> Remembered {
+        let has_path = request.path.is_some();
+        let paths = match scope {
+            _ if !has_path => Vec::new(),
+            Scope::Path => request
+                .paths()
+                .map(|p| PathPattern::exact(p.path))
+                .collect(),
+            Scope::Subtree(dir) => vec![PathPattern::subtree(dir)],
+            Scope::Any => Vec::new(),
+        };
+        Remembered {
+            syscall: (!has_path).then_some(request.syscall),
+            access: request.access,
+            paths,
+            allow,
+        }
+    }
+
+    /// An allow covers a request only if it covers all of it (every access kind, every path);
+    /// a deny applies if it touches any part of it.
+    fn applies(&self, request: &Request<'_>) -> bool {
+        let has_path = request.path.is_some();
+        if has_path != self.syscall.is_none() || self.syscall.is_some_and(|s| s != request.syscall)
+        {
+            return false;
+        }
+        let path_matches =
+            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.matches(p.path));
+        if self.allow {
+            self.access.contains(request.access)
+                && (self.paths.is_empty() || request.paths().all(path_matches))
+        } else {
+            (self.access.intersects(request.access) || request.access == self.access)
+                && (self.paths.is_empty() || request.paths().any(path_matches))
+        }
+    }
+}
+
+/// The host's handle: cloneable, `Send + Sync`; every clone controls the same guest(s).
+/// Replace the policy, prompter or audit sink at any time, from any thread.
+#[derive(Clone)]
+pub struct PolicyHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for PolicyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyHandle")
+            .field("checks", &SyscallSet::from_bits_truncate(self.mask()))
+            .field("auditing", &self.auditing())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PolicyHandle {
+    /// Allows everything, asks nothing, audits nothing.
+    fn default() -> PolicyHandle {
+        PolicyHandle::new(Decision::Allow)
+    }
+}
+
+impl PolicyHandle {
+    /// A handle installing `policy`, with no prompter and no audit sink.
+    pub fn new(policy: impl Policy + 'static) -> PolicyHandle {
+        let policy: Arc<dyn Policy> = Arc::new(policy);
+        let policy_checks = policy.checks();
+        PolicyHandle {
+            shared: Arc::new(Shared {
+                mask: AtomicU64::new(policy_checks.bits()),
+                state: RwLock::new(State {
+                    policy,
+                    policy_checks,
+                    prompter: None,
+                    audit: None,
+                }),
+                memory: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Replaces the policy; calls that start after this see it. Remembered answers stay.
+    pub fn set_policy(&self, policy: impl Policy + 'static) {
+        self.set_policy_arc(Arc::new(policy));
+    }
+
+    /// Replaces the policy with a shared one.
+    pub fn set_policy_arc(&self, policy: Arc<dyn Policy>) {
+        self.update(|state| {
+            state.policy_checks = policy.checks();
+            state.policy = policy;
+        });
+    }
+
+    /// Installs the prompter that answers `Ask` (without one, `Ask` denies).
+    pub fn set_prompter(&self, prompter: impl Prompter + 'static) {
+        self.update(|state| state.prompter = Some(Arc::new(prompter)));
+    }
+
+    /// Removes the prompter.
+    pub fn clear_prompter(&self) {
+        self.update(|state| state.prompter = None);
+    }
+
+    /// Installs an audit sink: from the next call on, every call is recorded.
+    pub fn set_audit(&self, sink: impl AuditSink + 'static) {
+        self.set_audit_arc(Arc::new(sink));
+    }
+
+    /// Installs a shared audit sink.
+    pub fn set_audit_arc(&self, sink: Arc<dyn AuditSink>) {
+        self.update(|state| state.audit = Some(sink));
+    }
+
+    /// Removes the audit sink.
+    pub fn clear_audit(&self) {
+        self.update(|state| state.audit = None);
+    }
+
+    /// Forgets every remembered answer.
+    pub fn forget_answers(&self) {
+        self.memory().clear();
+    }
+
+    /// How many answers are remembered.
+    pub fn remembered_answers(&self) -> usize {
+        self.memory().len()
+    }
+
+    /// Whether `syscall` must go through [`PolicyHandle::decide`]: one atomic load and a bit
+    /// test, the whole cost of an unchecked call.
+    #[inline]
+    pub fn needs_check(&self, syscall: Syscall) -> bool {
+        self.mask() & (1u64 << syscall.index()) != 0
+    }
+
+    /// Whether an audit sink is installed.
+    #[inline]
+    pub fn auditing(&self) -> bool {
+        self.mask() & AUDIT_BIT != 0
+    }
+
+    #[inline]
+    fn mask(&self) -> u64 {
+        self.shared.mask.load(Ordering::Acquire)
+    }
+
+    /// Checks `request` without auditing it: `Ok(())` to proceed, else the errno or trap.
+    /// `build` runs only when the syscall needs a check.
+    pub fn check<'a>(
+        &self,
+        syscall: Syscall,
+        build: impl FnOnce() -> Request<'a>,
+    ) -> Result<(), Error> {
+        if !self.needs_check(syscall) {
+            return Ok(());
+        }
+        self.decide(&build()).into_result(syscall)
+    }
+
+    /// Decides `request` fully: the policy, then for `Ask` the remembered answers, then the
+    /// prompter (none, a panic or a failure: deny with EACCES). Blocks while the prompter does.
+    pub fn decide(&self, request: &Request<'_>) -> Verdict {
+        let (policy, prompter) = {
+            let state = self.state();
+            if !state.policy_checks.contains(request.syscall) {
+                return verdict(Ruling::Allow, Source::Policy);
+            }
+            (Arc::clone(&state.policy), state.prompter.clone())
+        };
+        // No lock is held from here on: the policy and the prompter may take their time, and
+        // the host may swap policies meanwhile without waiting for them.
+        match policy.decide(request) {
+            Decision::Allow => verdict(Ruling::Allow, Source::Policy),
+            Decision::Deny(errno) => verdict(Ruling::Deny(errno), Source::Policy),
+            Decision::Trap(message) => verdict(Ruling::Trap(message), Source::Policy),
+            Decision::Ask => self.ask(request, prompter),
+        }
+    }
+
+    fn ask(&self, request: &Request<'_>, prompter: Option<Arc<dyn Prompter>>) -> Verdict {
+        if let Some(allow) = self.recall(request) {
+            return verdict(allow_or_deny(allow), Source::Remembered);
+        }
+        let Some(prompter) = prompter else {
+            return verdict(allow_or_deny(false), Source::Prompter);
+        };
+        let prompt = Prompt::new(request);
+        // A panicking prompter must not unwind through the guest's call: it means deny.
+        let answer =
+            catch_unwind(AssertUnwindSafe(|| prompter.ask(&prompt))).unwrap_or(Answer::DenyOnce);
+        let allow = match answer {
+            Answer::AllowOnce => true,
+            Answer::DenyOnce => false,
+            Answer::AllowAlways(scope) => {
+                self.remember(Remembered::from_answer(request, &scope, true));
+                true
+            }
+            Answer::DenyAlways(scope) => {
+                self.remember(Remembered::from_answer(request, &scope, false));
+                false
+            }
+        };
+        verdict(allow_or_deny(allow), Source::Prompter)
+    }
+
+    /// A remembered answer for `request`; "never" answers are consulted before "always" ones.
+    fn recall(&self, request: &Request<'_>) -> Option<bool> {
+        let memory = self.memory();
+        let denied = memory.iter().any(|r| !r.allow && r.applies(request));
+        if denied {
+            return Some(false);
+        }
+        memory
+            .iter()
+            .any(|r| r.allow && r.applies(request))
+            .then_some(true)
+    }
+
+    fn remember(&self, entry: Remembered) {
+        self.memory().push(entry);
+    }
+
+    /// The installed audit sink, if any.
+    pub(crate) fn audit_sink(&self) -> Option<Arc<dyn AuditSink>> {
+        self.state().audit.clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut State)) {
+        let mut state = self
+            .shared
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        change(&mut state);
+        let mask = match state.audit {
+            Some(_) => SyscallSet::ALL.bits() | AUDIT_BIT,
+            None => state.policy_checks.bits(),
+        };
+        // Stored under the write lock, so masks and states are published in the same order.
+        self.shared.mask.store(mask, Ordering::Release);
+    }
+
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Vec<Remembered>> {
+        self.shared
+            .memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn verdict(ruling: Ruling, source: Source) -> Verdict {
+    Verdict { ruling, source }
+}
+
+fn allow_or_deny(allow: bool) -> Ruling {
+    if allow {
+        Ruling::Allow
+    } else {
+        Ruling::Deny(Decision::DEFAULT_DENY)
+    }
+}
+
+/// A call being audited: what `begin` saw, and the verdict once `check` ran.
+struct Call {
+    syscall: Syscall,
+    start: Instant,
+    verdict: Option<Verdict>,
+}
+
+/// One guest's way through the policy: lives in the guest's context next to its descriptor
+/// table. Per call, the dispatcher brackets the syscall with [`Gate::begin`] / [`Gate::end`]
+/// (audit timing and result), and the syscall calls [`Gate::check`] once, after decoding and
+/// before acting. With no policy restrictions and no audit sink, each of the three is one
+/// atomic load and a branch, and nothing allocates.
+pub struct Gate {
+    handle: PolicyHandle,
+    call: Option<Call>,
+    /// The audited request, copied here so it outlives the syscall's borrowed strings.
+    request: RequestBuf,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new(PolicyHandle::default())
+    }
+}
+
+impl Gate {
+    /// A gate for one guest, controlled through `handle` (and its clones).
+    pub fn new(handle: PolicyHandle) -> Gate {
+        Gate {
+            handle,
+            call: None,
+            request: RequestBuf::new(Syscall::ArgsGet),
+        }
+    }
+
+    /// The handle controlling this gate.
+    pub fn handle(&self) -> &PolicyHandle {
+        &self.handle
+    }
+
+    /// Starts a call: while auditing, notes the syscall and the time.
+    #[inline]
+    pub fn begin(&mut self, syscall: Syscall) {
+        self.call = None;
+        if self.handle.auditing() {
+            self.begin_audit(syscall);
+        }
+    }
+
+    #[cold]
+    fn begin_audit(&mut self, syscall: Syscall) {
+        self.request.reset(syscall);
+        self.call = Some(Call {
+            syscall,
+            start: Instant::now(),
+            verdict: None,
+        });
+    }
+
+    /// The one policy call of a syscall: `Ok(())` to proceed, else the errno or the trap to
+    /// return. `build` runs only if the syscall needs a check; the request it returns is shown
+    /// to the policy, the prompter and the audit sink.
+    #[inline]
+    pub fn check<'a>(
+        &mut self,
+        syscall: Syscall,
+        build: impl FnOnce() -> Request<'a>,
+    ) -> Result<(), Error> {
+        if !self.handle.needs_check(syscall) {
+            return Ok(());
+        }
+        self.check_slow(&build())
+    }
+
+    #[cold]
+    fn check_slow(&mut self, request: &Request<'_>) -> Result<(), Error> {
+        let verdict = self.handle.decide(request);
+        if let Some(call) = &mut self.call {
+            self.request.set(request);
+            call.verdict = Some(verdict.clone());
+        }
+        verdict.into_result(request.syscall)
+    }
+
+    /// Ends a call: while auditing, sends the record (request, verdict, result, duration).
+    #[inline]
+    pub fn end<T: AuditValue>(&mut self, result: &Result<T, Error>) {
+        if self.call.is_some() {
+            self.end_with(CallResult::of(result));
+        }
+    }
+
+    /// Ends a call whose result is not a `Result` (`proc_exit`).
+    pub fn end_with(&mut self, result: CallResult) {
+        let Some(call) = self.call.take() else {
+            return;
+        };
+        let Some(sink) = self.handle.audit_sink() else {
+            return;
+        };
+        let mut request = self.request.get();
+        // A call that failed before its check still names its syscall.
+        request.syscall = call.syscall;
+        sink.record(&AuditRecord {
+            request,
+            verdict: call.verdict.as_ref(),
+            result,
+            duration: call.start.elapsed(),
+        });
+    }
+}

@@ -1,0 +1,335 @@
+//! `Dir` for the host backend: a held directory fd answering single-name questions with one
+//! `*at` call each, never following a symlink. A read-only mount refuses every mutation here,
+//! before any host call. Readdir serves a name-sorted snapshot taken on rewind (cookie 0), so
+//! cookies are stable indices whatever order or `d_off` values the host filesystem uses.
+
+use std::any::Any;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rustix::fs::{self as rfs, AtFlags, OFlags};
+use rustix::io::Errno;
+
+use super::file::HostFile;
+use super::{
+    DIR_MODE, FILE_MODE, Perms, base_flags, check_name, check_target, filestat, filetype, fs_err,
+    mode, timestamps,
+};
+use crate::vfs::read_only::is_read_only;
+use crate::vfs::{
+    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
+};
+
+/// One entry of a readdir snapshot.
+#[derive(Debug, Clone)]
+struct Listed {
+    name: String,
+    ino: u64,
+    filetype: FileType,
+}
+
+/// An open directory of a confined host mount.
+pub struct HostDir {
+    fd: OwnedFd,
+    perms: Perms,
+    /// Our own inode number, for the `.` entry.
+    ino: u64,
+    /// The inode of the directory we were looked up from (our own for a mount root), for
+    /// the `..` entry: a root never reveals what lies above the mount.
+    parent_ino: u64,
+    /// The snapshot readdir cookies index into; replaced on every rewind.
+    listing: Mutex<Option<Arc<Vec<Listed>>>>,
+}
+
+impl std::fmt::Debug for HostDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostDir")
+            .field("ino", &self.ino)
+            .field("perms", &self.perms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostDir {
+    /// Opens `path` (resolved by the OS: the embedder chose it) as a mount root.
+    pub fn open(path: &Path, perms: Perms) -> std::io::Result<HostDir> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rfs::open(path, flags, rfs::Mode::empty())?;
+        let ino = rfs::fstat(&fd)?.st_ino as u64;
+        Ok(HostDir::from_fd(fd, perms, ino, ino))
+    }
+
+    fn from_fd(fd: OwnedFd, perms: Perms, ino: u64, parent_ino: u64) -> HostDir {
+        HostDir {
+            fd,
+            perms,
+            ino,
+            parent_ino,
+            listing: Mutex::new(None),
+        }
+    }
+
+    /// The mount's permissions.
+    pub fn perms(&self) -> Perms {
+        self.perms
+    }
+
+    /// `ReadOnly` if this mount refuses mutations: called first by every mutating method.
+    fn writable(&self) -> FsResult<()> {
+        if self.perms.read_only {
+            Err(FsError::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The other side of a two-path operation: both sides must be writable (SECURITY.md:
+    /// link/rename from a read-only mount into a writable one), and both host directories.
+    fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a HostDir> {
+        self.writable()?;
+        if is_read_only(other) {
+            return Err(FsError::ReadOnly);
+        }
+        let peer = other
+            .as_any()
+            .downcast_ref::<HostDir>()
+            .ok_or(FsError::CrossDevice)?;
+        peer.writable()?;
+        Ok(peer)
+    }
+
+    /// Opens the subdirectory `name` without following it. A directory we may search but
+    /// not read is held with `O_PATH` (lookups work, readdir answers Access).
+    fn open_subdir(&self, name: &str) -> FsResult<HostDir> {
+        let flags = base_flags() | OFlags::DIRECTORY;
+        let fd = match rfs::openat(&self.fd, name, flags | OFlags::RDONLY, mode(0)) {
+            Err(Errno::ACCESS) => rfs::openat(&self.fd, name, flags | OFlags::PATH, mode(0)),
+            other => other,
+        }
+        .map_err(fs_err)?;
+        let ino = rfs::fstat(&fd).map_err(fs_err)?.st_ino as u64;
+        Ok(HostDir::from_fd(fd, self.perms, ino, self.ino))
+    }
+
+    /// Opens a non-directory `name` with `O_PATH`: no side effects (fifos, devices), no
+    /// read permission needed; enough for stat and set_times.
+    fn open_object(&self, name: &str) -> FsResult<Node> {
+        let fd =
+            rfs::openat(&self.fd, name, base_flags() | OFlags::PATH, mode(0)).map_err(fs_err)?;
+        let st = rfs::fstat(&fd).map_err(fs_err)?;
+        match filetype(st.st_mode) {
+            // Replaced between our stat and open: answer what is there now.
+            FileType::Symlink => Ok(Node::Symlink(self.read_link(name)?)),
+            FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
+            _ => Ok(Node::File(Arc::new(HostFile::new(fd, self.perms, false)))),
+        }
+    }
+
+    /// Takes a fresh, name-sorted listing of the directory (without `.` and `..`). Names that
+    /// are not UTF-8 cannot be named by a guest and are left out.
+    fn snapshot(&self) -> FsResult<Vec<Listed>> {
+        // A fresh description of "." so the listing starts at the beginning and never shares
+        // a position with another handle.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rfs::openat(&self.fd, ".", flags, mode(0)).map_err(fs_err)?;
+        let mut out = Vec::new();
+        for entry in rfs::Dir::new(fd).map_err(fs_err)? {
+            let entry = entry.map_err(fs_err)?;
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if name == "." || name == ".." {
+                continue;
+            }
+            let mut kind = match entry.file_type() {
+                rfs::FileType::Unknown => None,
+                t => Some(filetype(t.as_raw_mode())),
+            };
+            if kind.is_none() {
+                // Some filesystems do not fill d_type; ask without following.
+                kind = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .ok()
+                    .map(|st| filetype(st.st_mode));
+            }
+            out.push(Listed {
+                name: name.to_owned(),
+                ino: entry.ino(),
+                filetype: kind.unwrap_or(FileType::Unknown),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The snapshot to serve `cookie` from: a new one on rewind or when none was taken yet.
+    fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<Listed>>> {
+        let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some(listing) if cookie != 0 => Ok(Arc::clone(listing)),
+            _ => {
+                let listing = Arc::new(self.snapshot()?);
+                *cached = Some(Arc::clone(&listing));
+                Ok(listing)
+            }
+        }
+    }
+}
+
+impl Dir for HostDir {
+    fn lookup(&self, name: &str) -> FsResult<Node> {
+        check_name(name)?;
+        let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)?;
+        match filetype(st.st_mode) {
+            FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
+            FileType::Symlink => Ok(Node::Symlink(self.read_link(name)?)),
+            _ => self.open_object(name),
+        }
+    }
+
+    fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
+        check_name(name)?;
+        if options.write || options.truncate || options.create || options.exclusive {
+            self.writable()?;
+        }
+        // O_NONBLOCK: opening a fifo must not hang the guest; non-regular files are refused
+        // right after, so the flag never affects I/O.
+        let mut flags = base_flags() | OFlags::NONBLOCK;
+        flags |= if options.write {
+            OFlags::RDWR
+        } else {
+            OFlags::RDONLY
+        };
+        if options.create {
+            flags |= OFlags::CREATE;
+            if options.exclusive {
+                flags |= OFlags::EXCL;
+            }
+        }
+        if options.truncate {
+            flags |= OFlags::TRUNC;
+        }
+        let fd = rfs::openat(&self.fd, name, flags, mode(FILE_MODE)).map_err(fs_err)?;
+        let st = rfs::fstat(&fd).map_err(fs_err)?;
+        match filetype(st.st_mode) {
+            FileType::RegularFile => Ok(Arc::new(HostFile::new(fd, self.perms, options.write))),
+            FileType::Directory => Err(FsError::IsDir),
+            // O_NOFOLLOW makes this unreachable; kept so a symlink can never be "opened".
+            FileType::Symlink => Err(FsError::Loop),
+            // Fifos, sockets and devices are not files a sandboxed guest may do I/O on.
+            FileType::CharacterDevice | FileType::Unknown => Err(FsError::NotSupported),
+        }
+    }
+
+    fn create_dir(&self, name: &str) -> FsResult<()> {
+        self.writable()?;
+        check_name(name)?;
+        rfs::mkdirat(&self.fd, name, mode(DIR_MODE)).map_err(fs_err)
+    }
+
+    fn remove_dir(&self, name: &str) -> FsResult<()> {
+        self.writable()?;
+        check_name(name)?;
+        rfs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR).map_err(fs_err)
+    }
+
+    fn unlink(&self, name: &str) -> FsResult<()> {
+        self.writable()?;
+        check_name(name)?;
+        rfs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(fs_err)
+    }
+
+    fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
+        self.writable()?;
+        check_name(name)?;
+        check_target(target)?;
+        rfs::symlinkat(target, &self.fd, name).map_err(fs_err)
+    }
+
+    fn read_link(&self, name: &str) -> FsResult<String> {
+        check_name(name)?;
+        let target = rfs::readlinkat(&self.fd, name, Vec::new()).map_err(fs_err)?;
+        target.into_string().map_err(|_| FsError::IllegalSequence)
+    }
+
+    fn stat_at(&self, name: &str) -> FsResult<Filestat> {
+        check_name(name)?;
+        let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)?;
+        Ok(filestat(&st))
+    }
+
+    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        self.writable()?;
+        check_name(name)?;
+        let times = timestamps(atime, mtime)?;
+        rfs::utimensat(&self.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)
+    }
+
+    fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        let peer = self.peer(new_dir)?;
+        check_name(name)?;
+        check_name(new_name)?;
+        // No AT_SYMLINK_FOLLOW: a symlink is linked as itself, never its target.
+        rfs::linkat(&self.fd, name, &peer.fd, new_name, AtFlags::empty()).map_err(fs_err)
+    }
+
+    fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        let peer = self.peer(new_dir)?;
+        check_name(name)?;
+        check_name(new_name)?;
+        rfs::renameat(&self.fd, name, &peer.fd, new_name).map_err(fs_err)
+    }
+
+    fn stat(&self) -> FsResult<Filestat> {
+        rfs::fstat(&self.fd).map(|st| filestat(&st)).map_err(fs_err)
+    }
+
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        self.writable()?;
+        let times = timestamps(atime, mtime)?;
+        // AT_EMPTY_PATH works on O_PATH handles too, where futimens would answer EBADF.
+        rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)
+    }
+
+    fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
+        let listing = self.listing(cookie)?;
+        let dots = [(".", self.ino), ("..", self.parent_ino)];
+        let mut out = Vec::with_capacity(max.min(256));
+        let mut at = cookie;
+        while out.len() < max {
+            let entry = match at {
+                0 | 1 => dots.get(at as usize).map(|(name, ino)| DirEntry {
+                    next_cookie: at + 1,
+                    ino: *ino,
+                    filetype: FileType::Directory,
+                    name: (*name).to_owned(),
+                }),
+                _ => usize::try_from(at - 2)
+                    .ok()
+                    .and_then(|i| listing.get(i))
+                    .map(|l| DirEntry {
+                        next_cookie: at.saturating_add(1),
+                        ino: l.ino,
+                        filetype: l.filetype,
+                        name: l.name.clone(),
+                    }),
+            };
+            let Some(entry) = entry else { break };
+            out.push(entry);
+            at = at.saturating_add(1);
+        }
+        Ok(out)
+    }
+
+    fn sync(&self) -> FsResult<()> {
+        match rfs::fsync(&self.fd) {
+            // A directory held with O_PATH (searchable, not readable) has nothing to flush.
+            Ok(()) | Err(Errno::BADF) => Ok(()),
+            Err(e) => Err(fs_err(e)),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,270 @@
+//! `Dir` for the memory backend: a handle = (filesystem, inode) answering single-name
+//! questions, each in one critical section on the arena. Link counts and entry tables are
+//! changed only through `node.rs`. Two-path operations accept only a directory of the *same*
+//! `MemFs` (CrossDevice otherwise). A removed directory answers NotFound to lookups and creates.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::data::SparseData;
+use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target};
+use super::{Inner, now};
+use crate::vfs::{
+    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
+};
+
+/// An open directory of a [`super::MemFs`].
+pub(super) struct MemDir {
+    fs: Arc<Inner>,
+    ino: u64,
+}
+
+impl MemDir {
+    /// Wraps an inode whose open count the caller has already raised.
+    pub(super) fn new(fs: Arc<Inner>, ino: u64) -> Self {
+        MemDir { fs, ino }
+    }
+
+    /// The directory `other` as a directory of this same filesystem. Errors: CrossDevice.
+    fn same_fs<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a MemDir> {
+        match other.as_any().downcast_ref::<MemDir>() {
+            Some(d) if Arc::ptr_eq(&d.fs, &self.fs) => Ok(d),
+            _ => Err(FsError::CrossDevice),
+        }
+    }
+
+    /// The inode `name` names here, after checking the name. Errors: Invalid, NameTooLong,
+    /// NotFound (no such entry, or this directory was removed).
+    fn child(&self, st: &State, name: &str) -> FsResult<u64> {
+        check_name(name)?;
+        st.child(self.ino, name)
+    }
+
+    /// Opens or creates a regular file named `name` with the lock held.
+    fn open_locked(
+        &self,
+        st: &mut State,
+        name: &str,
+        options: OpenOptions,
+        now: u64,
+    ) -> FsResult<Arc<dyn File>> {
+        check_name(name)?;
+        let Some(ino) = st.dir(self.ino)?.get(name) else {
+            if !options.create {
+                return Err(FsError::NotFound);
+            }
+            let ino = st.add_child(self.ino, name, Kind::File(SparseData::default()), now)?;
+            return Ok(self.fs.open_file(st, ino));
+        };
+        // O_CREAT|O_EXCL fails on any existing name, even a directory or a dangling symlink.
+        if options.create && options.exclusive {
+            return Err(FsError::Exists);
+        }
+        let inode = st.get_mut(ino)?;
+        let freed = match &mut inode.kind {
+            Kind::Dir(_) => return Err(FsError::IsDir),
+            // O_NOFOLLOW semantics: the resolver follows links, a backend never does.
+            Kind::Symlink(_) => return Err(FsError::Loop),
+            Kind::File(data) if options.truncate => {
+                let freed = data.stored_bytes();
+                data.set_size(0)?;
+                inode.mtim = now;
+                inode.ctim = now;
+                freed
+            }
+            Kind::File(_) => 0,
+        };
+        st.page_bytes = st.page_bytes.saturating_sub(freed);
+        Ok(self.fs.open_file(st, ino))
+    }
+
+    /// Checks that the entry `new_name` in `dst` may be replaced by `src` under POSIX rename
+    /// rules; returns the inode to replace, if any. Errors: NotDir, IsDir, NotEmpty.
+    fn rename_victim(st: &State, src: u64, dst: u64, new_name: &str) -> FsResult<Option<u64>> {
+        let Some(victim) = st.dir(dst)?.get(new_name) else {
+            return Ok(None);
+        };
+        let src_is_dir = st.get(src)?.filetype() == FileType::Directory;
+        match (src_is_dir, &st.get(victim)?.kind) {
+            (true, Kind::Dir(d)) if !d.is_empty() => Err(FsError::NotEmpty),
+            (true, Kind::Dir(_)) | (false, Kind::File(_) | Kind::Symlink(_)) => Ok(Some(victim)),
+            (true, Kind::File(_) | Kind::Symlink(_)) => Err(FsError::NotDir),
+            (false, Kind::Dir(_)) => Err(FsError::IsDir),
+        }
+    }
+}
+
+impl Drop for MemDir {
+    fn drop(&mut self) {
+        self.fs.release(self.ino);
+    }
+}
+
+impl Dir for MemDir {
+    fn lookup(&self, name: &str) -> FsResult<Node> {
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        let node = match &st.get(ino)?.kind {
+            Kind::Symlink(target) => Node::Symlink(target.clone()),
+            Kind::Dir(_) => Node::Dir(self.fs.open_dir(&mut st, ino)),
+            Kind::File(_) => Node::File(self.fs.open_file(&mut st, ino)),
+        };
+        Ok(node)
+    }
+
+    fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
+        let now = now();
+        let mut st = self.fs.lock();
+        self.open_locked(&mut st, name, options, now)
+    }
+
+    fn create_dir(&self, name: &str) -> FsResult<()> {
+        check_name(name)?;
+        let now = now();
+        let mut st = self.fs.lock();
+        st.add_child(self.ino, name, Kind::Dir(DirData::new(self.ino)), now)?;
+        Ok(())
+    }
+
+    fn remove_dir(&self, name: &str) -> FsResult<()> {
+        let now = now();
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        match &st.get(ino)?.kind {
+            Kind::Dir(d) if !d.is_empty() => return Err(FsError::NotEmpty),
+            Kind::Dir(_) => {}
+            Kind::File(_) | Kind::Symlink(_) => return Err(FsError::NotDir),
+        }
+        st.detach(self.ino, name, false, now)?;
+        Ok(())
+    }
+
+    fn unlink(&self, name: &str) -> FsResult<()> {
+        let now = now();
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        // Linux unlinkat(2) without AT_REMOVEDIR on a directory: EISDIR.
+        if st.get(ino)?.filetype() == FileType::Directory {
+            return Err(FsError::IsDir);
+        }
+        st.detach(self.ino, name, false, now)?;
+        Ok(())
+    }
+
+    fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
+        check_name(name)?;
+        check_target(target)?;
+        let now = now();
+        let mut st = self.fs.lock();
+        st.add_child(self.ino, name, Kind::Symlink(target.to_owned()), now)?;
+        Ok(())
+    }
+
+    fn read_link(&self, name: &str) -> FsResult<String> {
+        let st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        match &st.get(ino)?.kind {
+            Kind::Symlink(target) => Ok(target.clone()),
+            Kind::File(_) | Kind::Dir(_) => Err(FsError::Invalid),
+        }
+    }
+
+    fn stat_at(&self, name: &str) -> FsResult<Filestat> {
+        let st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        Ok(st.get(ino)?.stat(self.fs.dev, ino))
+    }
+
+    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        let now = now();
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        st.get_mut(ino)?.set_times(atime, mtime, now);
+        Ok(())
+    }
+
+    fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        check_name(new_name)?;
+        let dst = self.same_fs(new_dir)?.ino;
+        let now = now();
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        // Linux order: the new name is checked (EEXIST) before the source's type (EPERM).
+        if st.dir(dst)?.get(new_name).is_some() {
+            return Err(FsError::Exists);
+        }
+        let inode = st.get_mut(ino)?;
+        if inode.filetype() == FileType::Directory {
+            return Err(FsError::NotPermitted);
+        }
+        inode.nlink = inode.nlink.saturating_add(1);
+        inode.ctim = now;
+        st.attach(dst, new_name, ino, now)
+    }
+
+    fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        check_name(new_name)?;
+        let dst = self.same_fs(new_dir)?.ino;
+        let now = now();
+        let mut st = self.fs.lock();
+        let src = self.child(&st, name)?;
+        st.dir(dst)?;
+        // A directory moved below itself would detach a cycle from the tree (Linux: EINVAL).
+        if st.get(src)?.filetype() == FileType::Directory && st.is_ancestor_or_self(src, dst)? {
+            return Err(FsError::Invalid);
+        }
+        // Two names of one inode (or one name onto itself): POSIX says do nothing.
+        if st.dir(dst)?.get(new_name) == Some(src) {
+            return Ok(());
+        }
+        // All checks are done before the first change, so a failed rename changes nothing.
+        if Self::rename_victim(&st, src, dst, new_name)?.is_some() {
+            st.detach(dst, new_name, false, now)?;
+        }
+        st.detach(self.ino, name, true, now)?;
+        st.attach(dst, new_name, src, now)
+    }
+
+    fn stat(&self) -> FsResult<Filestat> {
+        let st = self.fs.lock();
+        Ok(st.get(self.ino)?.stat(self.fs.dev, self.ino))
+    }
+
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        let now = now();
+        let mut st = self.fs.lock();
+        st.get_mut(self.ino)?.set_times(atime, mtime, now);
+        Ok(())
+    }
+
+    fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
+        let st = self.fs.lock();
+        // A removed directory lists nothing at all (Linux getdents: ENOENT).
+        let dir = st.dir(self.ino)?;
+        // `max` is guest-sized: reserve no more than a modest batch up front.
+        let mut out = Vec::with_capacity(max.min(256));
+        let dots = [(0, ".", self.ino), (1, "..", dir.parent)];
+        let wanted = dots.into_iter().filter(|(seq, _, _)| *seq >= cookie);
+        for (seq, name, ino) in wanted.chain(dir.entries_from(cookie.max(FIRST_SEQ))) {
+            if out.len() >= max {
+                break;
+            }
+            let filetype = st.get(ino).map_or(FileType::Unknown, |i| i.filetype());
+            out.push(DirEntry {
+                next_cookie: seq.saturating_add(1),
+                ino,
+                filetype,
+                name: name.to_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn sync(&self) -> FsResult<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,127 @@
+//! `File` for the memory backend: a handle = (filesystem, inode) that keeps the inode alive
+//! until dropped, so data stays readable and writable after the last name is unlinked.
+//! Each call is one critical section on the arena; positions live in the descriptor table.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::data::{SparseData, end_of};
+use super::node::Kind;
+use super::{Inner, now};
+use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
+
+/// An open regular file of a [`super::MemFs`].
+pub(super) struct MemFile {
+    fs: Arc<Inner>,
+    ino: u64,
+}
+
+impl MemFile {
+    /// Wraps an inode whose open count the caller has already raised.
+    pub(super) fn new(fs: Arc<Inner>, ino: u64) -> Self {
+        MemFile { fs, ino }
+    }
+
+    /// Runs a read-only `op` on the contents.
+    fn read<R>(&self, op: impl FnOnce(&SparseData) -> R) -> FsResult<R> {
+        let st = self.fs.lock();
+        match &st.get(self.ino)?.kind {
+            Kind::File(data) => Ok(op(data)),
+            Kind::Dir(_) | Kind::Symlink(_) => Err(FsError::Invalid),
+        }
+    }
+
+    /// Runs a mutating `op` on the contents; on success stamps mtime and ctime and carries the
+    /// change in stored bytes into the filesystem's total (where a quota will charge it).
+    fn modify<R>(&self, op: impl FnOnce(&mut SparseData) -> FsResult<R>) -> FsResult<R> {
+        let now = now();
+        let mut guard = self.fs.lock();
+        let st = &mut *guard;
+        let inode = st.inodes.get_mut(&self.ino).ok_or(FsError::NotFound)?;
+        let Kind::File(data) = &mut inode.kind else {
+            return Err(FsError::Invalid);
+        };
+        let before = data.stored_bytes();
+        let result = op(data)?;
+        let after = data.stored_bytes();
+        inode.mtim = now;
+        inode.ctim = now;
+        st.page_bytes = st.page_bytes.saturating_sub(before).saturating_add(after);
+        Ok(result)
+    }
+}
+
+impl Drop for MemFile {
+    fn drop(&mut self) {
+        self.fs.release(self.ino);
+    }
+}
+
+impl File for MemFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.read(|data| data.read_at(buf, offset))
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
+        // A zero-length write changes nothing, not even the times (as Linux).
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.modify(|data| data.write_at(buf, offset))
+    }
+
+    fn append(&self, buf: &[u8]) -> FsResult<(usize, u64)> {
+        if buf.is_empty() {
+            return self.read(|data| (0, data.size()));
+        }
+        // Reading the end and writing there happen in one critical section: atomic O_APPEND.
+        self.modify(|data| {
+            let n = data.write_at(buf, data.size())?;
+            Ok((n, data.size()))
+        })
+    }
+
+    fn stat(&self) -> FsResult<Filestat> {
+        let st = self.fs.lock();
+        Ok(st.get(self.ino)?.stat(self.fs.dev, self.ino))
+    }
+
+    fn set_size(&self, size: u64) -> FsResult<()> {
+        self.modify(|data| data.set_size(size))
+    }
+
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        let now = now();
+        let mut st = self.fs.lock();
+        st.get_mut(self.ino)?.set_times(atime, mtime, now);
+        Ok(())
+    }
+
+    fn allocate(&self, offset: u64, len: u64) -> FsResult<()> {
+        let end = end_of(offset, len)?;
+        let now = now();
+        let mut st = self.fs.lock();
+        let inode = st.get_mut(self.ino)?;
+        let Kind::File(data) = &mut inode.kind else {
+            return Err(FsError::Invalid);
+        };
+        // Growing is free for sparse files; a file already long enough is left untouched.
+        if data.size() < end {
+            data.set_size(end)?;
+            inode.mtim = now;
+            inode.ctim = now;
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> FsResult<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

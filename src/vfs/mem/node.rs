@@ -1,0 +1,340 @@
+//! The inode arena of the memory backend: inodes, directory tables, link counts, lifetimes.
+//! Everything here runs inside the filesystem's one lock (the caller holds `&mut State`), so
+//! each backend operation is a single critical section. No handles, no host access here.
+//! An inode lives while it has a name (`nlink > 0`) or an open handle (`open > 0`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::data::SparseData;
+use crate::vfs::{FileType, Filestat, FsError, FsResult, SetTime};
+
+/// Inode number of the root directory.
+pub(super) const ROOT: u64 = 1;
+
+/// Longest accepted name component, in bytes (as Linux's NAME_MAX).
+const NAME_MAX: usize = 255;
+
+/// Longest accepted symlink target, in bytes (Linux refuses PATH_MAX and more).
+const TARGET_MAX: usize = 4095;
+
+/// What an inode is.
+#[derive(Debug)]
+pub(super) enum Kind {
+    File(SparseData),
+    Dir(DirData),
+    Symlink(String),
+}
+
+/// One object of the tree.
+#[derive(Debug)]
+pub(super) struct Inode {
+    /// Names referring to it; for directories 2 + subdirectories while linked, 0 once removed.
+    pub(super) nlink: u64,
+    /// Open handles (`MemDir` / `MemFile`) keeping it alive.
+    pub(super) open: u64,
+    pub(super) atim: u64,
+    pub(super) mtim: u64,
+    pub(super) ctim: u64,
+    pub(super) kind: Kind,
+}
+
+impl Inode {
+    pub(super) fn filetype(&self) -> FileType {
+        match self.kind {
+            Kind::File(_) => FileType::RegularFile,
+            Kind::Dir(_) => FileType::Directory,
+            Kind::Symlink(_) => FileType::Symlink,
+        }
+    }
+
+    pub(super) fn stat(&self, dev: u64, ino: u64) -> Filestat {
+        let size = match &self.kind {
+            Kind::File(data) => data.size(),
+            Kind::Dir(_) => 0,
+            Kind::Symlink(target) => target.len() as u64,
+        };
+        Filestat {
+            dev,
+            ino,
+            filetype: self.filetype(),
+            nlink: self.nlink,
+            size,
+            atim: self.atim,
+            mtim: self.mtim,
+            ctim: self.ctim,
+        }
+    }
+
+    /// utimensat semantics: each time kept, set to `now` or to a value; ctime moves unless both
+    /// are kept (Linux returns early in that case).
+    pub(super) fn set_times(&mut self, atime: SetTime, mtime: SetTime, now: u64) {
+        let pick = |old: u64, t: SetTime| match t {
+            SetTime::Keep => old,
+            SetTime::Now => now,
+            SetTime::At(v) => v,
+        };
+        if atime == SetTime::Keep && mtime == SetTime::Keep {
+            return;
+        }
+        self.atim = pick(self.atim, atime);
+        self.mtim = pick(self.mtim, mtime);
+        self.ctim = now;
+    }
+}
+
+/// A directory's entries with stable readdir cookies: every insertion takes a fresh sequence
+/// number (never reused), and readdir walks them in sequence order. Sequence numbers start at 2
+/// because cookies 0 and 1 are `.` and `..`.
+#[derive(Debug)]
+pub(super) struct DirData {
+    /// The directory holding this one (itself for the root); followed by the cycle check.
+    pub(super) parent: u64,
+    /// name → sequence number.
+    by_name: HashMap<String, u64>,
+    /// sequence number → (name, inode).
+    by_seq: BTreeMap<u64, (String, u64)>,
+    next_seq: u64,
+}
+
+/// The first sequence number of a real entry.
+pub(super) const FIRST_SEQ: u64 = 2;
+
+impl DirData {
+    pub(super) fn new(parent: u64) -> Self {
+        DirData {
+            parent,
+            by_name: HashMap::new(),
+            by_seq: BTreeMap::new(),
+            next_seq: FIRST_SEQ,
+        }
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<u64> {
+        let seq = self.by_name.get(name)?;
+        self.by_seq.get(seq).map(|(_, ino)| *ino)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Adds `name` (the caller checked it is absent) at the end of the readdir order.
+    fn insert(&mut self, name: &str, ino: u64) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        self.by_name.insert(name.to_owned(), seq);
+        self.by_seq.insert(seq, (name.to_owned(), ino));
+    }
+
+    fn remove(&mut self, name: &str) -> Option<u64> {
+        let seq = self.by_name.remove(name)?;
+        self.by_seq.remove(&seq).map(|(_, ino)| ino)
+    }
+
+    /// Entries whose sequence number is at least `seq`, in order: (seq, name, inode).
+    pub(super) fn entries_from(&self, seq: u64) -> impl Iterator<Item = (u64, &str, u64)> {
+        self.by_seq
+            .range(seq.max(FIRST_SEQ)..)
+            .map(|(s, (name, ino))| (*s, name.as_str(), *ino))
+    }
+}
+
+/// Refuses names a single-component backend call must never see (Invalid) and over-long ones
+/// (NameTooLong). The resolver already guarantees the first; this is defence in depth.
+pub(super) fn check_name(name: &str) -> FsResult<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(FsError::Invalid);
+    }
+    if name.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// Refuses symlink targets Linux would: empty (NotFound), NUL (IllegalSequence), too long.
+pub(super) fn check_target(target: &str) -> FsResult<()> {
+    if target.is_empty() {
+        return Err(FsError::NotFound);
+    }
+    if target.contains('\0') {
+        return Err(FsError::IllegalSequence);
+    }
+    if target.len() > TARGET_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// The arena: all inodes of one filesystem, plus the running totals a quota will charge.
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) inodes: HashMap<u64, Inode>,
+    next_ino: u64,
+    /// Bytes held in file pages, summed over all live inodes.
+    pub(super) page_bytes: u64,
+}
+
+impl State {
+    /// A tree holding only the root directory.
+    pub(super) fn new(now: u64) -> Self {
+        let mut st = State {
+            inodes: HashMap::new(),
+            next_ino: ROOT,
+            page_bytes: 0,
+        };
+        st.alloc(Kind::Dir(DirData::new(ROOT)), 2, now);
+        st
+    }
+
+    fn alloc(&mut self, kind: Kind, nlink: u64, now: u64) -> u64 {
+        let ino = self.next_ino;
+        self.next_ino = self.next_ino.saturating_add(1);
+        let inode = Inode {
+            nlink,
+            open: 0,
+            atim: now,
+            mtim: now,
+            ctim: now,
+            kind,
+        };
+        self.inodes.insert(ino, inode);
+        ino
+    }
+
+    pub(super) fn get(&self, ino: u64) -> FsResult<&Inode> {
+        self.inodes.get(&ino).ok_or(FsError::NotFound)
+    }
+
+    pub(super) fn get_mut(&mut self, ino: u64) -> FsResult<&mut Inode> {
+        self.inodes.get_mut(&ino).ok_or(FsError::NotFound)
+    }
+
+    /// A directory that is still linked into the tree. Errors: NotFound (removed), NotDir.
+    pub(super) fn dir(&self, ino: u64) -> FsResult<&DirData> {
+        let inode = self.get(ino)?;
+        match &inode.kind {
+            Kind::Dir(_) if inode.nlink == 0 => Err(FsError::NotFound),
+            Kind::Dir(d) => Ok(d),
+            _ => Err(FsError::NotDir),
+        }
+    }
+
+    fn dir_mut(&mut self, ino: u64) -> FsResult<&mut DirData> {
+        self.dir(ino)?;
+        match &mut self.get_mut(ino)?.kind {
+            Kind::Dir(d) => Ok(d),
+            _ => Err(FsError::NotDir),
+        }
+    }
+
+    /// The inode `name` names in directory `dir`. Errors: NotFound.
+    pub(super) fn child(&self, dir: u64, name: &str) -> FsResult<u64> {
+        self.dir(dir)?.get(name).ok_or(FsError::NotFound)
+    }
+
+    /// Creates a new inode of `kind` named `name` in `dir`. Errors: NotFound (dir removed),
+    /// Exists. Nothing is allocated on error.
+    pub(super) fn add_child(
+        &mut self,
+        dir: u64,
+        name: &str,
+        kind: Kind,
+        now: u64,
+    ) -> FsResult<u64> {
+        if self.dir(dir)?.get(name).is_some() {
+            return Err(FsError::Exists);
+        }
+        let is_dir = matches!(kind, Kind::Dir(_));
+        let ino = self.alloc(kind, if is_dir { 2 } else { 1 }, now);
+        self.dir_mut(dir)?.insert(name, ino);
+        if is_dir {
+            // The new directory's `..` is one more link to its parent.
+            self.get_mut(dir)?.nlink += 1;
+        }
+        self.touch(dir, now);
+        Ok(ino)
+    }
+
+    /// Adds a name for an existing inode in `dir` (the caller checked it is absent). A moved
+    /// directory gets `dir` as its parent and gives `dir` the link of its `..`; the inode's own
+    /// link count is the caller's business (link adds one, rename moves one).
+    pub(super) fn attach(&mut self, dir: u64, name: &str, ino: u64, now: u64) -> FsResult<()> {
+        self.dir_mut(dir)?.insert(name, ino);
+        self.touch(dir, now);
+        if let Kind::Dir(moved) = &mut self.get_mut(ino)?.kind {
+            moved.parent = dir;
+            self.get_mut(dir)?.nlink += 1;
+        }
+        Ok(())
+    }
+
+    /// Removes the entry `name` from `dir` and drops the link it held: a directory loses all
+    /// its links (and its parent one), anything else one. Frees the inode if nothing holds it.
+    /// `keep_links` leaves the inode's count alone (rename moves the name, not the link).
+    pub(super) fn detach(
+        &mut self,
+        dir: u64,
+        name: &str,
+        keep_links: bool,
+        now: u64,
+    ) -> FsResult<u64> {
+        let ino = self.dir_mut(dir)?.remove(name).ok_or(FsError::NotFound)?;
+        self.touch(dir, now);
+        let inode = self.get_mut(ino)?;
+        inode.ctim = now;
+        let is_dir = matches!(inode.kind, Kind::Dir(_));
+        if !keep_links {
+            inode.nlink = if is_dir {
+                0
+            } else {
+                inode.nlink.saturating_sub(1)
+            };
+            self.maybe_free(ino);
+        }
+        if is_dir {
+            let parent = self.get_mut(dir)?;
+            parent.nlink = parent.nlink.saturating_sub(1);
+        }
+        Ok(ino)
+    }
+
+    /// True if `ancestor` is `ino` or one of its parents (walking parent pointers to the root).
+    pub(super) fn is_ancestor_or_self(&self, ancestor: u64, mut ino: u64) -> FsResult<bool> {
+        // Bounded by the inode count so that even a corrupt chain cannot hang.
+        for _ in 0..=self.inodes.len() {
+            if ino == ancestor {
+                return Ok(true);
+            }
+            let parent = self.dir(ino)?.parent;
+            if parent == ino {
+                return Ok(false);
+            }
+            ino = parent;
+        }
+        Ok(false)
+    }
+
+    /// Marks a directory's contents as changed now.
+    pub(super) fn touch(&mut self, dir: u64, now: u64) {
+        if let Some(inode) = self.inodes.get_mut(&dir) {
+            inode.mtim = now;
+            inode.ctim = now;
+        }
+    }
+
+    /// Frees `ino` once it has neither names nor open handles, releasing its pages.
+    pub(super) fn maybe_free(&mut self, ino: u64) {
+        let unused = self
+            .inodes
+            .get(&ino)
+            .is_some_and(|i| i.nlink == 0 && i.open == 0);
+        if unused
+            && let Some(Inode {
+                kind: Kind::File(data),
+                ..
+            }) = self.inodes.remove(&ino)
+        {
+            self.page_bytes = self.page_bytes.saturating_sub(data.stored_bytes());
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `read_only`: a wrapper that makes any backend read-only. Every mutation answers
+//! `ReadOnly` (EROFS) before the inner backend is asked anything, and every directory or file
+//! it hands out is wrapped too, so no path leads back to a writable handle. It adds no state
+//! and changes no read: lookups, stats and listings are the inner backend's.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::{Dir, DirEntry, File, Filestat, FsError, FsResult, Node, OpenOptions, SetTime};
+
+/// Wraps `dir` so that it, and everything reached through it, refuses every mutation.
+pub fn read_only(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
+    if is_read_only(&*dir) {
+        return dir;
+    }
+    Arc::new(ReadOnlyDir { inner: dir })
+}
+
+/// True if `dir` refuses mutations wholesale: a [`ReadOnlyDir`] or a read-only host mount.
+/// Two-path operations ask this of the *other* side (SECURITY.md: both sides are checked).
+pub fn is_read_only(dir: &dyn Dir) -> bool {
+    let any = dir.as_any();
+    any.is::<ReadOnlyDir>()
+        || any
+            .downcast_ref::<super::host::HostDir>()
+            .is_some_and(|h| h.perms().read_only)
+}
+
+/// A directory that refuses every mutation. See [`read_only`].
+pub struct ReadOnlyDir {
+    inner: Arc<dyn Dir>,
+}
+
+/// A file that refuses every mutation.
+pub struct ReadOnlyFile {
+    inner: Arc<dyn File>,
+}
+
+fn wrap(node: Node) -> Node {
+    match node {
+        Node::Dir(dir) => Node::Dir(read_only(dir)),
+        Node::File(file) => Node::File(Arc::new(ReadOnlyFile { inner: file })),
+        Node::Symlink(target) => Node::Symlink(target),
+    }
+}
+
+impl Dir for ReadOnlyDir {
+    fn lookup(&self, name: &str) -> FsResult<Node> {
+        self.inner.lookup(name).map(wrap)
+    }
+
+    fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
+        // Any intent to create, truncate or write is refused, even O_CREAT on an existing
+        // file and TRUNC alone (SECURITY.md: TRUNC on a read-only mount).
+        if options.create || options.exclusive || options.truncate || options.write {
+            return Err(FsError::ReadOnly);
+        }
+        let file = self.inner.open_file(name, options)?;
+        Ok(Arc::new(ReadOnlyFile { inner: file }))
+    }
+
+    fn create_dir(&self, _name: &str) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn remove_dir(&self, _name: &str) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn unlink(&self, _name: &str) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn symlink(&self, _name: &str, _target: &str) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn read_link(&self, name: &str) -> FsResult<String> {
+        self.inner.read_link(name)
+    }
+
+    fn stat_at(&self, name: &str) -> FsResult<Filestat> {
+        self.inner.stat_at(name)
+    }
+
+    fn set_times_at(&self, _name: &str, _atime: SetTime, _mtime: SetTime) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn link(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> FsResult<()> {
+        // A new name elsewhere would give write access to this mount's data.
+        Err(FsError::ReadOnly)
+    }
+
+    fn rename(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn stat(&self) -> FsResult<Filestat> {
+        self.inner.stat()
+    }
+
+    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
+        self.inner.read_dir(cookie, max)
+    }
+
+    fn sync(&self) -> FsResult<()> {
+        self.inner.sync()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl File for ReadOnlyFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        self.inner.read_at(buf, offset)
+    }
+
+    fn write_at(&self, _buf: &[u8], _offset: u64) -> FsResult<usize> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn append(&self, _buf: &[u8]) -> FsResult<(usize, u64)> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn stat(&self) -> FsResult<Filestat> {
+        self.inner.stat()
+    }
+
+    fn set_size(&self, _size: u64) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn allocate(&self, _offset: u64, _len: u64) -> FsResult<()> {
+        Err(FsError::ReadOnly)
+    }
+
+    fn sync(&self) -> FsResult<()> {
+        self.inner.sync()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
