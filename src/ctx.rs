@@ -231,7 +231,7 @@ impl WasiCtxBuilder {
 
     /// Mounts the host directory `host_path` as `guest_path`, confined: the guest reaches
     /// nothing outside it (symlinks are resolved by us, never by the OS). With
-    /// [`Perms::READ_ONLY`](crate::vfs::Perms::READ_ONLY) every mutation is refused with EROFS.
+    /// [`Perms::READ_ONLY`](crate::vfs::Perms::READ_ONLY) every mutation is refused with EPERM (as wasmtime).
     /// Errors: the host's, if `host_path` cannot be opened as a directory.
     pub fn mount_host(
         self,

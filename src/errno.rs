@@ -20,7 +20,8 @@ impl From<FsError> for Errno {
             FsError::Escape => Errno::Perm,
             FsError::NotPermitted => Errno::Perm,
             FsError::Access => Errno::Acces,
-            FsError::ReadOnly => Errno::Rofs,
+            // wasmtime answers EPERM for any change on a read-only preopen; guests see the same.
+            FsError::ReadOnly => Errno::Perm,
             FsError::NoSpace => Errno::Nospc,
             FsError::Quota => Errno::Dquot,
             FsError::FileTooBig => Errno::Fbig,

@@ -6,6 +6,7 @@
 use crate::abi::types::{Errno, Fdflags, Rights};
 use crate::stdio::{Input, Output};
 use crate::vfs::{Dir, File};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 /// The default cap on open descriptors (preopens and stdio included).
@@ -17,8 +18,10 @@ pub struct OpenFile {
     pub file: Arc<dyn File>,
     /// The current offset for fd_read/fd_write/fd_seek.
     pub position: u64,
-    /// The guest path it was opened with (for audit and messages only).
+    /// The guest path it was opened with, resolved (for policies, audit and messages only).
     pub guest_path: String,
+    /// The guest name of the mount it was opened under (for policies and audit only).
+    pub mount: Arc<str>,
 }
 
 /// An open directory: a capability root for paths relative to it.
@@ -27,8 +30,19 @@ pub struct OpenDir {
     pub dir: Arc<dyn Dir>,
     /// `Some(name)` for preopens: the name `fd_prestat_dir_name` reports.
     pub preopen: Option<String>,
-    /// The guest path of this directory, from its preopen (for audit and messages only).
+    /// The guest path of this directory, resolved (for policies, audit and messages only).
     pub guest_path: String,
+    /// The guest name of the mount it is under (for policies and audit only).
+    pub mount: Arc<str>,
+}
+
+/// A socket: one the embedder granted (a listener), or a connection accepted from it. The
+/// guest can create none itself; host sockets are blocking unless the fd is NONBLOCK.
+pub enum Socket {
+    /// A listening TCP socket: `sock_accept` only.
+    Listener(TcpListener),
+    /// A connected TCP stream: read, write, `sock_recv`, `sock_send`, `sock_shutdown`.
+    Stream(TcpStream),
 }
 
 /// What a descriptor refers to.
@@ -41,6 +55,8 @@ pub enum Kind {
     File(OpenFile),
     /// A directory.
     Dir(OpenDir),
+    /// A socket.
+    Socket(Socket),
 }
 
 /// One table entry: the object, the rights it grants, and its fd flags.
@@ -178,7 +194,7 @@ impl Table {
         match &mut desc.kind {
             Kind::File(file) => Ok(file),
             Kind::Dir(_) => Err(Errno::Isdir),
-            Kind::Stdin(_) | Kind::Output(_) => Err(Errno::Badf),
+            Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => Err(Errno::Badf),
         }
     }
 

@@ -189,7 +189,7 @@ pub(crate) fn fd_read(
 
 /// Mirrors `writev`; APPEND descriptors write at the end and move the position there.
 /// Errors: EBADF (not writable: stdin, a directory, no FD_WRITE), EFBIG (stream budget with
-/// `Truncate`), EIO, backend errors (ENOSPC, EDQUOT, EFBIG, EROFS...). Traps past a `Trap` budget.
+/// `Truncate`), EIO, backend errors (ENOSPC, EDQUOT, EFBIG, EPERM on read-only mounts...). Traps past a `Trap` budget.
 pub(crate) fn fd_write(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,

@@ -189,7 +189,7 @@ pub(crate) fn fd_filestat_get(
 
 /// Mirrors `ftruncate`; growing leaves a sparse, zero-reading gap. Errors: EBADF (not a regular
 /// file), EINVAL (not open for writing: no FD_FILESTAT_SET_SIZE, as ftruncate and wasmtime),
-/// backend errors (EFBIG, ENOSPC, EROFS...).
+/// backend errors (EFBIG, ENOSPC, EPERM (read-only mount)...).
 pub(crate) fn fd_filestat_set_size(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,

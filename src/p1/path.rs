@@ -59,7 +59,7 @@ pub(crate) fn path_filestat_get(
 }
 
 /// utimensat: EINVAL (a time both given and NOW), and the errnos of path_filestat_get,
-/// EROFS/EACCES from the backend.
+/// EPERM (read-only mount)/EACCES from the backend.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn path_filestat_set_times(
     ctx: &mut WasiCtx,
@@ -85,7 +85,7 @@ pub(crate) fn path_filestat_set_times(
 }
 
 /// linkat: EBADF, ENOTDIR, ENOTCAPABLE (either side), EINVAL (SYMLINK_FOLLOW, as wasmtime),
-/// ENOENT, EEXIST, EPERM (a directory, or an escape), EXDEV, EROFS.
+/// ENOENT, EEXIST, EPERM (a directory, or an escape), EXDEV, EPERM (read-only mount).
 pub(crate) fn path_link(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -160,7 +160,7 @@ pub(super) fn write_truncated(
 }
 
 /// mkdirat: EBADF, ENOTDIR, ENOTCAPABLE, EEXIST (`.` or an existing entry, a symlink
-/// included), ENOENT, EPERM (escape), ENAMETOOLONG, EROFS, ENOSPC.
+/// included), ENOENT, EPERM (escape), ENAMETOOLONG, EPERM (read-only mount), ENOSPC.
 pub(crate) fn path_create_directory(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -178,7 +178,7 @@ pub(crate) fn path_create_directory(
 }
 
 /// unlinkat(AT_REMOVEDIR): EBADF, ENOTDIR, ENOTCAPABLE, ENOENT, ENOTEMPTY, EINVAL (`.`, as
-/// wasmtime), EPERM (escape), EROFS.
+/// wasmtime), EPERM (escape), EPERM (read-only mount).
 pub(crate) fn path_remove_directory(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -201,7 +201,7 @@ pub(crate) fn path_remove_directory(
 }
 
 /// renameat: EBADF, ENOTDIR, ENOTCAPABLE (either side), ENOENT, EBUSY (`.` on either side),
-/// EISDIR, ENOTEMPTY, EINVAL (into its own subtree), EXDEV, EPERM (escape), EROFS.
+/// EISDIR, ENOTEMPTY, EINVAL (into its own subtree), EXDEV, EPERM (escape), EPERM (read-only mount).
 pub(crate) fn path_rename(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -238,7 +238,7 @@ pub(crate) fn path_rename(
 }
 
 /// symlinkat: EBADF, ENOTDIR, ENOTCAPABLE, ENOENT (empty target), EPERM (absolute target,
-/// as cap-std; or an escaping link path), EINVAL (NUL in the target), EEXIST, EROFS, ENOSPC.
+/// as cap-std; or an escaping link path), EINVAL (NUL in the target), EEXIST, EPERM (read-only mount), ENOSPC.
 pub(crate) fn path_symlink(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -271,7 +271,7 @@ fn check_symlink_target(target: &str) -> Result<(), FsError> {
 }
 
 /// unlinkat: EBADF, ENOTDIR (trailing slash on a non-directory), ENOTCAPABLE, ENOENT, EISDIR
-/// (a directory, `.` included), EPERM (escape), EROFS.
+/// (a directory, `.` included), EPERM (escape), EPERM (read-only mount).
 pub(crate) fn path_unlink_file(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,

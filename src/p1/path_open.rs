@@ -36,7 +36,7 @@ enum Target {
 
 /// openat: EBADF, ENOTDIR, ENOTCAPABLE (PATH_OPEN, +PATH_CREATE_FILE with CREAT), ENOTSUP
 /// (sync fdflags, as wasmtime), EINVAL (DIRECTORY with CREAT/EXCL/TRUNC), ENOENT, EEXIST,
-/// EISDIR, ELOOP (a final symlink without SYMLINK_FOLLOW), EPERM (escape), EROFS, EMFILE.
+/// EISDIR, ELOOP (a final symlink without SYMLINK_FOLLOW), EPERM (escape or read-only mount), EMFILE.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn path_open(
     ctx: &mut WasiCtx,

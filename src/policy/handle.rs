@@ -143,7 +143,12 @@ impl PolicyHandle {
 
     /// Installs the prompter that answers `Ask` (without one, `Ask` denies).
     pub fn set_prompter(&self, prompter: impl Prompter + 'static) {
-        self.update(|state| state.prompter = Some(Arc::new(prompter)));
+        self.set_prompter_arc(Arc::new(prompter));
+    }
+
+    /// Installs a shared prompter.
+    pub fn set_prompter_arc(&self, prompter: Arc<dyn Prompter>) {
+        self.update(|state| state.prompter = Some(prompter));
     }
 
     /// Removes the prompter.
@@ -363,6 +368,13 @@ impl Gate {
     /// The handle controlling this gate.
     pub fn handle(&self) -> &PolicyHandle {
         &self.handle
+    }
+
+    /// Whether `syscall` needs its request built (a policy may restrict it, or an audit sink
+    /// records it): syscalls test this before preparing anything costly, such as a joined path.
+    #[inline]
+    pub fn wants(&self, syscall: Syscall) -> bool {
+        self.handle.needs_check(syscall)
     }
 
     /// Starts a call: while auditing, notes the syscall and the time.

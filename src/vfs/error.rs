@@ -29,7 +29,7 @@ pub enum FsError {
     NotPermitted,
     /// EACCES: the mount's permissions forbid the access.
     Access,
-    /// EROFS: the mount is read-only.
+    /// EPERM (as wasmtime): the mount is read-only.
     ReadOnly,
     /// ENOSPC: the filesystem's byte or inode budget is exhausted.
     NoSpace,

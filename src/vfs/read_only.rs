@@ -1,5 +1,5 @@
 //! `read_only`: a wrapper that makes any backend read-only. Every mutation answers
-//! `ReadOnly` (EROFS) before the inner backend is asked anything, and every directory or file
+//! `ReadOnly` (EPERM, as wasmtime) before the inner backend is asked anything, and every directory or file
 //! it hands out is wrapped too, so no path leads back to a writable handle. It adds no state
 //! and changes no read: lookups, stats and listings are the inner backend's.
 

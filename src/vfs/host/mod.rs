@@ -23,7 +23,7 @@ pub use file::HostFile;
 /// What a host mount lets the guest do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Perms {
-    /// Refuse every mutation with `ReadOnly` (EROFS) before touching the host.
+    /// Refuse every mutation with `ReadOnly` (EPERM, as wasmtime) before touching the host.
     pub read_only: bool,
 }
 
