@@ -1,9 +1,13 @@
-//! Clocks the embedder grants: realtime, monotonic and the CPU-time clocks.
-//! Nothing is granted by default; an ungranted clock answers ENOTCAPABLE (see `p1/clock.rs`).
-//! This layer only reads host clocks; it knows nothing about the ABI or guest memory.
+//! Clocks the embedder grants: realtime, monotonic and the CPU-time clocks, read from the host
+//! or from a [`VirtualClock`] (deterministic mode: time moves by a fixed step per read and by
+//! the requested amount on sleeps, never by itself). Also the [`TimeSource`] file timestamps
+//! come from, and the run's deadline every blocking wait honours. Nothing is granted by default;
+//! an ungranted clock answers ENOTCAPABLE (see `p1/clock.rs`). No ABI, no guest memory here.
 
 use rustix::time::{ClockId, Timespec};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One of the clocks a guest may ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +66,116 @@ impl ClockGrant {
     };
 }
 
+/// Where a filesystem takes its timestamps from (nanoseconds since the Unix epoch).
+pub trait TimeSource: Send + Sync + 'static {
+    /// The current time. A virtual source may advance on every call.
+    fn now(&self) -> u64;
+}
+
+/// The host's real-time clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostTime;
+
+impl TimeSource for HostTime {
+    fn now(&self) -> u64 {
+        host_realtime()
+    }
+}
+
+/// Nanoseconds since the Unix epoch on the host (0 before it, saturating far after it).
+fn host_realtime() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// A clock that only moves when read or slept on, for reproducible runs. Realtime is
+/// `epoch + elapsed`, monotonic is `elapsed`; every guest read (and every file timestamp
+/// taken from it) first advances `elapsed` by `step`; a sleep advances it by its duration
+/// without waiting. Share one (`Arc`) between the guest's clocks and its filesystems.
+#[derive(Debug)]
+pub struct VirtualClock {
+    epoch: u64,
+    step: u64,
+    elapsed: AtomicU64,
+}
+
+impl VirtualClock {
+    /// 2000-01-01T00:00:00Z, the default realtime at the start of a run.
+    pub const DEFAULT_EPOCH: u64 = 946_684_800 * 1_000_000_000;
+    /// One microsecond per read.
+    pub const DEFAULT_STEP: u64 = 1_000;
+
+    /// A clock starting at [`Self::DEFAULT_EPOCH`] that moves [`Self::DEFAULT_STEP`] per read.
+    pub fn new() -> Arc<VirtualClock> {
+        Self::starting_at(Self::DEFAULT_EPOCH, Self::DEFAULT_STEP)
+    }
+
+    /// A clock whose realtime starts at `epoch` (ns since the Unix epoch), moving `step` ns per
+    /// read (at least 1, so two reads never see the same time).
+    pub fn starting_at(epoch: u64, step: u64) -> Arc<VirtualClock> {
+        Arc::new(VirtualClock {
+            epoch,
+            step: step.max(1),
+            elapsed: AtomicU64::new(0),
+        })
+    }
+
+    /// Monotonic nanoseconds so far, without advancing.
+    pub fn elapsed(&self) -> u64 {
+        self.elapsed.load(Ordering::Relaxed)
+    }
+
+    /// Realtime now, without advancing.
+    pub fn realtime(&self) -> u64 {
+        self.epoch.saturating_add(self.elapsed())
+    }
+
+    /// The step a read advances by (also the clocks' reported resolution).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Advances by one step and returns the new monotonic time.
+    pub fn tick(&self) -> u64 {
+        self.advance(self.step)
+    }
+
+    /// Advances by `nanos` (saturating) and returns the new monotonic time.
+    pub fn advance(&self, nanos: u64) -> u64 {
+        let mut cur = self.elapsed();
+        loop {
+            let next = cur.saturating_add(nanos);
+            match self.elapsed.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(now) => cur = now,
+            }
+        }
+    }
+}
+
+impl TimeSource for VirtualClock {
+    fn now(&self) -> u64 {
+        self.epoch.saturating_add(self.tick())
+    }
+}
+
 /// The clock source of one guest.
 #[derive(Debug, Clone)]
 pub struct Clocks {
     /// What the guest may read.
     pub grant: ClockGrant,
-    /// The monotonic clock's zero.
+    /// The monotonic clock's zero (also the zero of virtual time mapped onto `Instant`s).
     pub(crate) start: Instant,
+    /// `Some` in deterministic mode.
+    virtual_clock: Option<Arc<VirtualClock>>,
+    /// When the run must stop (see `run.rs`); every blocking wait wakes by then.
+    deadline: Option<Instant>,
 }
 
 impl Clocks {
@@ -77,20 +184,38 @@ impl Clocks {
         Clocks {
             grant,
             start: Instant::now(),
+            virtual_clock: None,
+            deadline: None,
         }
     }
 
-    /// Nanoseconds since the Unix epoch (0 before it).
-    pub fn realtime_now(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-            .unwrap_or(0)
+    /// Clocks with the given grant, reading `clock` (every clock, the CPU-time ones included).
+    pub fn virtual_time(grant: ClockGrant, clock: Arc<VirtualClock>) -> Self {
+        Clocks {
+            virtual_clock: Some(clock),
+            ..Clocks::new(grant)
+        }
     }
 
-    /// Nanoseconds since this guest's clocks were created.
+    /// The virtual clock, in deterministic mode.
+    pub fn virtual_clock(&self) -> Option<&Arc<VirtualClock>> {
+        self.virtual_clock.as_ref()
+    }
+
+    /// Nanoseconds since the Unix epoch (0 before it), without advancing a virtual clock.
+    pub fn realtime_now(&self) -> u64 {
+        match &self.virtual_clock {
+            Some(v) => v.realtime(),
+            None => host_realtime(),
+        }
+    }
+
+    /// Nanoseconds since this guest's clocks were created, without advancing a virtual clock.
     pub fn monotonic_now(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        match &self.virtual_clock {
+            Some(v) => v.elapsed(),
+            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
     }
 
     /// Whether the guest may read `clock`.
@@ -102,8 +227,17 @@ impl Clocks {
         }
     }
 
-    /// The current value of `clock` in nanoseconds (grant not checked here).
+    /// The value of `clock` in nanoseconds, as a guest read sees it: a virtual clock advances
+    /// one step first (grant not checked here).
     pub fn now(&self, clock: HostClock) -> u64 {
+        if let Some(v) = &self.virtual_clock {
+            let elapsed = v.tick();
+            return match clock {
+                HostClock::Realtime => v.epoch.saturating_add(elapsed),
+                // CPU time would differ from run to run: in virtual time it is the elapsed time.
+                HostClock::Monotonic | HostClock::ProcessCpu | HostClock::ThreadCpu => elapsed,
+            };
+        }
         match clock {
             HostClock::Realtime => self.realtime_now(),
             HostClock::Monotonic => self.monotonic_now(),
@@ -113,8 +247,51 @@ impl Clocks {
         }
     }
 
-    /// The host's resolution of `clock` in nanoseconds (clock_getres), at least 1.
+    /// The resolution of `clock` in nanoseconds (clock_getres; a virtual clock's step), at
+    /// least 1.
     pub fn resolution(&self, clock: HostClock) -> u64 {
-        nanos(rustix::time::clock_getres(clock.id())).max(1)
+        match &self.virtual_clock {
+            Some(v) => v.step(),
+            None => nanos(rustix::time::clock_getres(clock.id())).max(1),
+        }
+    }
+
+    /// "Now" on the `Instant` scale `poll_oneoff` computes deadlines on: the host's instant, or
+    /// in virtual time `start + elapsed` (so timeouts compare against virtual time).
+    pub(crate) fn instant_now(&self) -> Instant {
+        match &self.virtual_clock {
+            Some(v) => self
+                .start
+                .checked_add(Duration::from_nanos(v.elapsed()))
+                .unwrap_or(self.start),
+            None => Instant::now(),
+        }
+    }
+
+    /// Virtual time only: moves the clock forward to `until` (on the [`Self::instant_now`]
+    /// scale) instead of sleeping. Returns `false` for real clocks, which must really wait.
+    pub(crate) fn skip_to(&self, until: Instant) -> bool {
+        let Some(v) = &self.virtual_clock else {
+            return false;
+        };
+        let target = u64::try_from(until.saturating_duration_since(self.start).as_nanos())
+            .unwrap_or(u64::MAX);
+        v.advance(target.saturating_sub(v.elapsed()));
+        true
+    }
+
+    /// The instant the run must stop by, if the embedder set a time limit.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Sets (or clears) the run's deadline; `run.rs` does this from the run's time limit.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// Whether the run's deadline has passed.
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }

@@ -1,14 +1,18 @@
 //! `WasiCtx`, the per-store state of one guest, and its builder. Every grant the guest gets
-//! (args, env, clocks, randomness, streams, mounts) is made here and nowhere else: a context
-//! built with no calls grants nothing but empty stdio.
+//! (args, env, clocks, randomness, streams, mounts, sockets) is made here and nowhere else: a
+//! context built with no calls grants nothing but empty stdio. The policy, prompter and audit
+//! sink are attached here too, through the [`PolicyHandle`] the host keeps.
 
-use crate::abi::types::Fdflags;
+use crate::abi::types::{Fdflags, Rights};
+use crate::audit::AuditSink;
 use crate::clock::{ClockGrant, Clocks};
+use crate::policy::{Gate, Policy, PolicyHandle, Prompter};
 use crate::random::RandomSource;
 use crate::rights;
 use crate::stdio::{Input, Output};
-use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Table};
+use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Socket, Table};
 use crate::vfs::{Dir, MemFs};
+use std::net::TcpListener;
 use std::sync::Arc;
 
 /// The state of one guest: its descriptor table and everything it was granted.
@@ -21,6 +25,8 @@ pub struct WasiCtx {
     pub(crate) stdin: Input,
     pub(crate) stdout: Output,
     pub(crate) stderr: Output,
+    /// The policy every call goes through (and its audit).
+    pub(crate) gate: Gate,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -52,7 +58,27 @@ impl WasiCtx {
     pub fn open_fds(&self) -> u32 {
         self.table.len()
     }
+
+    /// The handle controlling this guest's policy, prompter and audit sink: clone it to swap
+    /// them from another thread while the guest runs.
+    pub fn policy_handle(&self) -> &PolicyHandle {
+        self.gate.handle()
+    }
 }
+
+/// Rights of a granted listener: accept, poll, flags and stat.
+const LISTENER_RIGHTS: Rights = Rights::SOCK_ACCEPT
+    .union(Rights::POLL_FD_READWRITE)
+    .union(Rights::FD_FDSTAT_SET_FLAGS)
+    .union(Rights::FD_FILESTAT_GET);
+
+/// Rights of an accepted connection: read, write, shut down, poll, flags and stat.
+pub(crate) const STREAM_RIGHTS: Rights = Rights::FD_READ
+    .union(Rights::FD_WRITE)
+    .union(Rights::SOCK_SHUTDOWN)
+    .union(Rights::POLL_FD_READWRITE)
+    .union(Rights::FD_FDSTAT_SET_FLAGS)
+    .union(Rights::FD_FILESTAT_GET);
 
 /// Collects grants, then [`WasiCtxBuilder::build`]s a [`WasiCtx`].
 pub struct WasiCtxBuilder {
@@ -64,7 +90,14 @@ pub struct WasiCtxBuilder {
     mounts: Vec<(String, Arc<dyn Dir>)>,
     clocks: ClockGrant,
     random: RandomSource,
+    /// Deterministic mode's clock (see [`WasiCtxBuilder::deterministic`]).
+    virtual_clock: Option<Arc<crate::clock::VirtualClock>>,
     max_fds: u32,
+    handle: Option<PolicyHandle>,
+    policy: Option<Arc<dyn Policy>>,
+    prompter: Option<Arc<dyn Prompter>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    listeners: Vec<TcpListener>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -78,7 +111,13 @@ impl Default for WasiCtxBuilder {
             mounts: Vec::new(),
             clocks: ClockGrant::NONE,
             random: RandomSource::None,
+            virtual_clock: None,
             max_fds: DEFAULT_MAX_FDS,
+            handle: None,
+            policy: None,
+            prompter: None,
+            audit: None,
+            listeners: Vec::new(),
         }
     }
 }
@@ -176,12 +215,65 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Builds the context: stdio at 0–2, mounts as preopens from 3 in the order given.
-    pub fn build(self) -> WasiCtx {
+    /// Installs `policy` (default: allow everything). It is installed in the policy handle at
+    /// [`build`](WasiCtxBuilder::build), replacing the handle's policy if one was given.
+    pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Uses `handle` (keep a clone to swap the policy, prompter or audit sink while the guest
+    /// runs, from any thread). Several guests may share one handle. Without this call the
+    /// context gets a fresh handle, reachable through [`WasiCtx::policy_handle`].
+    pub fn policy_handle(mut self, handle: PolicyHandle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// Installs the prompter that answers the policy's `Ask` decisions (without one they deny).
+    pub fn prompter(mut self, prompter: impl Prompter + 'static) -> Self {
+        self.prompter = Some(Arc::new(prompter));
+        self
+    }
+
+    /// Records every call to `sink` (see [`crate::audit`]).
+    pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
+        self.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// Grants a listening TCP socket: the guest finds it as an fd after the mounts (in the order
+    /// granted) and may `sock_accept` on it; nothing else on the network is reachable.
+    pub fn tcp_listener(mut self, listener: TcpListener) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// The policy handle with what the builder was given installed in it.
+    fn take_handle(&mut self) -> PolicyHandle {
+        let handle = self.handle.take().unwrap_or_default();
+        if let Some(policy) = self.policy.take() {
+            handle.set_policy_arc(policy);
+        }
+        if let Some(prompter) = self.prompter.take() {
+            handle.set_prompter_arc(prompter);
+        }
+        if let Some(sink) = self.audit.take() {
+            handle.set_audit_arc(sink);
+        }
+        handle
+    }
+
+    /// Builds the context: stdio at 0–2, mounts as preopens from 3 in the order given, then
+    /// the granted listeners.
+    pub fn build(mut self) -> WasiCtx {
+        let gate = Gate::new(self.take_handle());
+        let clocks = self.make_clocks();
         self.stdout.set_name("stdout");
         self.stderr.set_name("stderr");
         // stdio and preopens are placed even past a tiny cap: the cap limits what the guest opens.
-        let mut table = Table::new(self.max_fds.max(3 + self.mounts.len() as u32));
+        let granted = self.mounts.len().saturating_add(self.listeners.len());
+        let mut table = Table::new(self.max_fds.max(3 + granted as u32));
         let stdio = [
             Descriptor {
                 kind: Kind::Stdin(self.stdin.clone()),
@@ -210,6 +302,7 @@ impl WasiCtxBuilder {
                 kind: Kind::Dir(OpenDir {
                     dir,
                     preopen: Some(guest_path.clone()),
+                    mount: Arc::from(guest_path.as_str()),
                     guest_path,
                 }),
                 base: rights::DIR_BASE,
@@ -217,15 +310,24 @@ impl WasiCtxBuilder {
                 flags: Fdflags::empty(),
             });
         }
+        for listener in self.listeners {
+            let _ = table.insert(Descriptor {
+                kind: Kind::Socket(Socket::Listener(listener)),
+                base: LISTENER_RIGHTS,
+                inheriting: STREAM_RIGHTS,
+                flags: Fdflags::empty(),
+            });
+        }
         WasiCtx {
             args: self.args,
             env: self.env,
             table,
-            clocks: Clocks::new(self.clocks),
+            clocks,
             random: self.random,
             stdin: self.stdin,
             stdout: self.stdout,
             stderr: self.stderr,
+            gate,
         }
     }
 
@@ -256,5 +358,40 @@ impl WasiCtxBuilder {
     /// Mounts any backend directory read-only as `guest_path` (see [`crate::vfs::read_only`]).
     pub fn mount_read_only(self, guest_path: impl Into<String>, dir: Arc<dyn Dir>) -> Self {
         self.mount_dir(guest_path, crate::vfs::read_only(dir))
+    }
+
+    /// Deterministic mode: grants every clock, but reading a virtual one that starts at
+    /// 2000-01-01 and moves 1 µs per read and by the requested time on sleeps (never really
+    /// sleeping), grants a random stream seeded by `seed`, and makes the in-memory mounts
+    /// (those made with [`mount`](Self::mount)) take their timestamps from the same clock and
+    /// report fixed device ids. Two runs of the same guest with the same inputs then produce
+    /// the same output and the same trees. Later calls may narrow the clock grant or swap the
+    /// random source.
+    pub fn deterministic(self, seed: u64) -> Self {
+        self.deterministic_with(seed, crate::clock::VirtualClock::new())
+    }
+
+    /// [`deterministic`](Self::deterministic) with a virtual clock of the embedder's choosing
+    /// (its start and step); keep a clone to read or advance it.
+    pub fn deterministic_with(
+        mut self,
+        seed: u64,
+        clock: Arc<crate::clock::VirtualClock>,
+    ) -> Self {
+        self.clocks = ClockGrant::ALL;
+        self.random = RandomSource::Seeded(seed);
+        self.virtual_clock = Some(clock);
+        self
+    }
+
+    /// The guest's clocks; in deterministic mode also points the in-memory mounts at them.
+    fn make_clocks(&self) -> Clocks {
+        let Some(clock) = &self.virtual_clock else {
+            return Clocks::new(self.clocks);
+        };
+        for (index, (_, dir)) in self.mounts.iter().enumerate() {
+            crate::vfs::mem::make_deterministic(&**dir, clock.clone(), index as u64);
+        }
+        Clocks::virtual_time(self.clocks, clock.clone())
     }
 }

@@ -70,6 +70,9 @@ impl From<StreamError> for Error {
             StreamError::LimitReached => Errno::Fbig.into(),
             StreamError::Io(_) => Errno::Io.into(),
             StreamError::WouldBlock => Errno::Again.into(),
+            StreamError::Timeout => {
+                Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
+            }
         }
     }
 }

@@ -6,17 +6,8 @@
 use crate::abi::types::{Errno, Error};
 use wiggle::{GuestError, GuestMemory, GuestPtr, Region};
 
-/// Longest path accepted from a guest, in bytes (Linux's PATH_MAX). Longer → ENAMETOOLONG.
-pub(crate) const MAX_PATH_LEN: u32 = 4096;
-
-/// Most iovecs one call uses (Linux's IOV_MAX). Entries past it are bounds-checked with the
-/// array but not transferred: the call reports a short count, which every preview1 guest handles
-/// already (wasmtime transfers only the first non-empty buffer).
-pub(crate) const MAX_IOVS: u32 = 1024;
-
-/// Most bytes one call transfers (Linux's MAX_RW_COUNT); beyond it the call reports a short
-/// count. It also keeps every result inside the u32 `size` the ABI returns.
-pub(crate) const MAX_TRANSFER: u64 = 0x7fff_f000;
+// The per-call budgets are documented and defined with the others in `limits.rs`.
+pub(crate) use crate::limits::{MAX_IOVS, MAX_PATH_LEN, MAX_TRANSFER};
 
 /// Reads a guest path: bounds-checked (out of bounds traps, as wasmtime), length-capped
 /// (ENAMETOOLONG), valid UTF-8 (EILSEQ). NUL bytes are left for the resolver to refuse.

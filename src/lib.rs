@@ -48,6 +48,7 @@ pub mod clock;
 pub mod ctx;
 mod errno;
 mod guest;
+pub mod limits;
 mod linker;
 mod p1;
 pub mod policy;
@@ -60,12 +61,13 @@ pub mod vfs;
 
 pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use limits::FsLimits;
 pub use linker::add_to_linker;
 pub use policy::{
     Access, ChannelPrompter, Decision, Policy, PolicyHandle, PolicyTable, Prompter, Request, Rule,
     Syscall, TerminalPrompter,
 };
-pub use run::{I32Exit, Outcome, run_command};
+pub use run::{I32Exit, LimitStop, Outcome, RunLimits, run_command, run_command_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output};
 pub use vfs::MemFs;
 pub use vfs::{Overlay, Perms};

@@ -1,7 +1,7 @@
 //! `wasi-warden`, the command-line runner: parses flags (`cli/`), grants the guest what they
 //! say through the public `WasiCtx` builder, runs the module and turns how it ended into an exit
 //! status. It must not grant anything the flags (and the documented CLI defaults) do not ask
-//! for, and it never writes to the host filesystem.
+//! for, and it never writes to the host filesystem (but for the `--audit` file it is told to write).
 
 mod cli;
 
@@ -142,6 +142,8 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
     if args.mem_dir.is_empty() {
         builder = builder.mount("/", MemFs::new());
     }
+    let builder = cli::policy::apply(args, builder, &cli::policy::mount_names(args))
+        .map_err(SetupError)?;
     Ok(builder.build())
 }
 

@@ -1,9 +1,18 @@
-//! Running a command module to completion: the small helper most embedders want, and the
-//! error types a stopped guest leaves behind (`I32Exit` for `proc_exit`).
+//! Running a command module to completion: the small helper most embedders want, the run-wide
+//! limits it can enforce ([`RunLimits`]: fuel, wall-clock time, memory), and the error types a
+//! stopped guest leaves behind (`I32Exit` for `proc_exit`, the `limits` errors for a limit).
+//! However the guest stops, the context comes back, so captured output and in-memory trees
+//! can still be read (and saved). This layer knows nothing of the ABI or guest memory.
 
 use crate::ctx::WasiCtx;
+use crate::limits::{FuelExhausted, MemoryLimitExceeded, TimeLimitExceeded};
+use crate::stdio::OutputLimitExceeded;
 use std::fmt;
-use wasmtime::{Engine, Linker, Module, Store};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Config, Engine, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline,
+};
 
 /// The error `proc_exit` stops the guest with; downcast a call's error to read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +35,52 @@ pub enum Outcome {
     Trapped(wasmtime::Error),
 }
 
+/// Which limit stopped a guest (see [`Outcome::limit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitStop {
+    /// It wrote past an output stream's budget (action `Trap`).
+    Output(OutputLimitExceeded),
+    /// Its run's time limit passed.
+    Time(TimeLimitExceeded),
+    /// It tried to grow its memory (or a table) past the limit.
+    Memory(MemoryLimitExceeded),
+    /// It used up its fuel.
+    Fuel(FuelExhausted),
+}
+
+impl fmt::Display for LimitStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitStop::Output(e) => e.fmt(f),
+            LimitStop::Time(e) => e.fmt(f),
+            LimitStop::Memory(e) => e.fmt(f),
+            LimitStop::Fuel(e) => e.fmt(f),
+        }
+    }
+}
+
+impl LimitStop {
+    /// The limit that stopped the run whose error is `error`, if a limit did.
+    pub fn of(error: &wasmtime::Error) -> Option<LimitStop> {
+        if let Some(e) = error.downcast_ref::<OutputLimitExceeded>() {
+            return Some(LimitStop::Output(e.clone()));
+        }
+        if let Some(e) = error.downcast_ref::<TimeLimitExceeded>() {
+            return Some(LimitStop::Time(*e));
+        }
+        if let Some(e) = error.downcast_ref::<MemoryLimitExceeded>() {
+            return Some(LimitStop::Memory(*e));
+        }
+        if let Some(e) = error.downcast_ref::<FuelExhausted>() {
+            return Some(LimitStop::Fuel(*e));
+        }
+        None
+    }
+}
+
 impl Outcome {
     /// The exit status a shell would report: the guest's, or 1 for a trap... callers that want
-    /// finer statuses match on the outcome.
+    /// finer statuses match on the outcome (or [`Outcome::limit`]).
     pub fn exit_code(&self) -> i32 {
         match self {
             Outcome::Exited(code) => *code,
@@ -46,12 +98,119 @@ impl Outcome {
             },
         }
     }
+
+    /// The limit that stopped the guest, if one did.
+    pub fn limit(&self) -> Option<LimitStop> {
+        match self {
+            Outcome::Exited(_) => None,
+            Outcome::Trapped(error) => LimitStop::of(error),
+        }
+    }
 }
 
-/// The store data of [`run_command`]: just the guest's context.
+/// Run-wide limits of [`run_command_with`]. All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Fuel units the guest may burn (about one per wasm instruction); needs an engine with
+    /// `consume_fuel` (see [`RunLimits::configure`]). Past it: [`FuelExhausted`].
+    pub fuel: Option<u64>,
+    /// Wall-clock time from the call of `_start`; computing code is interrupted through epochs
+    /// (needs `epoch_interruption`, see [`RunLimits::configure`]) and every wait in
+    /// `poll_oneoff` or on stdin wakes at the deadline. Past it: [`TimeLimitExceeded`].
+    pub timeout: Option<Duration>,
+    /// Bytes of linear memory the guest's memories may hold together (tables: this many bytes'
+    /// worth of pointer-sized elements). Past it: [`MemoryLimitExceeded`], a trap rather than
+    /// `memory.grow`'s -1, so the run stops with a message that names the limit.
+    pub max_memory: Option<u64>,
+}
+
+impl RunLimits {
+    /// Enables in `config` what these limits need: fuel metering for `fuel`, epoch
+    /// interruption for `timeout`. Build the engine from that config.
+    pub fn configure(&self, config: &mut Config) {
+        if self.fuel.is_some() {
+            config.consume_fuel(true);
+        }
+        if self.timeout.is_some() {
+            config.epoch_interruption(true);
+        }
+    }
+}
+
+/// Counts what the guest's memories and tables hold and refuses growth past the limit.
+#[derive(Debug, Default)]
+struct Limiter {
+    max_memory: Option<u64>,
+    memory_used: u64,
+    /// The last approved growth, given back if the grow then failed.
+    pending: u64,
+}
+
+/// Bytes one table element costs the host (a pointer).
+const TABLE_ELEMENT_BYTES: u64 = std::mem::size_of::<usize>() as u64;
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
+        let delta = (desired as u64).saturating_sub(current as u64);
+        let total = self.memory_used.saturating_add(delta);
+        if let Some(limit) = self.max_memory
+            && total > limit
+        {
+            return Err(MemoryLimitExceeded {
+                limit,
+                desired: total,
+                table: false,
+            }
+            .into());
+        }
+        self.memory_used = total;
+        self.pending = delta;
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_used = self.memory_used.saturating_sub(self.pending);
+        self.pending = 0;
+        Ok(())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
+        if let Some(limit) = self.max_memory {
+            let elements = limit / TABLE_ELEMENT_BYTES;
+            if desired as u64 > elements {
+                return Err(MemoryLimitExceeded {
+                    limit: elements,
+                    desired: desired as u64,
+                    table: true,
+                }
+                .into());
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The store data of [`run_command`]: the guest's context (and the memory limiter).
 pub struct CommandState {
     /// The guest's WASI state.
     pub wasi: WasiCtx,
+    limiter: Limiter,
 }
 
 /// Instantiates a command module with `ctx`, calls `_start` and returns how it ended together
@@ -62,11 +221,122 @@ pub fn run_command(
     module: &Module,
     ctx: WasiCtx,
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
+    run_command_with(engine, module, ctx, &RunLimits::default())
+}
+
+/// [`run_command`] under run-wide `limits`. The engine must have what they need enabled
+/// ([`RunLimits::configure`]); fuel on an engine without it is an error, a timeout on an
+/// engine without epoch interruption still stops every wait but not a busy loop.
+/// A limit reached while instantiating (a memory too large from the start, a start function
+/// that runs too long) is an `Outcome::Trapped`, like one reached in `_start`.
+pub fn run_command_with(
+    engine: &Engine,
+    module: &Module,
+    mut ctx: WasiCtx,
+    limits: &RunLimits,
+) -> wasmtime::Result<(Outcome, WasiCtx)> {
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
-    let mut store = Store::new(engine, CommandState { wasi: ctx });
-    let instance = linker.instantiate(&mut store, module)?;
-    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-    let outcome = Outcome::from_call(start.call(&mut store, ()));
-    Ok((outcome, store.into_data().wasi))
+    // A timeout too large for `Instant` is no deadline at all.
+    let deadline = limits
+        .timeout
+        .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+    ctx.clocks.set_deadline(deadline.map(|(at, _)| at));
+    let limiter = Limiter {
+        max_memory: limits.max_memory,
+        ..Limiter::default()
+    };
+    let mut store = Store::new(engine, CommandState { wasi: ctx, limiter });
+    store.limiter(|s| &mut s.limiter);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    // Dropping `_ticker` (when this function returns) stops the epoch thread.
+    let _ticker = deadline.map(|(at, limit)| {
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            // Another store's ticker may bump the shared epoch: only our deadline stops us.
+            if Instant::now() >= at {
+                Err(TimeLimitExceeded { limit: Some(limit) }.into())
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+        Ticker::start(engine.clone(), at)
+    });
+    let result = linker.instantiate(&mut store, module).and_then(|instance| {
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        Ok(start.call(&mut store, ()))
+    });
+    let outcome = match result {
+        Ok(call) => Outcome::from_call(call.map_err(|e| name_stop(e, limits))),
+        Err(error) => {
+            let error = name_stop(error, limits);
+            if LimitStop::of(&error).is_none() && error.downcast_ref::<Trap>().is_none() {
+                return Err(error);
+            }
+            Outcome::Trapped(error)
+        }
+    };
+    let mut ctx = store.into_data().wasi;
+    ctx.clocks.set_deadline(None);
+    Ok((outcome, ctx))
+}
+
+/// Gives wasmtime's own limit traps our typed errors (downcasting to `Trap` still works).
+fn name_stop(error: wasmtime::Error, limits: &RunLimits) -> wasmtime::Error {
+    match (error.downcast_ref::<Trap>(), limits) {
+        (
+            Some(Trap::OutOfFuel),
+            RunLimits {
+                fuel: Some(fuel), ..
+            },
+        ) => {
+            let fuel = *fuel;
+            error.context(FuelExhausted { fuel })
+        }
+        (Some(Trap::Interrupt), RunLimits { timeout, .. }) if timeout.is_some() => {
+            let limit = *timeout;
+            error.context(TimeLimitExceeded { limit })
+        }
+        _ => error,
+    }
+}
+
+/// A thread that bumps the engine's epoch once the deadline passed (and every 10 ms after, in
+/// case a bump raced with the callback), until dropped.
+struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, at: Instant) -> Ticker {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut wait = at.saturating_duration_since(Instant::now());
+            // Only a disconnect (the run ended) or a timeout can end a wait.
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                if Instant::now() >= at {
+                    engine.increment_epoch();
+                    wait = Duration::from_millis(10);
+                } else {
+                    wait = at.saturating_duration_since(Instant::now());
+                }
+            }
+        });
+        Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

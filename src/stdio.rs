@@ -1,12 +1,14 @@
 //! The guest's standard streams, chosen by the embedder: where stdout/stderr bytes go
 //! ([`Output`]) and where stdin bytes come from ([`Input`]). An `Output` carries its own byte
 //! budget, so the limit follows the stream wherever the guest moves the descriptor.
-//! Nothing here touches guest memory; `p1/fd_io.rs` copies bytes in bounded chunks.
+//! Nothing here touches guest memory; `p1/fd_io.rs` copies bytes in bounded chunks. Every
+//! blocking read honours the run's deadline (an inherited stdin is polled, never read blindly).
 
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -43,6 +45,8 @@ pub enum StreamError {
     Io(String),
     /// Nothing is available now and the stream is non-blocking.
     WouldBlock,
+    /// The run's deadline passed while the guest waited for input (stops the guest).
+    Timeout,
 }
 
 /// The error a guest stops with when it writes past an output budget.
@@ -285,6 +289,47 @@ impl Output {
     }
 }
 
+/// Reads the host's stdin (fd 0) directly, bypassing std's buffer so that what `poll` reports
+/// is all there is: waits until it is readable first when it may not block past `deadline`,
+/// or at all (`nonblocking`). Errors: Timeout (the deadline passed), WouldBlock, Io.
+fn read_host_stdin(
+    buf: &mut [u8],
+    nonblocking: bool,
+    deadline: Option<Instant>,
+) -> Result<usize, StreamError> {
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let io = |e: rustix::io::Errno| StreamError::Io(e.to_string());
+    if nonblocking || deadline.is_some() {
+        loop {
+            let left = match (nonblocking, deadline) {
+                (true, _) => std::time::Duration::ZERO,
+                (false, Some(d)) => d.saturating_duration_since(Instant::now()),
+                (false, None) => break,
+            };
+            let timeout = rustix::time::Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
+            let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(0) if nonblocking => return Err(StreamError::WouldBlock),
+                Ok(0) => return Err(StreamError::Timeout),
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+    loop {
+        match rustix::io::read(fd, &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(io(e)),
+        }
+    }
+}
+
 /// The writing end of a stdin pipe: the host feeds bytes while the guest runs.
 #[derive(Clone)]
 pub struct InputWriter {
@@ -425,7 +470,7 @@ impl Input {
                         Some(deadline) => {
                             let now = Instant::now();
                             if now >= deadline {
-                                return Err(StreamError::WouldBlock);
+                                return Err(StreamError::Timeout);
                             }
                             pipe.ready
                                 .wait_timeout(state, deadline - now)
@@ -435,10 +480,7 @@ impl Input {
                     };
                 }
             }
-            Source::Inherit => std::io::stdin()
-                .lock()
-                .read(buf)
-                .map_err(|e| StreamError::Io(e.to_string())),
+            Source::Inherit => read_host_stdin(buf, nonblocking, deadline),
             Source::Empty => Ok(0),
         }
     }

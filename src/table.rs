@@ -118,6 +118,11 @@ impl Table {
         self.open == 0
     }
 
+    /// Whether one more descriptor fits under the cap.
+    pub fn has_room(&self) -> bool {
+        self.open < self.max
+    }
+
     /// Inserts at the lowest free number. Errors: EMFILE at the cap.
     pub fn insert(&mut self, desc: Descriptor) -> Result<u32, Errno> {
         if self.open >= self.max {
@@ -172,11 +177,14 @@ impl Table {
         }
     }
 
-    /// A directory descriptor holding `needed`. Errors: EBADF, ENOTDIR, ENOTCAPABLE.
+    /// A directory descriptor holding `needed`. Errors: EBADF (closed or not a directory),
+    /// ENOTCAPABLE.
     pub fn dir(&self, fd: u32, needed: Rights) -> Result<&OpenDir, Errno> {
         let desc = self.get(fd)?;
+        // wasmtime answers EBADF for a non-directory here ("not a directory descriptor");
+        // `path_open` alone reports ENOTDIR for a regular file, and checks that itself.
         let Kind::Dir(dir) = &desc.kind else {
-            return Err(Errno::Notdir);
+            return Err(Errno::Badf);
         };
         if !desc.base.contains(needed) {
             return Err(Errno::Notcapable);

@@ -2,10 +2,11 @@
 //! describes and parses flags (`values.rs` checks each value); `main.rs` turns them into a
 //! `WasiCtx` and runs the guest. Nothing here touches the guest or the host filesystem.
 
+pub mod policy;
 pub mod values;
 
 use clap::{Args, Parser, Subcommand};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use values::{EnvVar, MemDir, SizeLimit};
 
 /// Default byte budget of the guest's stdout and of its stderr.
@@ -36,8 +37,12 @@ What the guest gets:
   - its arguments (argv[0] is MODULE as given) and only the variables passed with --env;
   - the host's stdin, stdout and stderr, with stdout/stderr capped by the limits above;
   - the real-time, monotonic and CPU-time clocks, and the host's random number generator;
-  - the --mem-dir mounts, or, with no mount flag, an empty private in-memory `/`.
+  - the --mem-dir mounts, or, with no mount flag, an empty private in-memory `/`;
+  - the --tcplisten sockets (fds after the mounts), and no other network access.
   Nothing the guest does to a mount is written back to the host.
+
+Policies (--policy, --ask) can deny, stop or ask about any call; --audit and --trace record
+every call, denied and asked ones included. See the README's \"Policies\" section.
 
 Exit status:
   the guest's own exit status; 134 if the guest trapped or was stopped by a limit;
@@ -74,6 +79,29 @@ pub struct RunArgs {
     /// The most descriptors the guest may have open at once, stdio and mounts included.
     #[arg(long = "max-fds", value_name = "N", default_value_t = wasi_warden::table::DEFAULT_MAX_FDS)]
     pub max_fds: u32,
+
+    /// Decide each call with the rules of this policy file (TOML; see the README). A bad file
+    /// is an error naming its line.
+    #[arg(long = "policy", value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+
+    /// Ask on the terminal before the guest touches a mount (and whenever the policy says
+    /// `ask`): [y]es once, [a]lways, [n]o, [N]ever. Without a terminal, such calls are denied.
+    #[arg(long = "ask")]
+    pub ask: bool,
+
+    /// Write one JSON line per call (request, decision, result, duration) to this file.
+    #[arg(long = "audit", value_name = "FILE.jsonl")]
+    pub audit: Option<PathBuf>,
+
+    /// Print every call strace-style on stderr.
+    #[arg(long = "trace")]
+    pub trace: bool,
+
+    /// Listen on this TCP address and give the guest the listening socket (it may accept
+    /// connections on it; nothing else on the network is reachable). Repeatable.
+    #[arg(long = "tcplisten", value_name = "ADDR:PORT")]
+    pub tcplisten: Vec<String>,
 
     /// The module to run (a binary `.wasm` or a text `.wat` file), then the guest's arguments.
     // One positional, as in `wasmtime run`: once MODULE is seen, everything after it is the
@@ -127,6 +155,29 @@ mod tests {
         let Command::Run(run) = cli.command;
         assert_eq!(run.stdout_limit.bytes(), Some(64 << 20));
         assert_eq!(run.stderr_limit.bytes(), Some(64 << 20));
+    }
+
+    #[test]
+    fn policy_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "wasi-warden",
+            "run",
+            "--policy",
+            "p.toml",
+            "--ask",
+            "--audit",
+            "a.jsonl",
+            "--trace",
+            "--tcplisten",
+            "127.0.0.1:0",
+            "m.wasm",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.policy.as_deref(), Some(Path::new("p.toml")));
+        assert!(run.ask && run.trace);
+        assert_eq!(run.audit.as_deref(), Some(Path::new("a.jsonl")));
+        assert_eq!(run.tcplisten, ["127.0.0.1:0"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::policy::{Request, Syscall};
 use wiggle::{GuestMemory, GuestPtr};
 
 /// Writes `strings` (each the concatenation of its parts, then NUL) to `buf` and a pointer to
@@ -57,6 +58,8 @@ pub(crate) fn args_get(
     argv: GuestPtr<GuestPtr<u8>>,
     argv_buf: GuestPtr<u8>,
 ) -> Result<(), Error> {
+    let s = Syscall::ArgsGet;
+    ctx.gate.check(s, || Request::new(s))?;
     write_strings(mem, argv, argv_buf, args(ctx))
 }
 
@@ -65,6 +68,8 @@ pub(crate) fn args_sizes_get(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
 ) -> Result<(Size, Size), Error> {
+    let s = Syscall::ArgsSizesGet;
+    ctx.gate.check(s, || Request::new(s))?;
     sizes(args(ctx))
 }
 
@@ -75,6 +80,8 @@ pub(crate) fn environ_get(
     environ: GuestPtr<GuestPtr<u8>>,
     environ_buf: GuestPtr<u8>,
 ) -> Result<(), Error> {
+    let s = Syscall::EnvironGet;
+    ctx.gate.check(s, || Request::new(s))?;
     write_strings(mem, environ, environ_buf, env(ctx))
 }
 
@@ -83,6 +90,8 @@ pub(crate) fn environ_sizes_get(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
 ) -> Result<(Size, Size), Error> {
+    let s = Syscall::EnvironSizesGet;
+    ctx.gate.check(s, || Request::new(s))?;
     sizes(env(ctx))
 }
 

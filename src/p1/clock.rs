@@ -6,6 +6,7 @@
 use crate::abi::types::*;
 use crate::clock::HostClock;
 use crate::ctx::WasiCtx;
+use crate::policy::{Request, Syscall};
 use wiggle::GuestMemory;
 
 /// Maps the ABI's clock id to the host clock it names.
@@ -35,6 +36,8 @@ pub(crate) fn clock_res_get(
     id: Clockid,
 ) -> Result<Timestamp, Error> {
     let clock = granted(ctx, id)?;
+    let s = Syscall::ClockResGet;
+    ctx.gate.check(s, || Request::new(s).clock(id))?;
     Ok(ctx.clocks.resolution(clock))
 }
 
@@ -47,6 +50,8 @@ pub(crate) fn clock_time_get(
     _precision: Timestamp,
 ) -> Result<Timestamp, Error> {
     let clock = granted(ctx, id)?;
+    let s = Syscall::ClockTimeGet;
+    ctx.gate.check(s, || Request::new(s).clock(id))?;
     Ok(ctx.clocks.now(clock))
 }
 

@@ -6,7 +6,9 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use super::request;
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
+use crate::policy::{Access, Syscall};
 use crate::rights;
 use crate::stdio::{Input, Output, StreamError};
 use crate::table::Kind;
@@ -171,6 +173,11 @@ pub(crate) fn fd_read(
     let desc = ctx.table.get_mut(fd.into())?;
     let allowed = desc.require(Rights::FD_READ);
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
+    if allowed.is_ok() && readable(&desc.kind) {
+        let (s, kind) = (Syscall::FdRead, &desc.kind);
+        ctx.gate
+            .check(s, || request::io(s, fd, kind, Access::READ, iovs.total))?;
+    }
     let n = match &mut desc.kind {
         Kind::Stdin(input) => {
             allowed?;
@@ -181,6 +188,10 @@ pub(crate) fn fd_read(
             let n = read_file(&*open.file, mem, &iovs, open.position)?;
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
+        }
+        Kind::Socket(socket) => {
+            allowed?;
+            super::sock::recv(socket, false, false, mem, &iovs)?
         }
         Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };
@@ -200,6 +211,11 @@ pub(crate) fn fd_write(
     let desc = ctx.table.get_mut(fd.into())?;
     let allowed = desc.require(Rights::FD_WRITE);
     let append = desc.flags.contains(Fdflags::APPEND);
+    if allowed.is_ok() && writable(&desc.kind) {
+        let (s, kind) = (Syscall::FdWrite, &desc.kind);
+        ctx.gate
+            .check(s, || request::io(s, fd, kind, Access::WRITE, iovs.total))?;
+    }
     let n = match &mut desc.kind {
         Kind::Output(out) => {
             allowed?;
@@ -221,6 +237,10 @@ pub(crate) fn fd_write(
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
         }
+        Kind::Socket(socket) => {
+            allowed?;
+            super::sock::send(socket, mem, &iovs)?
+        }
         Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };
     guest::size(n)
@@ -240,10 +260,14 @@ pub(crate) fn fd_pread(
     match &desc.kind {
         Kind::File(open) => {
             desc.require(rights::PREAD)?;
+            let s = Syscall::FdPread;
+            ctx.gate.check(s, || {
+                request::io(s, fd, &desc.kind, Access::READ, iovs.total).offset(offset)
+            })?;
             guest::size(read_file(&*open.file, mem, &iovs, offset)?)
         }
         // wasmtime: ESPIPE for stdin, EBADF for the write-only streams and directories.
-        Kind::Stdin(_) => Err(Errno::Spipe.into()),
+        Kind::Stdin(_) | Kind::Socket(_) => Err(Errno::Spipe.into()),
         Kind::Output(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
     }
 }
@@ -263,6 +287,10 @@ pub(crate) fn fd_pwrite(
     match &desc.kind {
         Kind::File(open) => {
             desc.require(rights::PWRITE)?;
+            let s = Syscall::FdPwrite;
+            ctx.gate.check(s, || {
+                request::io(s, fd, &desc.kind, Access::WRITE, iovs.total).offset(offset)
+            })?;
             let target = if desc.flags.contains(Fdflags::APPEND) {
                 Target::Append
             } else {
@@ -270,7 +298,7 @@ pub(crate) fn fd_pwrite(
             };
             guest::size(write_file(&*open.file, mem, &iovs, target)?.0)
         }
-        Kind::Output(_) => Err(Errno::Spipe.into()),
+        Kind::Output(_) | Kind::Socket(_) => Err(Errno::Spipe.into()),
         Kind::Stdin(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
     }
 }
@@ -295,6 +323,12 @@ pub(crate) fn fd_seek(
         return Err(stream_or_dir(&desc.kind).into());
     };
     allowed?;
+    let s = Syscall::FdSeek;
+    ctx.gate.check(s, || {
+        crate::policy::Request::new(s)
+            .fd(u32::from(fd))
+            .path(&open.mount, &open.guest_path)
+    })?;
     let position = match whence {
         Whence::Set => u64::try_from(offset).ok(),
         Whence::Cur => open.position.checked_add_signed(offset),
@@ -319,15 +353,28 @@ pub(crate) fn fd_tell(
     // Whoever may seek may also ask where it is.
     desc.require(Rights::FD_TELL)
         .or_else(|_| desc.require(Rights::FD_SEEK))?;
+    let s = Syscall::FdTell;
+    ctx.gate
+        .check(s, || request::on_fd(s, fd, &desc.kind))?;
     Ok(open.position)
 }
 
 /// The errno for seeking a non-file: ESPIPE for streams, EBADF for directories (as wasmtime).
 fn stream_or_dir(kind: &Kind) -> Errno {
     match kind {
-        Kind::Stdin(_) | Kind::Output(_) => Errno::Spipe,
+        Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => Errno::Spipe,
         Kind::File(_) | Kind::Dir(_) => Errno::Badf,
     }
+}
+
+/// Whether `fd_read` can read this kind of descriptor (the others are EBADF).
+fn readable(kind: &Kind) -> bool {
+    matches!(kind, Kind::Stdin(_) | Kind::File(_) | Kind::Socket(_))
+}
+
+/// Whether `fd_write` can write this kind of descriptor (the others are EBADF).
+fn writable(kind: &Kind) -> bool {
+    matches!(kind, Kind::Output(_) | Kind::File(_) | Kind::Socket(_))
 }
 
 #[cfg(test)]
@@ -352,7 +399,8 @@ mod tests {
             kind: Kind::File(OpenFile {
                 file,
                 position: 0,
-                guest_path: "f".into(),
+                guest_path: "/f".into(),
+                mount: "/".into(),
             }),
             base: rights,
             inheriting: Rights::empty(),

@@ -4,8 +4,10 @@
 //! descriptor follow wasmtime's preview1 (file-only calls answer EBADF elsewhere).
 
 use super::convert;
+use super::request::check_fd;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::policy::{Access, Flags, Syscall};
 use crate::rights;
 use crate::table::{Descriptor, Kind};
 use crate::vfs;
@@ -21,7 +23,9 @@ fn file(ctx: &WasiCtx, fd: Fd, needed: Rights) -> Result<Arc<dyn vfs::File>, Err
             desc.require(needed)?;
             Ok(open.file.clone())
         }
-        Kind::Stdin(_) | Kind::Output(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
+        Kind::Stdin(_) | Kind::Output(_) | Kind::Dir(_) | Kind::Socket(_) => {
+            Err(Errno::Badf.into())
+        }
     }
 }
 
@@ -43,6 +47,7 @@ fn filetype(desc: &Descriptor) -> Result<Filetype, Error> {
         Kind::Output(output) => stream_type(output.is_terminal()),
         Kind::File(open) => convert::filetype(open.file.stat()?.filetype),
         Kind::Dir(_) => Filetype::Directory,
+        Kind::Socket(_) => Filetype::SocketStream,
     })
 }
 
@@ -61,7 +66,7 @@ pub(crate) fn fd_advise(
     if i64::try_from(len).is_err() {
         return Err(Errno::Inval.into());
     }
-    Ok(())
+    check_fd(ctx, Syscall::FdAdvise, fd, |r| r)
 }
 
 /// Mirrors `posix_fallocate`. Errors: EBADF (not a regular file), then ENOTSUP always — as
@@ -71,10 +76,13 @@ pub(crate) fn fd_allocate(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    _offset: Filesize,
-    _len: Filesize,
+    offset: Filesize,
+    len: Filesize,
 ) -> Result<(), Error> {
     file(ctx, fd, Rights::empty())?;
+    check_fd(ctx, Syscall::FdAllocate, fd, |r| {
+        r.access(Access::WRITE).offset(offset).bytes(len)
+    })?;
     Err(Errno::Notsup.into())
 }
 
@@ -87,6 +95,7 @@ pub(crate) fn fd_datasync(
 ) -> Result<(), Error> {
     let [weak, strong] = rights::DATASYNC_ANY;
     let f = file(ctx, fd, weak).or_else(|_| file(ctx, fd, strong))?;
+    check_fd(ctx, Syscall::FdDatasync, fd, |r| r)?;
     f.sync()?;
     Ok(())
 }
@@ -94,7 +103,9 @@ pub(crate) fn fd_datasync(
 /// Mirrors `fsync`. Errors: EBADF (not a regular file, as wasmtime), ENOTCAPABLE (no
 /// FD_SYNC), backend errors.
 pub(crate) fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-    file(ctx, fd, Rights::FD_SYNC)?.sync()?;
+    let f = file(ctx, fd, Rights::FD_SYNC)?;
+    check_fd(ctx, Syscall::FdSync, fd, |r| r)?;
+    f.sync()?;
     Ok(())
 }
 
@@ -105,6 +116,8 @@ pub(crate) fn fd_fdstat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Fdstat, Error> {
+    ctx.table.get(fd.into())?;
+    check_fd(ctx, Syscall::FdFdstatGet, fd, |r| r)?;
     let desc = ctx.table.get(fd.into())?;
     Ok(Fdstat {
         fs_filetype: filetype(desc)?,
@@ -132,6 +145,15 @@ pub(crate) fn fd_fdstat_set_flags(
         return Err(Errno::Inval.into());
     }
     desc.require(Rights::FD_FDSTAT_SET_FLAGS)?;
+    let request_flags = Flags {
+        fdflags: flags,
+        ..Flags::NONE
+    };
+    check_fd(ctx, Syscall::FdFdstatSetFlags, fd, |r| r.flags(request_flags))?;
+    let desc = ctx.table.get_mut(fd.into())?;
+    if let Kind::Socket(socket) = &desc.kind {
+        super::sock::set_nonblocking(socket, flags.contains(Fdflags::NONBLOCK))?;
+    }
     desc.flags = desc.flags.difference(rights::SETTABLE_FDFLAGS).union(flags);
     Ok(())
 }
@@ -149,6 +171,12 @@ pub(crate) fn fd_fdstat_set_rights(
     if !desc.base.contains(fs_rights_base) || !desc.inheriting.contains(fs_rights_inheriting) {
         return Err(Errno::Notcapable.into());
     }
+    let request_flags = Flags {
+        rights: fs_rights_base,
+        ..Flags::NONE
+    };
+    check_fd(ctx, Syscall::FdFdstatSetRights, fd, |r| r.flags(request_flags))?;
+    let desc = ctx.table.get_mut(fd.into())?;
     desc.base = fs_rights_base;
     desc.inheriting = fs_rights_inheriting;
     Ok(())
@@ -162,8 +190,12 @@ pub(crate) fn fd_filestat_get(
     fd: Fd,
 ) -> Result<Filestat, Error> {
     let desc = ctx.table.get(fd.into())?;
+    if !matches!(desc.kind, Kind::File(_) | Kind::Dir(_)) || desc.require(Rights::FD_FILESTAT_GET).is_ok() {
+        check_fd(ctx, Syscall::FdFilestatGet, fd, |r| r.access(Access::STAT))?;
+    }
+    let desc = ctx.table.get(fd.into())?;
     let stat = match &desc.kind {
-        Kind::Stdin(_) | Kind::Output(_) => {
+        Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => {
             return Ok(Filestat {
                 dev: 0,
                 ino: 0,
@@ -196,7 +228,11 @@ pub(crate) fn fd_filestat_set_size(
     fd: Fd,
     size: Filesize,
 ) -> Result<(), Error> {
-    file(ctx, fd, Rights::FD_FILESTAT_SET_SIZE)?.set_size(size)?;
+    let f = file(ctx, fd, Rights::FD_FILESTAT_SET_SIZE)?;
+    check_fd(ctx, Syscall::FdFilestatSetSize, fd, |r| {
+        r.access(Access::TRUNCATE).bytes(size)
+    })?;
+    f.set_size(size)?;
     Ok(())
 }
 
@@ -212,6 +248,18 @@ pub(crate) fn fd_filestat_set_times(
 ) -> Result<(), Error> {
     let (atime, mtime) = convert::set_times(atim, mtim, fst_flags)?;
     let desc = ctx.table.get(fd.into())?;
+    if matches!(desc.kind, Kind::File(_) | Kind::Dir(_))
+        && desc.require(Rights::FD_FILESTAT_SET_TIMES).is_ok()
+    {
+        let request_flags = Flags {
+            fst: fst_flags,
+            ..Flags::NONE
+        };
+        check_fd(ctx, Syscall::FdFilestatSetTimes, fd, |r| {
+            r.access(Access::SET_TIMES).flags(request_flags)
+        })?;
+    }
+    let desc = ctx.table.get(fd.into())?;
     match &desc.kind {
         Kind::File(open) => {
             desc.require(Rights::FD_FILESTAT_SET_TIMES)?;
@@ -221,7 +269,7 @@ pub(crate) fn fd_filestat_set_times(
             desc.require(Rights::FD_FILESTAT_SET_TIMES)?;
             dir.dir.set_times(atime, mtime)?;
         }
-        Kind::Stdin(_) | Kind::Output(_) => return Err(Errno::Badf.into()),
+        Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => return Err(Errno::Badf.into()),
     }
     Ok(())
 }

@@ -30,6 +30,9 @@ pub(crate) fn fd_readdir(
     cookie: Dircookie,
 ) -> Result<Size, Error> {
     let dir = super::path::dir_of(ctx, fd, Rights::FD_READDIR)?;
+    super::request::check_fd(ctx, crate::policy::Syscall::FdReaddir, fd, |r| {
+        r.access(crate::policy::Access::READDIR).offset(cookie)
+    })?;
     let mut out = Out {
         ptr: buf.offset(),
         left: buf_len,

@@ -2,8 +2,10 @@
 //! itself, and the preopen names a guest's libc reads at startup. fd numbers are guest-chosen
 //! keys; `table.rs` makes every lookup and move total (no panics, no leaks).
 
+use super::request::check_fd;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::policy::Syscall;
 use crate::table::{Kind, OpenDir};
 use wiggle::{GuestMemory, GuestPtr};
 
@@ -21,6 +23,8 @@ fn preopen_name(ctx: &WasiCtx, fd: Fd, missing: Errno) -> Result<&str, Errno> {
 
 /// Mirrors `close`. Stdio and preopens may be closed too (as in wasmtime). Errors: EBADF.
 pub(crate) fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
+    ctx.table.get(fd.into())?;
+    check_fd(ctx, Syscall::FdClose, fd, |r| r)?;
     // Dropping the descriptor releases its backend handle.
     ctx.table.remove(fd.into())?;
     Ok(())
@@ -33,6 +37,8 @@ pub(crate) fn fd_prestat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Prestat, Error> {
+    preopen_name(ctx, fd, Errno::Badf)?;
+    check_fd(ctx, Syscall::FdPrestatGet, fd, |r| r)?;
     let name = preopen_name(ctx, fd, Errno::Badf)?;
     let pr_name_len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
     Ok(Prestat::Dir(PrestatDir { pr_name_len }))
@@ -46,6 +52,9 @@ pub(crate) fn fd_renumber(
     fd: Fd,
     to: Fd,
 ) -> Result<(), Error> {
+    ctx.table.get(fd.into())?;
+    ctx.table.get(to.into())?;
+    check_fd(ctx, Syscall::FdRenumber, fd, |r| r.fd2(u32::from(to)))?;
     ctx.table.renumber(fd.into(), to.into())?;
     Ok(())
 }
@@ -60,6 +69,8 @@ pub(crate) fn fd_prestat_dir_name(
     path: GuestPtr<u8>,
     path_len: Size,
 ) -> Result<(), Error> {
+    preopen_name(ctx, fd, Errno::Notdir)?;
+    check_fd(ctx, Syscall::FdPrestatDirName, fd, |r| r)?;
     let name = preopen_name(ctx, fd, Errno::Notdir)?;
     let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
     if len > path_len {

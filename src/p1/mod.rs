@@ -1,9 +1,13 @@
 //! The preview1 imports, one file per syscall group in the spec's order. This file only
-//! routes the generated trait to them; each group function decodes, checks, acts and encodes.
+//! routes the generated trait to them, bracketing each call with the policy gate's begin/end
+//! (audit timing and result); each group function decodes, checks (`ctx.gate.check`, once,
+//! before acting), acts and encodes.
 
 use crate::abi::types::*;
 use crate::abi::wasi_snapshot_preview1::WasiSnapshotPreview1;
+use crate::audit::{AuditValue, CallResult};
 use crate::ctx::WasiCtx;
+use crate::policy::Syscall;
 use wiggle::{GuestMemory, GuestPtr};
 
 mod args_env;
@@ -18,7 +22,24 @@ mod path_open;
 mod poll;
 mod proc;
 mod random;
+mod request;
 mod sock;
+
+impl WasiCtx {
+    /// Runs one syscall between the gate's `begin` and `end`: while nothing audits, two atomic
+    /// loads and branches in all.
+    #[inline]
+    fn gated<T: AuditValue>(
+        &mut self,
+        syscall: Syscall,
+        call: impl FnOnce(&mut WasiCtx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.gate.begin(syscall);
+        let result = call(self);
+        self.gate.end(&result);
+        result
+    }
+}
 
 impl WasiSnapshotPreview1 for WasiCtx {
     fn args_get(
@@ -27,10 +48,10 @@ impl WasiSnapshotPreview1 for WasiCtx {
         argv: GuestPtr<GuestPtr<u8>>,
         argv_buf: GuestPtr<u8>,
     ) -> Result<(), Error> {
-        args_env::args_get(self, mem, argv, argv_buf)
+        self.gated(Syscall::ArgsGet, |ctx| args_env::args_get(ctx, mem, argv, argv_buf))
     }
     fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(Size, Size), Error> {
-        args_env::args_sizes_get(self, mem)
+        self.gated(Syscall::ArgsSizesGet, |ctx| args_env::args_sizes_get(ctx, mem))
     }
     fn environ_get(
         &mut self,
@@ -38,17 +59,17 @@ impl WasiSnapshotPreview1 for WasiCtx {
         environ: GuestPtr<GuestPtr<u8>>,
         environ_buf: GuestPtr<u8>,
     ) -> Result<(), Error> {
-        args_env::environ_get(self, mem, environ, environ_buf)
+        self.gated(Syscall::EnvironGet, |ctx| args_env::environ_get(ctx, mem, environ, environ_buf))
     }
     fn environ_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(Size, Size), Error> {
-        args_env::environ_sizes_get(self, mem)
+        self.gated(Syscall::EnvironSizesGet, |ctx| args_env::environ_sizes_get(ctx, mem))
     }
     fn clock_res_get(
         &mut self,
         mem: &mut GuestMemory<'_>,
         id: Clockid,
     ) -> Result<Timestamp, Error> {
-        clock::clock_res_get(self, mem, id)
+        self.gated(Syscall::ClockResGet, |ctx| clock::clock_res_get(ctx, mem, id))
     }
     fn clock_time_get(
         &mut self,
@@ -56,7 +77,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         id: Clockid,
         precision: Timestamp,
     ) -> Result<Timestamp, Error> {
-        clock::clock_time_get(self, mem, id, precision)
+        self.gated(Syscall::ClockTimeGet, |ctx| clock::clock_time_get(ctx, mem, id, precision))
     }
     fn fd_advise(
         &mut self,
@@ -66,7 +87,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         len: Filesize,
         advice: Advice,
     ) -> Result<(), Error> {
-        fd_meta::fd_advise(self, mem, fd, offset, len, advice)
+        self.gated(Syscall::FdAdvise, |ctx| fd_meta::fd_advise(ctx, mem, fd, offset, len, advice))
     }
     fn fd_allocate(
         &mut self,
@@ -75,19 +96,19 @@ impl WasiSnapshotPreview1 for WasiCtx {
         offset: Filesize,
         len: Filesize,
     ) -> Result<(), Error> {
-        fd_meta::fd_allocate(self, mem, fd, offset, len)
+        self.gated(Syscall::FdAllocate, |ctx| fd_meta::fd_allocate(ctx, mem, fd, offset, len))
     }
     fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-        fd_table::fd_close(self, mem, fd)
+        self.gated(Syscall::FdClose, |ctx| fd_table::fd_close(ctx, mem, fd))
     }
     fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-        fd_meta::fd_datasync(self, mem, fd)
+        self.gated(Syscall::FdDatasync, |ctx| fd_meta::fd_datasync(ctx, mem, fd))
     }
     fn fd_fdstat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Fdstat, Error> {
-        fd_meta::fd_fdstat_get(self, mem, fd)
+        self.gated(Syscall::FdFdstatGet, |ctx| fd_meta::fd_fdstat_get(ctx, mem, fd))
     }
     fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Filestat, Error> {
-        fd_meta::fd_filestat_get(self, mem, fd)
+        self.gated(Syscall::FdFilestatGet, |ctx| fd_meta::fd_filestat_get(ctx, mem, fd))
     }
     fn fd_pread(
         &mut self,
@@ -96,10 +117,10 @@ impl WasiSnapshotPreview1 for WasiCtx {
         iovs: IovecArray,
         offset: Filesize,
     ) -> Result<Size, Error> {
-        fd_io::fd_pread(self, mem, fd, iovs, offset)
+        self.gated(Syscall::FdPread, |ctx| fd_io::fd_pread(ctx, mem, fd, iovs, offset))
     }
     fn fd_prestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Prestat, Error> {
-        fd_table::fd_prestat_get(self, mem, fd)
+        self.gated(Syscall::FdPrestatGet, |ctx| fd_table::fd_prestat_get(ctx, mem, fd))
     }
     fn fd_pwrite(
         &mut self,
@@ -108,7 +129,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         iovs: CiovecArray,
         offset: Filesize,
     ) -> Result<Size, Error> {
-        fd_io::fd_pwrite(self, mem, fd, iovs, offset)
+        self.gated(Syscall::FdPwrite, |ctx| fd_io::fd_pwrite(ctx, mem, fd, iovs, offset))
     }
     fn fd_read(
         &mut self,
@@ -116,7 +137,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         iovs: IovecArray,
     ) -> Result<Size, Error> {
-        fd_io::fd_read(self, mem, fd, iovs)
+        self.gated(Syscall::FdRead, |ctx| fd_io::fd_read(ctx, mem, fd, iovs))
     }
     fn fd_readdir(
         &mut self,
@@ -126,10 +147,10 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf_len: Size,
         cookie: Dircookie,
     ) -> Result<Size, Error> {
-        fd_readdir::fd_readdir(self, mem, fd, buf, buf_len, cookie)
+        self.gated(Syscall::FdReaddir, |ctx| fd_readdir::fd_readdir(ctx, mem, fd, buf, buf_len, cookie))
     }
     fn fd_renumber(&mut self, mem: &mut GuestMemory<'_>, fd: Fd, to: Fd) -> Result<(), Error> {
-        fd_table::fd_renumber(self, mem, fd, to)
+        self.gated(Syscall::FdRenumber, |ctx| fd_table::fd_renumber(ctx, mem, fd, to))
     }
     fn fd_seek(
         &mut self,
@@ -138,13 +159,13 @@ impl WasiSnapshotPreview1 for WasiCtx {
         offset: Filedelta,
         whence: Whence,
     ) -> Result<Filesize, Error> {
-        fd_io::fd_seek(self, mem, fd, offset, whence)
+        self.gated(Syscall::FdSeek, |ctx| fd_io::fd_seek(ctx, mem, fd, offset, whence))
     }
     fn fd_sync(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-        fd_meta::fd_sync(self, mem, fd)
+        self.gated(Syscall::FdSync, |ctx| fd_meta::fd_sync(ctx, mem, fd))
     }
     fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Filesize, Error> {
-        fd_io::fd_tell(self, mem, fd)
+        self.gated(Syscall::FdTell, |ctx| fd_io::fd_tell(ctx, mem, fd))
     }
     fn fd_write(
         &mut self,
@@ -152,7 +173,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         iovs: CiovecArray,
     ) -> Result<Size, Error> {
-        fd_io::fd_write(self, mem, fd, iovs)
+        self.gated(Syscall::FdWrite, |ctx| fd_io::fd_write(ctx, mem, fd, iovs))
     }
     fn path_filestat_get(
         &mut self,
@@ -161,7 +182,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         flags: Lookupflags,
         path: GuestPtr<str>,
     ) -> Result<Filestat, Error> {
-        path::path_filestat_get(self, mem, fd, flags, path)
+        self.gated(Syscall::PathFilestatGet, |ctx| path::path_filestat_get(ctx, mem, fd, flags, path))
     }
     fn path_link(
         &mut self,
@@ -172,7 +193,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         new_fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_link(self, mem, old_fd, old_flags, old_path, new_fd, new_path)
+        self.gated(Syscall::PathLink, |ctx| path::path_link(ctx, mem, old_fd, old_flags, old_path, new_fd, new_path))
     }
     fn path_open(
         &mut self,
@@ -185,17 +206,19 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fs_rights_inheriting: Rights,
         fdflags: Fdflags,
     ) -> Result<Fd, Error> {
-        path::path_open(
-            self,
-            mem,
+        self.gated(Syscall::PathOpen, |ctx| {
+            path::path_open(
+                ctx,
+                mem,
             fd,
             dirflags,
             path,
             oflags,
             fs_rights_base,
-            fs_rights_inheriting,
-            fdflags,
-        )
+                fs_rights_inheriting,
+                fdflags,
+            )
+        })
     }
     fn path_readlink(
         &mut self,
@@ -205,7 +228,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf: GuestPtr<u8>,
         buf_len: Size,
     ) -> Result<Size, Error> {
-        path::path_readlink(self, mem, fd, path, buf, buf_len)
+        self.gated(Syscall::PathReadlink, |ctx| path::path_readlink(ctx, mem, fd, path, buf, buf_len))
     }
     fn path_rename(
         &mut self,
@@ -215,7 +238,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         new_fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_rename(self, mem, fd, old_path, new_fd, new_path)
+        self.gated(Syscall::PathRename, |ctx| path::path_rename(ctx, mem, fd, old_path, new_fd, new_path))
     }
     fn path_symlink(
         &mut self,
@@ -224,7 +247,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_symlink(self, mem, old_path, fd, new_path)
+        self.gated(Syscall::PathSymlink, |ctx| path::path_symlink(ctx, mem, old_path, fd, new_path))
     }
     fn path_unlink_file(
         &mut self,
@@ -232,7 +255,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_unlink_file(self, mem, fd, path)
+        self.gated(Syscall::PathUnlinkFile, |ctx| path::path_unlink_file(ctx, mem, fd, path))
     }
     fn poll_oneoff(
         &mut self,
@@ -241,16 +264,19 @@ impl WasiSnapshotPreview1 for WasiCtx {
         out: GuestPtr<Event>,
         nsubscriptions: Size,
     ) -> Result<Size, Error> {
-        poll::poll_oneoff(self, mem, in_, out, nsubscriptions)
+        self.gated(Syscall::PollOneoff, |ctx| poll::poll_oneoff(ctx, mem, in_, out, nsubscriptions))
     }
     fn proc_exit(&mut self, mem: &mut GuestMemory<'_>, rval: Exitcode) -> wiggle::error::Error {
-        proc::proc_exit(self, mem, rval)
+        self.gate.begin(Syscall::ProcExit);
+        let stop = proc::proc_exit(self, mem, rval);
+        self.gate.end_with(CallResult::Trap(stop.to_string()));
+        stop
     }
     fn proc_raise(&mut self, mem: &mut GuestMemory<'_>, sig: Signal) -> Result<(), Error> {
-        proc::proc_raise(self, mem, sig)
+        self.gated(Syscall::ProcRaise, |ctx| proc::proc_raise(ctx, mem, sig))
     }
     fn sched_yield(&mut self, mem: &mut GuestMemory<'_>) -> Result<(), Error> {
-        proc::sched_yield(self, mem)
+        self.gated(Syscall::SchedYield, |ctx| proc::sched_yield(ctx, mem))
     }
     fn random_get(
         &mut self,
@@ -258,7 +284,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf: GuestPtr<u8>,
         buf_len: Size,
     ) -> Result<(), Error> {
-        random::random_get(self, mem, buf, buf_len)
+        self.gated(Syscall::RandomGet, |ctx| random::random_get(ctx, mem, buf, buf_len))
     }
     fn sock_accept(
         &mut self,
@@ -266,7 +292,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         flags: Fdflags,
     ) -> Result<Fd, Error> {
-        sock::sock_accept(self, mem, fd, flags)
+        self.gated(Syscall::SockAccept, |ctx| sock::sock_accept(ctx, mem, fd, flags))
     }
     fn sock_recv(
         &mut self,
@@ -275,7 +301,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         ri_data: IovecArray,
         ri_flags: Riflags,
     ) -> Result<(Size, Roflags), Error> {
-        sock::sock_recv(self, mem, fd, ri_data, ri_flags)
+        self.gated(Syscall::SockRecv, |ctx| sock::sock_recv(ctx, mem, fd, ri_data, ri_flags))
     }
     fn sock_send(
         &mut self,
@@ -284,7 +310,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         si_data: CiovecArray,
         si_flags: Siflags,
     ) -> Result<Size, Error> {
-        sock::sock_send(self, mem, fd, si_data, si_flags)
+        self.gated(Syscall::SockSend, |ctx| sock::sock_send(ctx, mem, fd, si_data, si_flags))
     }
     fn sock_shutdown(
         &mut self,
@@ -292,7 +318,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         how: Sdflags,
     ) -> Result<(), Error> {
-        sock::sock_shutdown(self, mem, fd, how)
+        self.gated(Syscall::SockShutdown, |ctx| sock::sock_shutdown(ctx, mem, fd, how))
     }
     fn fd_fdstat_set_flags(
         &mut self,
@@ -300,7 +326,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         flags: Fdflags,
     ) -> Result<(), Error> {
-        fd_meta::fd_fdstat_set_flags(self, mem, fd, flags)
+        self.gated(Syscall::FdFdstatSetFlags, |ctx| fd_meta::fd_fdstat_set_flags(ctx, mem, fd, flags))
     }
     fn fd_fdstat_set_rights(
         &mut self,
@@ -309,7 +335,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fs_rights_base: Rights,
         fs_rights_inheriting: Rights,
     ) -> Result<(), Error> {
-        fd_meta::fd_fdstat_set_rights(self, mem, fd, fs_rights_base, fs_rights_inheriting)
+        self.gated(Syscall::FdFdstatSetRights, |ctx| fd_meta::fd_fdstat_set_rights(ctx, mem, fd, fs_rights_base, fs_rights_inheriting))
     }
     fn fd_filestat_set_size(
         &mut self,
@@ -317,7 +343,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         size: Filesize,
     ) -> Result<(), Error> {
-        fd_meta::fd_filestat_set_size(self, mem, fd, size)
+        self.gated(Syscall::FdFilestatSetSize, |ctx| fd_meta::fd_filestat_set_size(ctx, mem, fd, size))
     }
     fn fd_filestat_set_times(
         &mut self,
@@ -327,7 +353,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         mtim: Timestamp,
         fst_flags: Fstflags,
     ) -> Result<(), Error> {
-        fd_meta::fd_filestat_set_times(self, mem, fd, atim, mtim, fst_flags)
+        self.gated(Syscall::FdFilestatSetTimes, |ctx| fd_meta::fd_filestat_set_times(ctx, mem, fd, atim, mtim, fst_flags))
     }
     fn fd_prestat_dir_name(
         &mut self,
@@ -336,7 +362,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         path: GuestPtr<u8>,
         path_len: Size,
     ) -> Result<(), Error> {
-        fd_table::fd_prestat_dir_name(self, mem, fd, path, path_len)
+        self.gated(Syscall::FdPrestatDirName, |ctx| fd_table::fd_prestat_dir_name(ctx, mem, fd, path, path_len))
     }
     fn path_create_directory(
         &mut self,
@@ -344,7 +370,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_create_directory(self, mem, fd, path)
+        self.gated(Syscall::PathCreateDirectory, |ctx| path::path_create_directory(ctx, mem, fd, path))
     }
     fn path_filestat_set_times(
         &mut self,
@@ -356,7 +382,7 @@ impl WasiSnapshotPreview1 for WasiCtx {
         mtim: Timestamp,
         fst_flags: Fstflags,
     ) -> Result<(), Error> {
-        path::path_filestat_set_times(self, mem, fd, flags, path, atim, mtim, fst_flags)
+        self.gated(Syscall::PathFilestatSetTimes, |ctx| path::path_filestat_set_times(ctx, mem, fd, flags, path, atim, mtim, fst_flags))
     }
     fn path_remove_directory(
         &mut self,
@@ -364,6 +390,6 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        path::path_remove_directory(self, mem, fd, path)
+        self.gated(Syscall::PathRemoveDirectory, |ctx| path::path_remove_directory(ctx, mem, fd, path))
     }
 }

@@ -4,9 +4,11 @@
 //! itself, and none maps errors by hand: `FsError` becomes an errno in `errno.rs`.
 
 use super::convert;
+use super::request::{self, check_path, check_two_paths, lookup};
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest;
+use crate::policy::{Access, Flags, Syscall};
 use crate::vfs::resolve::{Existing, Follow, Last, Resolved, resolve};
 use crate::vfs::{Dir, FsError, Node};
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub(crate) fn path_filestat_get(
     let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_GET)?;
     let path = guest::read_path(mem, path)?;
     let r = resolve(&dir, &path, follow(flags))?;
+    let s = Syscall::PathFilestatGet;
+    check_path(ctx, s, fd, &r, Access::STAT, lookup(flags))?;
     let stat = match r.existing()? {
         Existing::Dir(dir) => dir.stat()?,
         Existing::File(file) => file.stat()?,
@@ -76,6 +80,13 @@ pub(crate) fn path_filestat_set_times(
     let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_SET_TIMES)?;
     let path = guest::read_path(mem, path)?;
     let r = resolve(&dir, &path, follow(flags))?;
+    let request_flags = Flags {
+        lookup: flags,
+        fst: fst_flags,
+        ..Flags::NONE
+    };
+    let s = Syscall::PathFilestatSetTimes;
+    check_path(ctx, s, fd, &r, Access::SET_TIMES, request_flags)?;
     match r.existing()? {
         Existing::Dir(dir) => dir.set_times(atime, mtime)?,
         Existing::File(file) => file.set_times(atime, mtime)?,
@@ -117,6 +128,9 @@ pub(crate) fn path_link(
     };
     let new = resolve(&new_dir, &new_path, Follow::Never)?;
     let new_name = new_entry(&new, false)?;
+    let s = Syscall::PathLink;
+    let (from, to) = ((old_fd, &old), (new_fd, &new));
+    check_two_paths(ctx, s, from, to, Access::LINK, lookup(old_flags))?;
     old.dir.link(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -134,6 +148,7 @@ pub(crate) fn path_readlink(
     let dir = dir_of(ctx, fd, Rights::PATH_READLINK)?;
     let path = guest::read_path(mem, path)?;
     let r = resolve(&dir, &path, Follow::No)?;
+    check_path(ctx, Syscall::PathReadlink, fd, &r, Access::READ, Flags::NONE)?;
     let target = match r.existing()? {
         Existing::Symlink { target, .. } => target,
         Existing::Dir(_) | Existing::File(_) => return Err(FsError::Invalid.into()),
@@ -173,6 +188,8 @@ pub(crate) fn path_create_directory(
     let r = resolve(&dir, &path, Follow::Never)?;
     // mkdir alone accepts "new/": the slash only says "a directory", which it creates.
     let name = new_entry(&r, true)?;
+    let s = Syscall::PathCreateDirectory;
+    check_path(ctx, s, fd, &r, Access::CREATE, Flags::NONE)?;
     r.dir.create_dir(name)?;
     Ok(())
 }
@@ -189,6 +206,8 @@ pub(crate) fn path_remove_directory(
     let path = guest::read_path(mem, path)?;
     // Removal names the entry itself: a symlink to a directory is ENOTDIR, even with "/".
     let r = resolve(&dir, &path, Follow::Never)?;
+    let s = Syscall::PathRemoveDirectory;
+    check_path(ctx, s, fd, &r, Access::REMOVE, Flags::NONE)?;
     match &r.last {
         Last::Dir => Err(FsError::Invalid.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
@@ -233,6 +252,8 @@ pub(crate) fn path_rename(
     if !old_is_dir && (old.trailing_slash || new.trailing_slash) {
         return Err(FsError::NotDir.into());
     }
+    let s = Syscall::PathRename;
+    check_two_paths(ctx, s, (fd, &old), (new_fd, &new), Access::RENAME, Flags::NONE)?;
     old.dir.rename(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -252,6 +273,16 @@ pub(crate) fn path_symlink(
     check_symlink_target(&target)?;
     let r = resolve(&dir, &new_path, Follow::Never)?;
     let name = new_entry(&r, false)?;
+    let s = Syscall::PathSymlink;
+    if ctx.gate.wants(s) {
+        // The link's contents are shown as written: they are not a path this call touches.
+        let at = request::target(&ctx.table, fd, &r.guest_path);
+        ctx.gate.check(s, || {
+            at.request(s, fd)
+                .access(Access::SYMLINK)
+                .contents(&target)
+        })?;
+    }
     r.dir.symlink(name, &target)?;
     Ok(())
 }
@@ -282,6 +313,7 @@ pub(crate) fn path_unlink_file(
     let path = guest::read_path(mem, path)?;
     // The entry itself is removed, never what a symlink points at.
     let r = resolve(&dir, &path, Follow::Never)?;
+    check_path(ctx, Syscall::PathUnlinkFile, fd, &r, Access::REMOVE, Flags::NONE)?;
     match &r.last {
         Last::Dir
         | Last::Entry {

@@ -7,6 +7,7 @@ use super::path::{dir_of, follow};
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest;
+use crate::policy::{Access, Flags, Request, Syscall};
 use crate::rights;
 use crate::table::{Descriptor, Kind, OpenDir, OpenFile};
 use crate::vfs::resolve::{Follow, Last, Resolved, resolve};
@@ -57,13 +58,17 @@ pub(crate) fn path_open(
     }
     // The spec also names PATH_FILESTAT_SET_SIZE for TRUNC, but no preopen (ours or
     // wasmtime's) holds it; TRUNC is instead counted as a write below, which is what matters.
+    // wasmtime reports ENOTDIR (not EBADF) when the base of path_open is a regular file.
+    if let Ok(Kind::File(_)) = ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
+        return Err(Errno::Notdir.into());
+    }
     let dir = dir_of(ctx, fd, needed)?;
-    let (dir_inheriting, dir_path) = {
+    let (dir_inheriting, dir_path, mount) = {
         let desc = ctx.table.get(u32::from(fd))?;
         let Kind::Dir(open) = &desc.kind else {
             return Err(Errno::Notdir.into());
         };
-        (desc.inheriting, open.guest_path.clone())
+        (desc.inheriting, open.guest_path.clone(), Arc::clone(&open.mount))
     };
     // cap-primitives cannot honour the sync flags, so wasmtime refuses them; so do we, rather
     // than accept a promise the host backend would not keep.
@@ -87,12 +92,33 @@ pub(crate) fn path_open(
     };
     let resolved = resolve(&dir, &path, follow)?;
     let guest_path = join(&dir_path, &resolved.guest_path);
-    let (kind, base, flags) = match target(&resolved, oflags, base)? {
+    let opened = target(&resolved, oflags, base)?;
+    // The policy sees the path the resolver walked and everything the open could do.
+    ctx.gate.check(Syscall::PathOpen, || {
+        Request::new(Syscall::PathOpen)
+            .fd(u32::from(fd))
+            .path(&mount, &guest_path)
+            .access(open_access(&opened, oflags, base, fdflags))
+            .flags(Flags {
+                oflags,
+                fdflags,
+                lookup: dirflags,
+                rights: fs_rights_base,
+                ..Flags::NONE
+            })
+    })?;
+    // Like Linux, find the descriptor slot before creating or truncating anything: a full
+    // table must leave the filesystem untouched.
+    if !ctx.table.has_room() {
+        return Err(Errno::Mfile.into());
+    }
+    let (kind, base, flags) = match opened {
         Target::Dir(dir) => {
             let open = OpenDir {
                 dir,
                 preopen: None,
                 guest_path,
+                mount,
             };
             (Kind::Dir(open), base & DIR_FITS, Fdflags::empty())
         }
@@ -108,6 +134,7 @@ pub(crate) fn path_open(
                 file,
                 position: 0,
                 guest_path,
+                mount,
             };
             let flags = fdflags & (Fdflags::APPEND | Fdflags::NONBLOCK);
             (Kind::File(open), base & rights::FILE_ALL, flags)
@@ -120,6 +147,23 @@ pub(crate) fn path_open(
         flags,
     };
     Ok(Fd::from(ctx.table.insert(desc)?))
+}
+
+/// What the open wants, for the policy: `Access::for_open` for files (READDIR is meaningless
+/// there, and wasi-libc asks for it on every read-only open); a directory is listed or stat'ed.
+fn open_access(opened: &Target, oflags: Oflags, base: Rights, fdflags: Fdflags) -> Access {
+    match opened {
+        Target::Dir(_) if base.contains(Rights::FD_READDIR) => Access::READDIR,
+        Target::Dir(_) => Access::STAT,
+        Target::File { .. } => {
+            let access = Access::for_open(oflags, base, fdflags).difference(Access::READDIR);
+            if access.is_empty() {
+                Access::STAT
+            } else {
+                access
+            }
+        }
+    }
 }
 
 /// Whether opening a file writes (or may write) through it: any write right that survived
@@ -158,10 +202,9 @@ fn target(r: &Resolved, oflags: Oflags, base: Rights) -> FsResult<Target> {
             ..
         } => Err(if exclusive {
             FsError::Exists
-        } else if want_dir {
-            FsError::NotDir
         } else {
-            // O_NOFOLLOW on a symlink.
+            // O_NOFOLLOW on a symlink, with or without O_DIRECTORY: ELOOP, as wasmtime (Linux
+            // would say ENOTDIR when O_DIRECTORY is set).
             FsError::Loop
         }),
         Last::Entry {

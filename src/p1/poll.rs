@@ -17,16 +17,16 @@ use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 /// Most subscriptions one call accepts; more is EINVAL, as poll(2) answers an `nfds` above its
 /// limit. Nothing is allocated per subscription, so this only bounds the time of one pass.
-pub(crate) const MAX_SUBSCRIPTIONS: u32 = 1 << 16;
+pub(crate) const MAX_SUBSCRIPTIONS: u32 = crate::limits::MAX_POLL_SUBSCRIPTIONS;
 
 /// Longest single sleep when no deadline exists (every clock timeout overflowed `Instant`):
 /// the thread wakes now and then and simply sleeps again.
 const MAX_NAP: Duration = Duration::from_secs(3600);
 
-/// The deadline of the whole run, if the embedder set one. Hook: a later issue adds run
-/// deadlines; every blocking wait in `p1/` (this file and stdin reads) passes through here.
-pub(super) fn run_deadline(_ctx: &WasiCtx) -> Option<Instant> {
-    None
+/// The deadline of the whole run, if the embedder set one (`run::RunLimits::timeout`); every
+/// blocking wait in `p1/` (this file and stdin reads) passes through here.
+pub(super) fn run_deadline(ctx: &WasiCtx) -> Option<Instant> {
+    ctx.clocks.deadline()
 }
 
 /// What one subscription says during a pass.
@@ -107,7 +107,8 @@ fn status(
                 Some(n) => ready(n),
                 // A probe with an expired deadline never blocks; an inherited stdin, whose
                 // readiness cannot be seen, counts as ready (1 byte, as wasmtime reports).
-                None if input.wait_ready(Some(now)) => ready(1),
+                // (A real instant: in virtual time `now` may lie far ahead of the host's.)
+                None if input.wait_ready(Some(Instant::now())) => ready(1),
                 None => Status::Stdin(input.clone()),
             })
         }
@@ -117,6 +118,12 @@ fn status(
         }
         // Writes never block here; 1 is wasmtime's count for an always-writable object.
         (Kind::Output(_) | Kind::File(_), false) => {
+            allowed?;
+            Ok(ready(1))
+        }
+        // Readiness of host sockets is not observed: they count as ready, and a blocking
+        // accept/recv then waits in the call itself (a NONBLOCK one answers EAGAIN).
+        (Kind::Socket(_), _) => {
             allowed?;
             Ok(ready(1))
         }
@@ -142,7 +149,8 @@ fn pass(
     start: Instant,
     pending: &mut Pending,
 ) -> Result<u32, Error> {
-    let now = Instant::now();
+    // The host's instant, or virtual time mapped onto `Instant`s in deterministic mode.
+    let now = ctx.clocks.instant_now();
     let mut count = 0u32;
     for i in 0..n {
         let sub = mem.read(subs.add(i)?)?;
@@ -218,15 +226,28 @@ pub(crate) fn poll_oneoff(
     }
     guest::check_array(mem, in_.offset(), n, Subscription::guest_size(), 8)?;
     guest::check_array(mem, out.offset(), n, Event::guest_size(), 8)?;
-    let start = Instant::now();
+    let s = crate::policy::Syscall::PollOneoff;
+    ctx.gate
+        .check(s, || crate::policy::Request::new(s).code(n))?;
+    let start = ctx.clocks.instant_now();
     loop {
         let mut pending = Pending::default();
         let count = pass(ctx, mem, in_, out, n, start, &mut pending)?;
         if count > 0 {
             return Ok(count);
         }
-        // Hook: once run deadlines exist, reaching one here ends the wait with their error.
+        // Virtual time (deterministic mode) jumps to the earliest timer instead of sleeping.
+        if let Some(at) = pending.wake
+            && ctx.clocks.skip_to(at)
+        {
+            continue;
+        }
         wait(pending, run_deadline(ctx));
+        // The run's deadline ends the wait, and the run.
+        if ctx.clocks.deadline_passed() {
+            let stop = crate::limits::TimeLimitExceeded { limit: None };
+            return Err(Error::trap(stop.into()));
+        }
     }
 }
 

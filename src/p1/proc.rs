@@ -4,16 +4,29 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::policy::{PolicyTrap, Request, Syscall, errno_name};
 use crate::run::I32Exit;
 use wiggle::GuestMemory;
 
 /// Mirrors `_exit`: stops the guest with its status. Like wasmtime, a status of 126 or more
-/// (outside WASI's `[0, 126)`) is not an exit but a trap.
+/// (outside WASI's `[0, 126)`) is not an exit but a trap. A policy that refuses the exit
+/// cannot make it return: the guest stops with the policy's trap instead (for a deny, one
+/// naming the errno).
 pub(crate) fn proc_exit(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     rval: Exitcode,
 ) -> wiggle::error::Error {
+    let s = Syscall::ProcExit;
+    if let Err(refused) = ctx.gate.check(s, || Request::new(s).code(rval)) {
+        return match refused.downcast() {
+            Ok(errno) => wiggle::error::Error::new(PolicyTrap {
+                syscall: s,
+                message: format!("exit denied ({})", errno_name(errno)).into(),
+            }),
+            Err(trap) => trap,
+        };
+    }
     match i32::try_from(rval) {
         Ok(code) if code < 126 => wiggle::error::Error::new(I32Exit(code)),
         _ => wiggle::error::Error::msg("exit with invalid exit status outside of [0..126)"),
@@ -23,15 +36,20 @@ pub(crate) fn proc_exit(
 /// Mirrors `raise`. Errors: ENOTSUP always (as wasmtime: there is no one to deliver it to);
 /// EINVAL for an unknown signal (from the decoder).
 pub(crate) fn proc_raise(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
-    _sig: Signal,
+    sig: Signal,
 ) -> Result<(), Error> {
+    let s = Syscall::ProcRaise;
+    ctx.gate
+        .check(s, || Request::new(s).code(sig as u32))?;
     Err(Errno::Notsup.into())
 }
 
 /// Mirrors `sched_yield`. Errors: none.
-pub(crate) fn sched_yield(_ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>) -> Result<(), Error> {
+pub(crate) fn sched_yield(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>) -> Result<(), Error> {
+    let s = Syscall::SchedYield;
+    ctx.gate.check(s, || Request::new(s))?;
     std::thread::yield_now();
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::policy::{Request, Syscall};
 use crate::guest;
 use wiggle::{GuestMemory, GuestPtr};
 
@@ -22,6 +23,9 @@ pub(crate) fn random_get(
     if !ctx.random.is_granted() {
         return Err(Errno::Notcapable.into());
     }
+    let s = Syscall::RandomGet;
+    ctx.gate
+        .check(s, || Request::new(s).bytes(u64::from(buf_len)))?;
     for chunk in dest.chunks_mut(CHUNK) {
         if !ctx.random.fill(chunk) {
             return Err(Errno::Io.into());

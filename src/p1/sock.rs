@@ -1,57 +1,241 @@
-//! Syscall group `sock`: no sockets can be granted yet, so every call checks only that the fd
-//! exists (EBADF) and then answers ENOTSOCK, exactly as wasmtime's preview1 does. The iovec
-//! and flag arguments are deliberately left untouched.
+//! Syscall group `sock`: TCP on sockets the embedder granted. A guest cannot create, bind or
+//! connect a socket; it can only `sock_accept` on a listener it was given (`tcp_listener`,
+//! CLI `--tcplisten`) and then receive, send and shut down the connections it accepted. Host
+//! sockets are blocking unless the guest's fd is NONBLOCK (kept in sync by `set_nonblocking`).
+//! Every call goes through the policy like any other.
 
+use super::request;
 use crate::abi::types::*;
-use crate::ctx::WasiCtx;
+use crate::ctx::{STREAM_RIGHTS, WasiCtx};
+use crate::guest::{self, IoVecs, MAX_TRANSFER};
+use crate::policy::{Flags, Syscall};
+use crate::table::{Descriptor, Kind, Socket, Table};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use wiggle::GuestMemory;
 
-/// EBADF for a closed fd, otherwise ENOTSOCK: no descriptor is a socket.
-fn not_a_socket(ctx: &WasiCtx, fd: Fd) -> Error {
-    match ctx.table.get(fd.into()) {
-        Ok(_) => Errno::Notsock.into(),
-        Err(errno) => errno.into(),
+/// The errno of a failed host socket call. Kept here, next to the only host calls that can
+/// produce these kinds (`errno.rs` maps the backends' `FsError`s, which know no sockets).
+fn net_errno(error: &io::Error) -> Errno {
+    match error.kind() {
+        io::ErrorKind::WouldBlock => Errno::Again,
+        io::ErrorKind::Interrupted => Errno::Intr,
+        io::ErrorKind::ConnectionReset => Errno::Connreset,
+        io::ErrorKind::ConnectionAborted => Errno::Connaborted,
+        io::ErrorKind::NotConnected => Errno::Notconn,
+        io::ErrorKind::BrokenPipe => Errno::Pipe,
+        io::ErrorKind::TimedOut => Errno::Timedout,
+        io::ErrorKind::InvalidInput => Errno::Inval,
+        io::ErrorKind::OutOfMemory => Errno::Nomem,
+        _ => match error.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() => Errno::Nfile,
+            Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,
+            _ => Errno::Io,
+        },
     }
 }
 
-/// Mirrors `accept`. Errors: EBADF, ENOTSOCK.
+fn net(error: io::Error) -> Error {
+    net_errno(&error).into()
+}
+
+/// The socket behind `fd`. Errors: EBADF (not open), ENOTSOCK (not a socket).
+fn socket(table: &Table, fd: Fd) -> Result<(&Descriptor, &Socket), Errno> {
+    let desc = table.get(fd.into())?;
+    match &desc.kind {
+        Kind::Socket(socket) => Ok((desc, socket)),
+        Kind::Stdin(_) | Kind::Output(_) | Kind::File(_) | Kind::Dir(_) => Err(Errno::Notsock),
+    }
+}
+
+/// The connected stream of `socket`. Errors: ENOTCONN (a listener, as Linux's recv/send).
+fn stream(socket: &Socket) -> Result<&TcpStream, Errno> {
+    match socket {
+        Socket::Stream(stream) => Ok(stream),
+        Socket::Listener(_) => Err(Errno::Notconn),
+    }
+}
+
+/// Makes the host socket blocking or not, as the guest's fd flags say.
+pub(super) fn set_nonblocking(socket: &Socket, nonblocking: bool) -> Result<(), Error> {
+    match socket {
+        Socket::Listener(listener) => listener.set_nonblocking(nonblocking),
+        Socket::Stream(stream) => stream.set_nonblocking(nonblocking),
+    }
+    .map_err(net)
+}
+
+/// Receives into the buffers: into the first non-empty one only (more could block once some
+/// bytes arrived), or, with `wait_all`, into all of them until full or end-of-stream. `peek`
+/// leaves the bytes queued. Used by `sock_recv` and by `fd_read` on a socket.
+pub(super) fn recv(
+    socket: &Socket,
+    peek: bool,
+    wait_all: bool,
+    mem: &mut GuestMemory<'_>,
+    iovs: &IoVecs,
+) -> Result<u64, Error> {
+    let mut stream = stream(socket)?;
+    let mut done = 0u64;
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len)))
+            .unwrap_or(0);
+        if len == 0 {
+            continue;
+        }
+        let buf = guest::bytes_mut(mem, ptr, len)?;
+        let mut filled = 0usize;
+        while filled < buf.len() {
+            let rest = buf.get_mut(filled..).unwrap_or_default();
+            let got = if peek {
+                stream.peek(rest)
+            } else {
+                stream.read(rest)
+            };
+            match got {
+                Ok(0) => return Ok(done + filled as u64),
+                Ok(n) => filled += n.min(rest.len()),
+                // Bytes already moved are reported; the error comes back on the next call.
+                Err(_) if done + filled as u64 > 0 => return Ok(done + filled as u64),
+                Err(e) => return Err(net(e)),
+            }
+            // Peeking again would see the same bytes; without WAITALL one read is the answer.
+            if peek || !wait_all {
+                return Ok(done + filled as u64);
+            }
+        }
+        done += filled as u64;
+    }
+    Ok(done)
+}
+
+/// Sends the buffers in order, stopping at the first short send. Used by `sock_send` and by
+/// `fd_write` on a socket. Errors: ENOTCONN (a listener), EPIPE, ECONNRESET, EAGAIN.
+pub(super) fn send(socket: &Socket, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
+    let mut stream = stream(socket)?;
+    let mut done = 0u64;
+    for i in 0..iovs.count {
+        let (ptr, len) = iovs.get(mem, i)?;
+        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len)))
+            .unwrap_or(0);
+        if len == 0 {
+            continue;
+        }
+        let buf = guest::bytes(mem, ptr, len)?;
+        let n = match stream.write(buf) {
+            Ok(n) => n.min(buf.len()),
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(net(e)),
+        };
+        done += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Mirrors `accept4`: a new fd for the next connection on a granted listener, NONBLOCK if
+/// asked. Errors: EBADF, ENOTSOCK, EINVAL (not a listener, or flags other than NONBLOCK),
+/// ENOTCAPABLE (no SOCK_ACCEPT), EAGAIN (non-blocking and no one waiting), EMFILE.
 pub(crate) fn sock_accept(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    _flags: Fdflags,
+    flags: Fdflags,
 ) -> Result<Fd, Error> {
-    Err(not_a_socket(ctx, fd))
+    let (desc, socket) = socket(&ctx.table, fd)?;
+    let Socket::Listener(listener) = socket else {
+        return Err(Errno::Inval.into());
+    };
+    desc.require(Rights::SOCK_ACCEPT)?;
+    if !Fdflags::NONBLOCK.contains(flags) {
+        return Err(Errno::Inval.into());
+    }
+    let inheriting = desc.inheriting;
+    let s = Syscall::SockAccept;
+    let request_flags = Flags {
+        fdflags: flags,
+        ..Flags::NONE
+    };
+    ctx.gate.check(s, || {
+        request::on_fd(s, fd, &desc.kind).flags(request_flags)
+    })?;
+    let (stream, _peer) = listener.accept().map_err(net)?;
+    stream.set_nonblocking(flags.contains(Fdflags::NONBLOCK)).map_err(net)?;
+    let desc = Descriptor {
+        kind: Kind::Socket(Socket::Stream(stream)),
+        base: STREAM_RIGHTS & inheriting,
+        inheriting: Rights::empty(),
+        flags,
+    };
+    // At the fd cap the connection is dropped (closed), as a host would at EMFILE.
+    Ok(Fd::from(ctx.table.insert(desc)?))
 }
 
-/// Mirrors `recv`. Errors: EBADF, ENOTSOCK.
+/// Mirrors `recv`: RECV_PEEK leaves the bytes queued, RECV_WAITALL fills every buffer unless
+/// the stream ends. Errors: EBADF, ENOTSOCK, ENOTCONN (a listener), ENOTCAPABLE/EBADF (no
+/// FD_READ), EAGAIN, ECONNRESET. Out-of-bounds buffers trap.
 pub(crate) fn sock_recv(
     ctx: &mut WasiCtx,
-    _mem: &mut GuestMemory<'_>,
+    mem: &mut GuestMemory<'_>,
     fd: Fd,
-    _ri_data: IovecArray,
-    _ri_flags: Riflags,
+    ri_data: IovecArray,
+    ri_flags: Riflags,
 ) -> Result<(Size, Roflags), Error> {
-    Err(not_a_socket(ctx, fd))
+    let iovs = IoVecs::check(mem, ri_data.offset())?;
+    let (desc, socket) = socket(&ctx.table, fd)?;
+    stream(socket)?;
+    desc.require(Rights::FD_READ)?;
+    let s = Syscall::SockRecv;
+    ctx.gate
+        .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
+    let peek = ri_flags.contains(Riflags::RECV_PEEK);
+    let wait_all = ri_flags.contains(Riflags::RECV_WAITALL);
+    let n = recv(socket, peek, wait_all, mem, &iovs)?;
+    Ok((guest::size(n)?, Roflags::empty()))
 }
 
-/// Mirrors `send`. Errors: EBADF, ENOTSOCK.
+/// Mirrors `send` (the flags are reserved and ignored). Errors: EBADF, ENOTSOCK, ENOTCONN (a
+/// listener), EBADF (no FD_WRITE), EAGAIN, EPIPE, ECONNRESET. Out-of-bounds buffers trap.
 pub(crate) fn sock_send(
     ctx: &mut WasiCtx,
-    _mem: &mut GuestMemory<'_>,
+    mem: &mut GuestMemory<'_>,
     fd: Fd,
-    _si_data: CiovecArray,
+    si_data: CiovecArray,
     _si_flags: Siflags,
 ) -> Result<Size, Error> {
-    Err(not_a_socket(ctx, fd))
+    let iovs = IoVecs::check(mem, si_data.offset())?;
+    let (desc, socket) = socket(&ctx.table, fd)?;
+    stream(socket)?;
+    desc.require(Rights::FD_WRITE)?;
+    let s = Syscall::SockSend;
+    ctx.gate
+        .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
+    guest::size(send(socket, mem, &iovs)?)
 }
 
-/// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK.
+/// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK, ENOTCONN (a listener, or the peer is gone),
+/// EINVAL (neither RD nor WR), ENOTCAPABLE (no SOCK_SHUTDOWN).
 pub(crate) fn sock_shutdown(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
-    _how: Sdflags,
+    how: Sdflags,
 ) -> Result<(), Error> {
-    Err(not_a_socket(ctx, fd))
+    let (desc, socket) = socket(&ctx.table, fd)?;
+    let stream = stream(socket)?;
+    desc.require(Rights::SOCK_SHUTDOWN)?;
+    let direction = match (how.contains(Sdflags::RD), how.contains(Sdflags::WR)) {
+        (true, true) => Shutdown::Both,
+        (true, false) => Shutdown::Read,
+        (false, true) => Shutdown::Write,
+        (false, false) => return Err(Errno::Inval.into()),
+    };
+    let s = Syscall::SockShutdown;
+    ctx.gate.check(s, || {
+        request::on_fd(s, fd, &desc.kind).code(u32::from(how.bits()))
+    })?;
+    stream.shutdown(direction).map_err(net)
 }

@@ -9,6 +9,7 @@ use crate::abi::types::{Errno, Error};
 use std::fmt;
 use std::sync::Arc;
 
+mod ask;
 mod file;
 mod handle;
 mod pattern;
@@ -19,6 +20,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use ask::AskFirst;
 pub use file::PolicyFileError;
 pub use handle::{Gate, PolicyHandle};
 pub use pattern::{PathPattern, PatternError};

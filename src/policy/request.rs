@@ -61,13 +61,14 @@ impl Access {
     }
 
     /// What a `path_open` wants, derived from all of its arguments (a write is WRITE, APPEND,
-    /// or any right that changes the file; CREAT is CREATE; TRUNC is TRUNCATE; a directory
-    /// opened for listing is READDIR). An open that asks for none of these is a STAT.
+    /// or any right that changes the file's contents or size; CREAT is CREATE; TRUNC is
+    /// TRUNCATE; a directory opened for listing is READDIR). An open that asks for none of
+    /// these is a STAT. FD_FILESTAT_SET_TIMES is not a write here: wasi-libc asks for it on
+    /// every read-only open, and `fd_filestat_set_times` is checked (SET_TIMES) when called.
     pub fn for_open(oflags: Oflags, rights: Rights, fdflags: Fdflags) -> Access {
         let writes = Rights::FD_WRITE
             .union(Rights::FD_ALLOCATE)
-            .union(Rights::FD_FILESTAT_SET_SIZE)
-            .union(Rights::FD_FILESTAT_SET_TIMES);
+            .union(Rights::FD_FILESTAT_SET_SIZE);
         let mut access = Access::empty();
         access.set(Access::READ, rights.contains(Rights::FD_READ));
         access.set(

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod host;
+pub mod image;
 pub mod mem;
 pub mod overlay;
 pub mod read_only;

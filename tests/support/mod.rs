@@ -4,6 +4,8 @@
 //! the same `RunResult` shape so the two can be compared field by field.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod driver;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
@@ -12,7 +14,9 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use wasi_warden::vfs::TreeEntry;
 use wasi_warden::wasmtime::{self, Engine, Linker, Module, Store};
-use wasi_warden::{Input, MemFs, Outcome, Output, WasiCtx, run_command};
+use wasi_warden::{
+    Input, MemFs, Outcome, Output, Overlay, Perms, WasiCtx, WasiCtxBuilder, run_command,
+};
 
 /// The repository root (where the root Cargo.toml is).
 pub fn repo_root() -> PathBuf {
@@ -255,18 +259,112 @@ pub fn seed_tree() -> tempfile::TempDir {
     dir
 }
 
+/// How long one guest run may take before the test gives up on it (a hang is a failure, not a
+/// stuck test suite).
+pub const RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `f` on its own thread and waits at most [`RUN_TIMEOUT`]; a panic in `f` is re-raised
+/// here with its message. A run that times out is abandoned (its thread is left behind).
+pub fn with_timeout<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(result.map_err(|p| panic_message(&*p)));
+    });
+    match rx.recv_timeout(RUN_TIMEOUT) {
+        Ok(Ok(value)) => value,
+        Ok(Err(message)) => panic!("{what} panicked: {message}"),
+        Err(_) => panic!("{what} did not finish within {RUN_TIMEOUT:?} (hung?)"),
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic>".into()
+    }
+}
+
+/// The wasi-warden filesystem backends a guest's `/` can be mounted on; every one of them must
+/// behave the same (they share one resolver).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `MemFs::from_host_dir(seed)`.
+    Mem,
+    /// `mount_host` of a fresh host copy of the seed, read-write.
+    Host,
+    /// An `Overlay` over a host copy of the seed (the copy is never written).
+    Overlay,
+}
+
+impl Backend {
+    /// Every backend, in the order tests report them.
+    pub const ALL: [Backend; 3] = [Backend::Mem, Backend::Host, Backend::Overlay];
+}
+
 /// Runs `name` under wasi-warden with the seed tree in an in-memory filesystem mounted at `/`.
 pub fn run_warden(name: &str, scenario: &Scenario) -> RunResult {
-    let seed = seed_tree();
-    let fs = MemFs::from_host_dir(seed.path()).expect("MemFs::from_host_dir");
-    run_warden_with(name, scenario, fs)
+    run_warden_on(Backend::Mem, name, scenario)
+}
+
+/// Runs `name` under wasi-warden with the seed tree on `backend`, mounted at `/`.
+pub fn run_warden_on(backend: Backend, name: &str, scenario: &Scenario) -> RunResult {
+    let (name, scenario) = (name.to_string(), scenario.clone());
+    with_timeout(
+        &format!("wasi-warden ({backend:?}) running {name}"),
+        move || {
+            let seed = seed_tree();
+            match backend {
+                Backend::Mem => {
+                    let fs = MemFs::from_host_dir(seed.path()).expect("MemFs::from_host_dir");
+                    let builder = WasiCtx::builder().mount("/", fs.clone());
+                    run_warden_ctx(&name, &scenario, builder, || fs.snapshot())
+                }
+                Backend::Host => {
+                    let builder = WasiCtx::builder()
+                        .mount_host("/", seed.path(), Perms::READ_WRITE)
+                        .expect("mount_host of the seed tree");
+                    run_warden_ctx(&name, &scenario, builder, || host_tree(seed.path()))
+                }
+                Backend::Overlay => {
+                    let overlay = Overlay::new(seed.path()).expect("Overlay::new");
+                    let builder = WasiCtx::builder().mount_overlay("/", &overlay);
+                    let result = run_warden_ctx(&name, &scenario, builder, || overlay.snapshot());
+                    // The lower layer is read-only: the seed copy must be exactly as it was made.
+                    let pristine = seed_tree();
+                    assert_eq!(
+                        host_tree(seed.path()),
+                        host_tree(pristine.path()),
+                        "the overlay wrote to its lower layer while running {name}"
+                    );
+                    result
+                }
+            }
+        },
+    )
 }
 
 /// Runs `name` under wasi-warden on a given in-memory filesystem mounted at `/`.
 pub fn run_warden_with(name: &str, scenario: &Scenario, fs: MemFs) -> RunResult {
+    let builder = WasiCtx::builder().mount("/", fs.clone());
+    run_warden_ctx(name, scenario, builder, || fs.snapshot())
+}
+
+/// Grants the scenario's args, env, stdio, clocks and randomness on top of `builder` (which
+/// holds the mount), runs the guest, then reads the final tree with `tree`.
+fn run_warden_ctx(
+    name: &str,
+    scenario: &Scenario,
+    builder: WasiCtxBuilder,
+    tree: impl FnOnce() -> Vec<(String, TreeEntry)>,
+) -> RunResult {
     let stdout = Output::capture();
     let stderr = Output::capture();
-    let ctx = WasiCtx::builder()
+    let ctx = builder
         .args(scenario.args.iter().cloned())
         .envs(scenario.env.iter().cloned())
         .stdin(Input::bytes(scenario.stdin.clone()))
@@ -274,7 +372,6 @@ pub fn run_warden_with(name: &str, scenario: &Scenario, fs: MemFs) -> RunResult 
         .stderr(stderr.clone())
         .system_clocks()
         .os_random()
-        .mount("/", fs.clone())
         .build();
     let (outcome, _ctx) =
         run_command(engine(), &module(name), ctx).expect("instantiating the guest");
@@ -282,7 +379,7 @@ pub fn run_warden_with(name: &str, scenario: &Scenario, fs: MemFs) -> RunResult 
         Outcome::Exited(code) => (Some(*code), None),
         Outcome::Trapped(error) => (None, Some(classify(error))),
     };
-    let mut tree = fs.snapshot();
+    let mut tree = tree();
     tree.sort_by(|a, b| a.0.cmp(&b.0));
     RunResult {
         stdout: stdout.contents(),
@@ -296,6 +393,13 @@ pub fn run_warden_with(name: &str, scenario: &Scenario, fs: MemFs) -> RunResult 
 /// Runs `name` under wasmtime-wasi 48's preview1 with a fresh host copy of the seed tree
 /// preopened read-write as `/`.
 pub fn run_wasmtime(name: &str, scenario: &Scenario) -> RunResult {
+    let (name, scenario) = (name.to_string(), scenario.clone());
+    with_timeout(&format!("wasmtime-wasi running {name}"), move || {
+        run_wasmtime_inner(&name, &scenario)
+    })
+}
+
+fn run_wasmtime_inner(name: &str, scenario: &Scenario) -> RunResult {
     use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
     let seed = seed_tree();
     let stdout = MemoryOutputPipe::new(usize::MAX);

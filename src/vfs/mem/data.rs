@@ -1,5 +1,6 @@
 //! Sparse contents of one in-memory regular file: fixed-size pages in a `BTreeMap`.
-//! Part of the memory backend (`vfs::mem`); pure data, no locking, no timestamps, no quotas.
+//! Part of the memory backend (`vfs::mem`); pure data, no locking, no timestamps, no quotas
+//! (it only tells what a write would cost: `growth`, which `file.rs` charges first).
 //! A page holds the bytes from its start up to the last byte ever written in it; everything
 //! past a page's stored length, and every missing page, reads as zeros. So a write at 2^40
 //! costs one page, and growing a file with `set_size` costs nothing.
@@ -14,7 +15,7 @@ pub(super) const PAGE_SIZE: usize = 64 * 1024;
 const PAGE: u64 = PAGE_SIZE as u64;
 
 /// The largest size a file may reach (POSIX `off_t` is signed 64-bit).
-pub(super) const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+pub(super) use crate::limits::MAX_FILE_SIZE;
 
 /// The end offset of an access of `len` bytes at `offset`, refused with FileTooBig if it would
 /// pass [`MAX_FILE_SIZE`] (checked arithmetic: guests choose both numbers).
@@ -45,6 +46,28 @@ impl SparseData {
     /// Bytes held in pages (sparse gaps and page tails excluded).
     pub(super) fn stored_bytes(&self) -> u64 {
         self.stored
+    }
+
+    /// How many stored bytes a write of `len` bytes at `offset` would add: what the byte budget
+    /// is charged before the write. The caller has checked `offset + len` with [`end_of`].
+    pub(super) fn growth(&self, offset: u64, len: u64) -> u64 {
+        let Some(last_byte) = offset.checked_add(len).and_then(|e| e.checked_sub(1)) else {
+            return 0;
+        };
+        let (first, _) = split_pos(offset);
+        let (last, within_last) = split_pos(last_byte);
+        let mut total = 0u64;
+        for index in first..=last {
+            // A page holds the bytes from its start to the last one written in it.
+            let need = if index == last {
+                within_last as u64 + 1
+            } else {
+                PAGE
+            };
+            let have = self.pages.get(&index).map_or(0, |p| p.len() as u64);
+            total = total.saturating_add(need.saturating_sub(have));
+        }
+        total
     }
 
     /// Number of allocated pages.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::data::SparseData;
 use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target};
-use super::{Inner, now};
+use super::Inner;
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
 };
@@ -23,6 +23,11 @@ impl MemDir {
     /// Wraps an inode whose open count the caller has already raised.
     pub(super) fn new(fs: Arc<Inner>, ino: u64) -> Self {
         MemDir { fs, ino }
+    }
+
+    /// The filesystem this directory belongs to.
+    pub(super) fn fs(&self) -> &Arc<Inner> {
+        &self.fs
     }
 
     /// The directory `other` as a directory of this same filesystem. Errors: CrossDevice.
@@ -74,7 +79,7 @@ impl MemDir {
             }
             Kind::File(_) => 0,
         };
-        st.page_bytes = st.page_bytes.saturating_sub(freed);
+        st.bytes = st.bytes.saturating_sub(freed);
         Ok(self.fs.open_file(st, ino))
     }
 
@@ -113,22 +118,22 @@ impl Dir for MemDir {
     }
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         self.open_locked(&mut st, name, options, now)
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
         check_name(name)?;
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         st.add_child(self.ino, name, Kind::Dir(DirData::new(self.ino)), now)?;
         Ok(())
     }
 
     fn remove_dir(&self, name: &str) -> FsResult<()> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         let ino = self.child(&st, name)?;
         match &st.get(ino)?.kind {
             Kind::Dir(d) if !d.is_empty() => return Err(FsError::NotEmpty),
@@ -140,8 +145,8 @@ impl Dir for MemDir {
     }
 
     fn unlink(&self, name: &str) -> FsResult<()> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         let ino = self.child(&st, name)?;
         // Linux unlinkat(2) without AT_REMOVEDIR on a directory: EISDIR.
         if st.get(ino)?.filetype() == FileType::Directory {
@@ -154,8 +159,8 @@ impl Dir for MemDir {
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
         check_name(name)?;
         check_target(target)?;
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         st.add_child(self.ino, name, Kind::Symlink(target.to_owned()), now)?;
         Ok(())
     }
@@ -172,12 +177,12 @@ impl Dir for MemDir {
     fn stat_at(&self, name: &str) -> FsResult<Filestat> {
         let st = self.fs.lock();
         let ino = self.child(&st, name)?;
-        Ok(st.get(ino)?.stat(self.fs.dev, ino))
+        Ok(st.get(ino)?.stat(self.fs.dev(), ino))
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         let ino = self.child(&st, name)?;
         st.get_mut(ino)?.set_times(atime, mtime, now);
         Ok(())
@@ -186,17 +191,20 @@ impl Dir for MemDir {
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         check_name(new_name)?;
         let dst = self.same_fs(new_dir)?.ino;
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         let ino = self.child(&st, name)?;
         // Linux order: the new name is checked (EEXIST) before the source's type (EPERM).
         if st.dir(dst)?.get(new_name).is_some() {
             return Err(FsError::Exists);
         }
-        let inode = st.get_mut(ino)?;
-        if inode.filetype() == FileType::Directory {
+        if st.get(ino)?.filetype() == FileType::Directory {
             return Err(FsError::NotPermitted);
         }
+        // Budgets before the change: the new path, then one more name (EDQUOT past it).
+        st.check_attach(dst, new_name, ino)?;
+        st.charge_link()?;
+        let inode = st.get_mut(ino)?;
         inode.nlink = inode.nlink.saturating_add(1);
         inode.ctim = now;
         st.attach(dst, new_name, ino, now)
@@ -205,8 +213,8 @@ impl Dir for MemDir {
     fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         check_name(new_name)?;
         let dst = self.same_fs(new_dir)?.ino;
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         let src = self.child(&st, name)?;
         st.dir(dst)?;
         // A directory moved below itself would detach a cycle from the tree (Linux: EINVAL).
@@ -217,6 +225,8 @@ impl Dir for MemDir {
         if st.dir(dst)?.get(new_name) == Some(src) {
             return Ok(());
         }
+        // The moved object (a directory with its whole subtree) must fit the path budgets.
+        st.check_attach(dst, new_name, src)?;
         // All checks are done before the first change, so a failed rename changes nothing.
         if Self::rename_victim(&st, src, dst, new_name)?.is_some() {
             st.detach(dst, new_name, false, now)?;
@@ -227,12 +237,12 @@ impl Dir for MemDir {
 
     fn stat(&self) -> FsResult<Filestat> {
         let st = self.fs.lock();
-        Ok(st.get(self.ino)?.stat(self.fs.dev, self.ino))
+        Ok(st.get(self.ino)?.stat(self.fs.dev(), self.ino))
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         st.get_mut(self.ino)?.set_times(atime, mtime, now);
         Ok(())
     }

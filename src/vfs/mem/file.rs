@@ -1,13 +1,14 @@
 //! `File` for the memory backend: a handle = (filesystem, inode) that keeps the inode alive
 //! until dropped, so data stays readable and writable after the last name is unlinked.
 //! Each call is one critical section on the arena; positions live in the descriptor table.
+//! Growth is charged to the filesystem's budgets (`node::Budget`) before a page is touched.
 
 use std::any::Any;
 use std::sync::Arc;
 
 use super::data::{SparseData, end_of};
-use super::node::Kind;
-use super::{Inner, now};
+use super::node::{Budget, Kind};
+use super::Inner;
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
 
 /// An open regular file of a [`super::MemFs`].
@@ -31,24 +32,34 @@ impl MemFile {
         }
     }
 
-    /// Runs a mutating `op` on the contents; on success stamps mtime and ctime and carries the
-    /// change in stored bytes into the filesystem's total (where a quota will charge it).
-    fn modify<R>(&self, op: impl FnOnce(&mut SparseData) -> FsResult<R>) -> FsResult<R> {
-        let now = now();
+    /// Runs a mutating `op` on the contents, which checks its cost against `Budget` before
+    /// changing anything; on success stamps mtime and ctime and carries the change in stored
+    /// bytes into the filesystem's total.
+    fn modify<R>(&self, op: impl FnOnce(&mut SparseData, Budget) -> FsResult<R>) -> FsResult<R> {
         let mut guard = self.fs.lock();
         let st = &mut *guard;
+        let (budget, now) = (st.budget(), st.now());
         let inode = st.inodes.get_mut(&self.ino).ok_or(FsError::NotFound)?;
         let Kind::File(data) = &mut inode.kind else {
             return Err(FsError::Invalid);
         };
         let before = data.stored_bytes();
-        let result = op(data)?;
+        let result = op(data, budget)?;
         let after = data.stored_bytes();
         inode.mtim = now;
         inode.ctim = now;
-        st.page_bytes = st.page_bytes.saturating_sub(before).saturating_add(after);
+        st.bytes = st.bytes.saturating_sub(before).saturating_add(after);
         Ok(result)
     }
+}
+
+/// pwrite with the budgets charged first: EFBIG past the largest file size, ENOSPC past the
+/// byte budget. All or nothing: a refused write stores no byte.
+fn charged_write(data: &mut SparseData, budget: Budget, buf: &[u8], offset: u64) -> FsResult<usize> {
+    let end = end_of(offset, buf.len() as u64)?;
+    budget.size(end)?;
+    budget.bytes(data.growth(offset, buf.len() as u64))?;
+    data.write_at(buf, offset)
 }
 
 impl Drop for MemFile {
@@ -70,7 +81,7 @@ impl File for MemFile {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.modify(|data| data.write_at(buf, offset))
+        self.modify(|data, budget| charged_write(data, budget, buf, offset))
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<(usize, u64)> {
@@ -78,38 +89,44 @@ impl File for MemFile {
             return self.read(|data| (0, data.size()));
         }
         // Reading the end and writing there happen in one critical section: atomic O_APPEND.
-        self.modify(|data| {
-            let n = data.write_at(buf, data.size())?;
+        self.modify(|data, budget| {
+            let n = charged_write(data, budget, buf, data.size())?;
             Ok((n, data.size()))
         })
     }
 
     fn stat(&self) -> FsResult<Filestat> {
         let st = self.fs.lock();
-        Ok(st.get(self.ino)?.stat(self.fs.dev, self.ino))
+        Ok(st.get(self.ino)?.stat(self.fs.dev(), self.ino))
     }
 
     fn set_size(&self, size: u64) -> FsResult<()> {
-        self.modify(|data| data.set_size(size))
+        // Growing is free (the new tail is a sparse gap); only the size is budgeted.
+        self.modify(|data, budget| {
+            budget.size(size)?;
+            data.set_size(size)
+        })
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        let now = now();
         let mut st = self.fs.lock();
+        let now = st.now();
         st.get_mut(self.ino)?.set_times(atime, mtime, now);
         Ok(())
     }
 
     fn allocate(&self, offset: u64, len: u64) -> FsResult<()> {
         let end = end_of(offset, len)?;
-        let now = now();
         let mut st = self.fs.lock();
+        let (budget, now) = (st.budget(), st.now());
         let inode = st.get_mut(self.ino)?;
         let Kind::File(data) = &mut inode.kind else {
             return Err(FsError::Invalid);
         };
-        // Growing is free for sparse files; a file already long enough is left untouched.
+        // Growing is free for sparse files (only the size is budgeted); a file already long
+        // enough is left untouched.
         if data.size() < end {
+            budget.size(end)?;
             data.set_size(end)?;
             inode.mtim = now;
             inode.ctim = now;

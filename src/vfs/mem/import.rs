@@ -1,6 +1,7 @@
 //! `MemFs::from_host_dir`: copies a host tree into a fresh arena with plain `std::fs` reads.
 //! Never follows a host symlink (`symlink_metadata` throughout; targets are copied verbatim)
 //! and never writes to the host. Files keep their sparseness: all-zero pages are not stored.
+//! The filesystem's budgets apply: a file is checked against them before it is read.
 
 use std::fs;
 use std::io::{self, Read};
@@ -41,6 +42,12 @@ pub(super) fn copy_tree(st: &mut State, host: &Path, now: u64) -> io::Result<()>
                 dir_times.push((ino, times(&meta)));
                 continue;
             } else if kind.is_file() {
+                // Charge before reading: the declared size must fit the budgets.
+                let budget = st.budget();
+                budget
+                    .size(meta.len())
+                    .and_then(|()| budget.bytes(meta.len()))
+                    .map_err(|e| invalid(format!("{name:?}: {e}")))?;
                 add(st, dir, &name, Kind::File(read_file(&child_path)?), now)?
             } else if kind.is_symlink() {
                 let target = fs::read_link(&child_path)?
@@ -98,17 +105,11 @@ fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Adds one object, turning the arena's refusal into an I/O error naming it.
+/// Adds one object (the arena charges its budgets), turning a refusal into an I/O error
+/// naming it.
 fn add(st: &mut State, dir: u64, name: &str, kind: Kind, now: u64) -> io::Result<u64> {
-    let bytes = match &kind {
-        Kind::File(data) => data.stored_bytes(),
-        Kind::Dir(_) | Kind::Symlink(_) => 0,
-    };
-    let ino = st
-        .add_child(dir, name, kind, now)
-        .map_err(|e: FsError| invalid(format!("{name:?}: {e}")))?;
-    st.page_bytes += bytes;
-    Ok(ino)
+    st.add_child(dir, name, kind, now)
+        .map_err(|e: FsError| invalid(format!("{name:?}: {e}")))
 }
 
 /// (atime, mtime) of a host object, `None` where the platform does not report one.

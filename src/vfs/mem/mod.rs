@@ -2,6 +2,8 @@
 //! one critical section. Implements the `Dir` / `File` traits for handles that keep their inode
 //! alive (unlink-while-open works); files are sparse pages (`data.rs`), the arena and its link
 //! rules live in `node.rs`, the trait impls in `dir.rs` / `file.rs`, host import in `import.rs`.
+//! Budgets (`FsLimits`) are charged in `node.rs` before anything is allocated; timestamps come
+//! from the filesystem's `TimeSource` (a virtual clock in deterministic mode).
 //! It never touches the host filesystem except to read a tree in `from_host_dir`.
 
 mod data;
@@ -10,14 +12,17 @@ mod file;
 mod import;
 mod node;
 #[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Dir, File};
+use crate::clock::{HostTime, TimeSource};
+use crate::limits::FsLimits;
 use dir::MemDir;
 use file::MemFile;
 use node::{Kind, ROOT, State};
@@ -36,10 +41,13 @@ pub enum TreeEntry {
 /// How much an in-memory filesystem holds (what a quota charges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemUsage {
-    /// Bytes stored in file pages; sparse gaps cost nothing.
+    /// Bytes stored in file pages and symlink targets; sparse gaps cost nothing, a page holds
+    /// its bytes from its start to the last one written.
     pub bytes: u64,
     /// Live inodes, the root and unlinked-but-open ones included.
     pub inodes: u64,
+    /// Hard links beyond each file's first name (charged to the inode budget with `inodes`).
+    pub extra_links: u64,
 }
 
 /// An in-memory read-write filesystem. Cloning gives another handle to the same tree.
@@ -50,19 +58,17 @@ pub struct MemFs {
 
 /// Shared state of one filesystem: its device id and the locked arena.
 pub(crate) struct Inner {
-    dev: u64,
+    /// The device id stats report (fixed per filesystem; reset in deterministic mode).
+    dev: AtomicU64,
     state: Mutex<State>,
 }
 
-/// Device ids of memory filesystems, tagged so they are unlikely to equal a host `st_dev`.
-static NEXT_DEV: AtomicU64 = AtomicU64::new(0x6d65_6d00_0000_0001);
+/// The first device id of memory filesystems, tagged so it is unlikely to equal a host
+/// `st_dev`; deterministic mode numbers its mounts from here.
+pub(crate) const FIRST_DEV: u64 = 0x6d65_6d00_0000_0001;
 
-/// Nanoseconds since the Unix epoch (0 before it, saturating far after it).
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+/// Device ids of memory filesystems.
+static NEXT_DEV: AtomicU64 = AtomicU64::new(FIRST_DEV);
 
 impl Inner {
     /// Enters the critical section. A poisoned lock is recovered: every operation leaves the
@@ -70,6 +76,11 @@ impl Inner {
     /// one host bug into a dead filesystem.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The device id.
+    fn dev(&self) -> u64 {
+        self.dev.load(Ordering::Relaxed)
     }
 
     /// Opens a handle on `ino` (a directory or a file), counting it so the inode outlives its
@@ -100,10 +111,24 @@ impl Inner {
     }
 }
 
+/// Deterministic mode: if `dir` is a directory of a [`MemFs`], that filesystem takes its
+/// timestamps from `clock` and reports the device id `FIRST_DEV + index`. Returns whether it was.
+pub(crate) fn make_deterministic(dir: &dyn Dir, clock: Arc<dyn TimeSource>, index: u64) -> bool {
+    let Some(mem) = dir.as_any().downcast_ref::<MemDir>() else {
+        return false;
+    };
+    let fs = MemFs {
+        inner: mem.fs().clone(),
+    };
+    fs.set_time_source(clock);
+    fs.set_dev(FIRST_DEV.wrapping_add(index));
+    true
+}
+
 impl std::fmt::Debug for MemFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemFs")
-            .field("dev", &self.inner.dev)
+            .field("dev", &self.inner.dev())
             .field("usage", &self.usage())
             .finish()
     }
@@ -116,14 +141,70 @@ impl Default for MemFs {
 }
 
 impl MemFs {
-    /// A new, empty filesystem.
+    /// A new, empty filesystem without byte or inode budgets (see [`MemFs::with_limits`]),
+    /// stamping times from the host's clock.
     pub fn new() -> Self {
+        Self::with_limits(FsLimits::default())
+    }
+
+    /// A new, empty filesystem with these budgets (see [`FsLimits`] for what each counts and
+    /// the errno past it).
+    pub fn with_limits(limits: FsLimits) -> Self {
         MemFs {
             inner: Arc::new(Inner {
-                dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
-                state: Mutex::new(State::new(now())),
+                dev: AtomicU64::new(NEXT_DEV.fetch_add(1, Ordering::Relaxed)),
+                state: Mutex::new(State::new(Arc::new(HostTime), limits)),
             }),
         }
+    }
+
+    /// Sets the byte budget (builder style): `MemFs::new().quota(64 << 20)`.
+    pub fn quota(self, bytes: u64) -> Self {
+        let limits = FsLimits {
+            bytes: Some(bytes),
+            ..self.limits()
+        };
+        self.set_limits(limits);
+        self
+    }
+
+    /// The budgets in force.
+    pub fn limits(&self) -> FsLimits {
+        self.inner.lock().limits
+    }
+
+    /// Replaces the budgets. They govern later operations: what the tree already holds stays,
+    /// even past a lowered budget (growth is then refused until usage drops below it).
+    pub fn set_limits(&self, limits: FsLimits) {
+        self.inner.lock().limits = limits;
+    }
+
+    /// Takes timestamps from `clock` from now on (builder style), e.g. a shared
+    /// [`VirtualClock`](crate::clock::VirtualClock) for reproducible trees. A tree that holds
+    /// only its untouched root gets the root restamped, so nothing in it keeps a host time.
+    pub fn with_time_source(self, clock: Arc<dyn TimeSource>) -> Self {
+        self.set_time_source(clock);
+        self
+    }
+
+    /// Like [`MemFs::with_time_source`], on a shared handle.
+    pub fn set_time_source(&self, clock: Arc<dyn TimeSource>) {
+        let mut st = self.inner.lock();
+        st.clock = clock;
+        let fresh = st.inodes.len() == 1
+            && st.get(ROOT).is_ok_and(|root| root.mtim == st.created && root.atim == st.created);
+        if fresh {
+            let now = st.now();
+            st.created = now;
+            if let Ok(root) = st.get_mut(ROOT) {
+                (root.atim, root.mtim, root.ctim) = (now, now, now);
+            }
+        }
+    }
+
+    /// Sets the device id stats report (deterministic mode numbers mounts from [`FIRST_DEV`]).
+    pub(crate) fn set_dev(&self, dev: u64) {
+        self.inner.dev.store(dev, Ordering::Relaxed);
     }
 
     /// Copies a host directory tree into a new in-memory filesystem (the host is only read).
@@ -131,8 +212,17 @@ impl MemFs {
     /// with their access and modification times; other file types are skipped. Errors: the
     /// host's, and `InvalidData` for names or targets that are not UTF-8 or not valid here.
     pub fn from_host_dir(path: &Path) -> std::io::Result<MemFs> {
-        let fs = MemFs::new();
-        import::copy_tree(&mut fs.inner.lock(), path, now())?;
+        Self::from_host_dir_with_limits(path, FsLimits::default())
+    }
+
+    /// Like [`MemFs::from_host_dir`], into a filesystem with these budgets: a tree that does
+    /// not fit is refused (`InvalidData`, naming the object) before the file is read.
+    pub fn from_host_dir_with_limits(path: &Path, limits: FsLimits) -> std::io::Result<MemFs> {
+        let fs = MemFs::with_limits(limits);
+        let mut st = fs.inner.lock();
+        let now = st.now();
+        import::copy_tree(&mut st, path, now)?;
+        drop(st);
         Ok(fs)
     }
 
@@ -145,8 +235,9 @@ impl MemFs {
     pub fn usage(&self) -> MemUsage {
         let st = self.inner.lock();
         MemUsage {
-            bytes: st.page_bytes,
+            bytes: st.bytes,
             inodes: st.inodes.len() as u64,
+            extra_links: st.extra_links,
         }
     }
 

@@ -2,10 +2,14 @@
 //! Everything here runs inside the filesystem's one lock (the caller holds `&mut State`), so
 //! each backend operation is a single critical section. No handles, no host access here.
 //! An inode lives while it has a name (`nlink > 0`) or an open handle (`open > 0`).
+//! The filesystem's budgets (`FsLimits`) are charged here, before anything is allocated.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::data::SparseData;
+use crate::clock::TimeSource;
+use crate::limits::FsLimits;
 use crate::vfs::{FileType, Filestat, FsError, FsResult, SetTime};
 
 /// Inode number of the root directory.
@@ -89,6 +93,10 @@ impl Inode {
 pub(super) struct DirData {
     /// The directory holding this one (itself for the root); followed by the cycle check.
     pub(super) parent: u64,
+    /// Components from the root to here (0 for the root); kept for the depth budget.
+    depth: u32,
+    /// Bytes of the path from the root to here (`a/b` is 3); kept for the path budget.
+    path_len: u32,
     /// name → sequence number.
     by_name: HashMap<String, u64>,
     /// sequence number → (name, inode).
@@ -103,6 +111,8 @@ impl DirData {
     pub(super) fn new(parent: u64) -> Self {
         DirData {
             parent,
+            depth: 0,
+            path_len: 0,
             by_name: HashMap::new(),
             by_seq: BTreeMap::new(),
             next_seq: FIRST_SEQ,
@@ -165,25 +175,168 @@ pub(super) fn check_target(target: &str) -> FsResult<()> {
     Ok(())
 }
 
-/// The arena: all inodes of one filesystem, plus the running totals a quota will charge.
-#[derive(Debug)]
+/// The size of what an object brings along: components and bytes below it (a directory's
+/// deepest and longest descendant, relative to it; zero for anything else).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Extent {
+    depth: u32,
+    len: u32,
+}
+
+/// The budgets and what they have charged so far, copied out of the arena so that an
+/// operation can check them while it borrows one inode mutably.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budget {
+    limits: FsLimits,
+    bytes: u64,
+}
+
+impl Budget {
+    /// Refuses `more` bytes past the byte budget (NoSpace).
+    pub(super) fn bytes(&self, more: u64) -> FsResult<()> {
+        match self.limits.bytes {
+            Some(limit) if self.bytes.saturating_add(more) > limit => Err(FsError::NoSpace),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a logical file size past `max_file_size` (FileTooBig).
+    pub(super) fn size(&self, size: u64) -> FsResult<()> {
+        if size > self.limits.max_file_size {
+            Err(FsError::FileTooBig)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The arena: all inodes of one filesystem, its budgets and the running totals they charge.
 pub(super) struct State {
     pub(super) inodes: HashMap<u64, Inode>,
     next_ino: u64,
-    /// Bytes held in file pages, summed over all live inodes.
-    pub(super) page_bytes: u64,
+    /// Bytes held in file pages and symlink targets, summed over all live inodes.
+    pub(super) bytes: u64,
+    /// Names beyond the first of every non-directory: charged to the inode budget (as tmpfs
+    /// does) so that hard links cannot grow the tree without bound.
+    pub(super) extra_links: u64,
+    pub(super) limits: FsLimits,
+    /// Where timestamps come from.
+    pub(super) clock: Arc<dyn TimeSource>,
+    /// The root's creation stamp: a fresh tree is restamped when its clock changes.
+    pub(super) created: u64,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("inodes", &self.inodes.len())
+            .field("bytes", &self.bytes)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
-    /// A tree holding only the root directory.
-    pub(super) fn new(now: u64) -> Self {
+    /// A tree holding only the root directory, stamped by `clock`.
+    pub(super) fn new(clock: Arc<dyn TimeSource>, limits: FsLimits) -> Self {
+        let now = clock.now();
         let mut st = State {
             inodes: HashMap::new(),
             next_ino: ROOT,
-            page_bytes: 0,
+            bytes: 0,
+            extra_links: 0,
+            limits,
+            clock,
+            created: now,
         };
         st.alloc(Kind::Dir(DirData::new(ROOT)), 2, now);
         st
+    }
+
+    /// The current time of this filesystem's clock.
+    pub(super) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The budgets with what they have charged so far.
+    pub(super) fn budget(&self) -> Budget {
+        Budget {
+            limits: self.limits,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Charges `more` bytes (NoSpace past the budget; nothing is charged then).
+    pub(super) fn charge_bytes(&mut self, more: u64) -> FsResult<()> {
+        self.budget().bytes(more)?;
+        self.bytes = self.bytes.saturating_add(more);
+        Ok(())
+    }
+
+    /// Refuses one more inode or name past the inode budget (Quota, i.e. EDQUOT).
+    fn check_inodes(&self) -> FsResult<()> {
+        let used = (self.inodes.len() as u64).saturating_add(self.extra_links);
+        match self.limits.inodes {
+            Some(limit) if used >= limit => Err(FsError::Quota),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses to place an object of `extent` as `name` in `dir` if its path (or its deepest
+    /// descendant's) would pass the path-length or depth budget (NameTooLong).
+    fn check_place(&self, dir: u64, name: &str, extent: Extent) -> FsResult<()> {
+        let d = self.dir(dir)?;
+        let (depth, len) = child_position(d, name);
+        let depth = u64::from(depth) + u64::from(extent.depth);
+        let len = u64::from(len) + u64::from(extent.len);
+        if depth > u64::from(self.limits.max_depth) || len > u64::from(self.limits.max_path_len) {
+            return Err(FsError::NameTooLong);
+        }
+        Ok(())
+    }
+
+    /// How far below directory `ino` its deepest and longest descendant lies (an explicit
+    /// stack; bounded by the tree, which the budgets bound).
+    fn extent(&self, ino: u64) -> Extent {
+        let mut out = Extent::default();
+        let mut stack = vec![(ino, Extent::default())];
+        while let Some((dir, at)) = stack.pop() {
+            let Ok(d) = self.dir(dir) else { continue };
+            for (_, name, child) in d.entries_from(FIRST_SEQ) {
+                let sep = u32::from(at.depth > 0);
+                let here = Extent {
+                    depth: at.depth.saturating_add(1),
+                    len: at.len.saturating_add(sep).saturating_add(name_len(name)),
+                };
+                out.depth = out.depth.max(here.depth);
+                out.len = out.len.max(here.len);
+                if matches!(self.inodes.get(&child).map(|i| &i.kind), Some(Kind::Dir(_))) {
+                    stack.push((child, here));
+                }
+            }
+        }
+        out
+    }
+
+    /// Recomputes the recorded depth and path length of `ino` (just placed as `name` in
+    /// `dir`) and of every directory below it.
+    fn reposition(&mut self, dir: u64, name: &str, ino: u64) {
+        let Ok(parent) = self.dir(dir) else { return };
+        let mut stack = vec![(ino, child_position(parent, name))];
+        while let Some((cur, (depth, len))) = stack.pop() {
+            let Some(Inode {
+                kind: Kind::Dir(d), ..
+            }) = self.inodes.get_mut(&cur)
+            else {
+                continue;
+            };
+            d.depth = depth;
+            d.path_len = len;
+            let d = &*d;
+            for (_, child_name, child) in d.entries_from(FIRST_SEQ) {
+                stack.push((child, child_position(d, child_name)));
+            }
+        }
     }
 
     fn alloc(&mut self, kind: Kind, nlink: u64, now: u64) -> u64 {
@@ -244,12 +397,22 @@ impl State {
         if self.dir(dir)?.get(name).is_some() {
             return Err(FsError::Exists);
         }
+        // Budgets before anything is allocated: inodes, path, then the bytes it carries.
+        self.check_inodes()?;
+        self.check_place(dir, name, Extent::default())?;
+        let bytes = match &kind {
+            Kind::File(data) => data.stored_bytes(),
+            Kind::Symlink(target) => target.len() as u64,
+            Kind::Dir(_) => 0,
+        };
+        self.charge_bytes(bytes)?;
         let is_dir = matches!(kind, Kind::Dir(_));
         let ino = self.alloc(kind, if is_dir { 2 } else { 1 }, now);
         self.dir_mut(dir)?.insert(name, ino);
         if is_dir {
             // The new directory's `..` is one more link to its parent.
             self.get_mut(dir)?.nlink += 1;
+            self.reposition(dir, name, ino);
         }
         self.touch(dir, now);
         Ok(ino)
@@ -264,7 +427,26 @@ impl State {
         if let Kind::Dir(moved) = &mut self.get_mut(ino)?.kind {
             moved.parent = dir;
             self.get_mut(dir)?.nlink += 1;
+            self.reposition(dir, name, ino);
         }
+        Ok(())
+    }
+
+    /// Checks that `ino` may get the name `name` in `dir` under the path budgets (its whole
+    /// subtree, for a directory). Errors: NameTooLong.
+    pub(super) fn check_attach(&self, dir: u64, name: &str, ino: u64) -> FsResult<()> {
+        let extent = match self.get(ino)?.kind {
+            Kind::Dir(_) => self.extent(ino),
+            Kind::File(_) | Kind::Symlink(_) => Extent::default(),
+        };
+        self.check_place(dir, name, extent)
+    }
+
+    /// Charges one more name for an existing non-directory (a hard link) to the inode budget.
+    /// Errors: Quota.
+    pub(super) fn charge_link(&mut self) -> FsResult<()> {
+        self.check_inodes()?;
+        self.extra_links = self.extra_links.saturating_add(1);
         Ok(())
     }
 
@@ -284,11 +466,15 @@ impl State {
         inode.ctim = now;
         let is_dir = matches!(inode.kind, Kind::Dir(_));
         if !keep_links {
+            let had_extra = !is_dir && inode.nlink > 1;
             inode.nlink = if is_dir {
                 0
             } else {
                 inode.nlink.saturating_sub(1)
             };
+            if had_extra {
+                self.extra_links = self.extra_links.saturating_sub(1);
+            }
             self.maybe_free(ino);
         }
         if is_dir {
@@ -328,13 +514,28 @@ impl State {
             .inodes
             .get(&ino)
             .is_some_and(|i| i.nlink == 0 && i.open == 0);
-        if unused
-            && let Some(Inode {
-                kind: Kind::File(data),
-                ..
-            }) = self.inodes.remove(&ino)
-        {
-            self.page_bytes = self.page_bytes.saturating_sub(data.stored_bytes());
+        if !unused {
+            return;
         }
+        let freed = match self.inodes.remove(&ino).map(|i| i.kind) {
+            Some(Kind::File(data)) => data.stored_bytes(),
+            Some(Kind::Symlink(target)) => target.len() as u64,
+            Some(Kind::Dir(_)) | None => 0,
+        };
+        self.bytes = self.bytes.saturating_sub(freed);
     }
+}
+
+/// A name's length as the path budget counts it (names are at most 255 bytes).
+fn name_len(name: &str) -> u32 {
+    u32::try_from(name.len()).unwrap_or(u32::MAX)
+}
+
+/// (depth, path length) of an entry `name` of directory `d`.
+fn child_position(d: &DirData, name: &str) -> (u32, u32) {
+    let sep = u32::from(d.depth > 0);
+    (
+        d.depth.saturating_add(1),
+        d.path_len.saturating_add(sep).saturating_add(name_len(name)),
+    )
 }

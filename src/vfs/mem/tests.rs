@@ -165,7 +165,8 @@ fn unlink_while_open_keeps_data_until_last_close() {
         fs.usage(),
         super::MemUsage {
             bytes: 0,
-            inodes: inodes - 1
+            inodes: inodes - 1,
+            extra_links: 0,
         }
     );
 }

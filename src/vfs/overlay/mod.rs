@@ -69,7 +69,13 @@ impl Overlay {
 
     /// An overlay over any backend directory; it is wrapped read-only, so it is never written.
     pub fn over(lower: Arc<dyn Dir>) -> Overlay {
-        let upper = MemFs::new();
+        Overlay::with_upper(lower, MemFs::new())
+    }
+
+    /// An overlay over `lower` whose changes go to `upper` (normally empty). The upper
+    /// filesystem's budgets ([`MemFs::with_limits`]) govern everything the guest changes,
+    /// copy-ups included: a lower file is copied up only if it fits (ENOSPC otherwise).
+    pub fn with_upper(lower: Arc<dyn Dir>, upper: MemFs) -> Overlay {
         Overlay {
             st: Arc::new(State {
                 dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),

@@ -115,15 +115,83 @@ pub const ROOT: u32 = 3;
 pub struct Errno(pub u16);
 
 const ERRNO_NAMES: [&str; 77] = [
-    "success", "2big", "acces", "addrinuse", "addrnotavail", "afnosupport", "again", "already",
-    "badf", "badmsg", "busy", "canceled", "child", "connaborted", "connrefused", "connreset",
-    "deadlk", "destaddrreq", "dom", "dquot", "exist", "fault", "fbig", "hostunreach", "idrm",
-    "ilseq", "inprogress", "intr", "inval", "io", "isconn", "isdir", "loop", "mfile", "mlink",
-    "msgsize", "multihop", "nametoolong", "netdown", "netreset", "netunreach", "nfile", "nobufs",
-    "nodev", "noent", "noexec", "nolck", "nolink", "nomem", "nomsg", "noprotoopt", "nospc",
-    "nosys", "notconn", "notdir", "notempty", "notrecoverable", "notsock", "notsup", "notty",
-    "nxio", "overflow", "ownerdead", "perm", "pipe", "proto", "protonosupport", "prototype",
-    "range", "rofs", "spipe", "srch", "stale", "timedout", "txtbsy", "xdev", "notcapable",
+    "success",
+    "2big",
+    "acces",
+    "addrinuse",
+    "addrnotavail",
+    "afnosupport",
+    "again",
+    "already",
+    "badf",
+    "badmsg",
+    "busy",
+    "canceled",
+    "child",
+    "connaborted",
+    "connrefused",
+    "connreset",
+    "deadlk",
+    "destaddrreq",
+    "dom",
+    "dquot",
+    "exist",
+    "fault",
+    "fbig",
+    "hostunreach",
+    "idrm",
+    "ilseq",
+    "inprogress",
+    "intr",
+    "inval",
+    "io",
+    "isconn",
+    "isdir",
+    "loop",
+    "mfile",
+    "mlink",
+    "msgsize",
+    "multihop",
+    "nametoolong",
+    "netdown",
+    "netreset",
+    "netunreach",
+    "nfile",
+    "nobufs",
+    "nodev",
+    "noent",
+    "noexec",
+    "nolck",
+    "nolink",
+    "nomem",
+    "nomsg",
+    "noprotoopt",
+    "nospc",
+    "nosys",
+    "notconn",
+    "notdir",
+    "notempty",
+    "notrecoverable",
+    "notsock",
+    "notsup",
+    "notty",
+    "nxio",
+    "overflow",
+    "ownerdead",
+    "perm",
+    "pipe",
+    "proto",
+    "protonosupport",
+    "prototype",
+    "range",
+    "rofs",
+    "spipe",
+    "srch",
+    "stale",
+    "timedout",
+    "txtbsy",
+    "xdev",
+    "notcapable",
 ];
 
 impl Debug for Errno {
@@ -138,7 +206,11 @@ impl Debug for Errno {
 pub type R<T> = Result<T, Errno>;
 
 fn check(errno: i32) -> R<()> {
-    if errno == 0 { Ok(()) } else { Err(Errno(errno as u16)) }
+    if errno == 0 {
+        Ok(())
+    } else {
+        Err(Errno(errno as u16))
+    }
 }
 
 /// Prints `label -> Ok(value)` or `label -> Err(name)`, the line every program is made of.
@@ -180,15 +252,16 @@ pub mod rights {
     pub const POLL_FD_READWRITE: u64 = 1 << 27;
     /// Every right preview1 defines.
     pub const ALL: u64 = (1 << 30) - 1;
-    /// What a read-only file descriptor is opened with.
-    pub const READ: u64 = FD_READ | FD_SEEK | FD_TELL | FD_FILESTAT_GET | FD_ADVISE
-        | FD_FDSTAT_SET_FLAGS | FD_SYNC | FD_DATASYNC | POLL_FD_READWRITE;
-    /// What a write-only file descriptor is opened with.
-    pub const WRITE: u64 = FD_WRITE | FD_SEEK | FD_TELL | FD_FILESTAT_GET | FD_ADVISE
-        | FD_FDSTAT_SET_FLAGS | FD_SYNC | FD_DATASYNC | FD_ALLOCATE | FD_FILESTAT_SET_SIZE
-        | FD_FILESTAT_SET_TIMES | POLL_FD_READWRITE;
+    // The three open modes request what wasi-libc's open() requests for O_RDONLY, O_WRONLY and
+    // O_RDWR, so the guests see what ordinary C and Rust programs see.
+    const WRITE_ONLY_RIGHTS: u64 = FD_DATASYNC | FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
+    const READ_ONLY_RIGHTS: u64 = FD_READ | FD_READDIR;
+    /// What a read-only descriptor is opened with.
+    pub const READ: u64 = ALL & !WRITE_ONLY_RIGHTS;
+    /// What a write-only descriptor is opened with.
+    pub const WRITE: u64 = ALL & !READ_ONLY_RIGHTS;
     /// Read and write.
-    pub const RW: u64 = READ | WRITE;
+    pub const RW: u64 = ALL;
 }
 
 pub mod oflags {
@@ -262,7 +335,11 @@ pub struct Stat {
 
 impl Debug for Stat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} size={} nlink={}", self.filetype, self.size, self.nlink)
+        write!(
+            f,
+            "{:?} size={} nlink={}",
+            self.filetype, self.size, self.nlink
+        )
     }
 }
 
@@ -318,7 +395,11 @@ unsafe fn strings(
     let mut out = Vec::new();
     for p in ptrs {
         let start = p as usize - base;
-        let end = buf[start..].iter().position(|&b| b == 0).map(|n| start + n).unwrap();
+        let end = buf[start..]
+            .iter()
+            .position(|&b| b == 0)
+            .map(|n| start + n)
+            .unwrap();
         out.push(buf[start..end].to_vec());
     }
     Ok(out)
@@ -338,6 +419,8 @@ pub fn random(buf: &mut [u8]) -> R<()> {
     check(unsafe { sys::random_get(buf.as_mut_ptr(), buf.len() as u32) })
 }
 
+/// `path_open` with `rights` as the base rights and every right as the inheriting ones (the
+/// runtime narrows them to what `dir` may hand down, as wasi-libc relies on).
 pub fn open(dir: u32, dirflags: u32, path: &str, oflags: u32, rights: u64, fdflags: u32) -> R<u32> {
     let mut fd = 0;
     check(unsafe {
@@ -348,7 +431,7 @@ pub fn open(dir: u32, dirflags: u32, path: &str, oflags: u32, rights: u64, fdfla
             path.len() as u32,
             oflags,
             rights,
-            rights,
+            rights::ALL,
             fdflags,
             &mut fd,
         )
@@ -364,7 +447,14 @@ pub fn open_at_root(path: &str, oflags: u32, rights: u64) -> R<u32> {
 /// Opens a directory below the root for reading it and opening things in it (every right but
 /// FD_WRITE, which would ask for a writable directory: isdir).
 pub fn open_dir(path: &str) -> R<u32> {
-    open(ROOT, FOLLOW, path, oflags::DIRECTORY, rights::ALL & !rights::FD_WRITE, 0)
+    open(
+        ROOT,
+        FOLLOW,
+        path,
+        oflags::DIRECTORY,
+        rights::ALL & !rights::FD_WRITE,
+        0,
+    )
 }
 
 pub fn close(fd: u32) -> R<()> {
@@ -400,7 +490,10 @@ pub fn read(fd: u32, len: usize) -> R<Vec<u8>> {
 /// Reads into several buffers of the given sizes; returns what each got.
 pub fn readv(fd: u32, sizes: &[usize]) -> R<Vec<Vec<u8>>> {
     let mut bufs: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![0u8; n]).collect();
-    let iovs = iovecs(bufs.iter_mut().map(|b| (b.as_mut_ptr() as u32, b.len() as u32)));
+    let iovs = iovecs(
+        bufs.iter_mut()
+            .map(|b| (b.as_mut_ptr() as u32, b.len() as u32)),
+    );
     let mut n = 0;
     check(unsafe { sys::fd_read(fd, iovs.as_ptr(), sizes.len() as u32, &mut n) })?;
     let mut left = n as usize;
@@ -476,7 +569,13 @@ pub fn fstat(fd: u32) -> R<Stat> {
 pub fn stat_at(dir: u32, flags: u32, path: &str) -> R<Stat> {
     let mut buf = [0u64; 8];
     check(unsafe {
-        sys::path_filestat_get(dir, flags, path.as_ptr(), path.len() as u32, buf.as_mut_ptr().cast())
+        sys::path_filestat_get(
+            dir,
+            flags,
+            path.as_ptr(),
+            path.len() as u32,
+            buf.as_mut_ptr().cast(),
+        )
     })?;
     Ok(decode_stat(unsafe { &*(buf.as_ptr() as *const [u8; 64]) }))
 }
@@ -501,7 +600,15 @@ pub fn fset_times(fd: u32, atim: u64, mtim: u64, flags: u32) -> R<()> {
 
 pub fn set_times_at(dir: u32, lookup: u32, path: &str, atim: u64, mtim: u64, flags: u32) -> R<()> {
     check(unsafe {
-        sys::path_filestat_set_times(dir, lookup, path.as_ptr(), path.len() as u32, atim, mtim, flags)
+        sys::path_filestat_set_times(
+            dir,
+            lookup,
+            path.as_ptr(),
+            path.len() as u32,
+            atim,
+            mtim,
+            flags,
+        )
     })
 }
 
@@ -565,7 +672,13 @@ pub fn unlink_at(dir: u32, path: &str) -> R<()> {
 /// `path_symlink(target, ROOT, path)`.
 pub fn symlink(target: &str, path: &str) -> R<()> {
     check(unsafe {
-        sys::path_symlink(target.as_ptr(), target.len() as u32, ROOT, path.as_ptr(), path.len() as u32)
+        sys::path_symlink(
+            target.as_ptr(),
+            target.len() as u32,
+            ROOT,
+            path.as_ptr(),
+            path.len() as u32,
+        )
     })
 }
 
@@ -573,7 +686,14 @@ pub fn readlink(path: &str, buf_len: usize) -> R<String> {
     let mut buf = vec![0u8; buf_len];
     let mut used = 0;
     check(unsafe {
-        sys::path_readlink(ROOT, path.as_ptr(), path.len() as u32, buf.as_mut_ptr(), buf_len as u32, &mut used)
+        sys::path_readlink(
+            ROOT,
+            path.as_ptr(),
+            path.len() as u32,
+            buf.as_mut_ptr(),
+            buf_len as u32,
+            &mut used,
+        )
     })?;
     buf.truncate(used as usize);
     Ok(String::from_utf8_lossy(&buf).into_owned())
@@ -581,7 +701,15 @@ pub fn readlink(path: &str, buf_len: usize) -> R<String> {
 
 pub fn link(old_flags: u32, old: &str, new: &str) -> R<()> {
     check(unsafe {
-        sys::path_link(ROOT, old_flags, old.as_ptr(), old.len() as u32, ROOT, new.as_ptr(), new.len() as u32)
+        sys::path_link(
+            ROOT,
+            old_flags,
+            old.as_ptr(),
+            old.len() as u32,
+            ROOT,
+            new.as_ptr(),
+            new.len() as u32,
+        )
     })
 }
 
@@ -591,7 +719,14 @@ pub fn rename(old: &str, new: &str) -> R<()> {
 
 pub fn rename_at(old_dir: u32, old: &str, new_dir: u32, new: &str) -> R<()> {
     check(unsafe {
-        sys::path_rename(old_dir, old.as_ptr(), old.len() as u32, new_dir, new.as_ptr(), new.len() as u32)
+        sys::path_rename(
+            old_dir,
+            old.as_ptr(),
+            old.len() as u32,
+            new_dir,
+            new.as_ptr(),
+            new.len() as u32,
+        )
     })
 }
 
@@ -645,7 +780,12 @@ pub fn readdir_once(fd: u32, buf_len: usize, cookie: u64) -> R<(Vec<Dirent>, boo
             break; // a truncated name: the caller retries with a bigger buffer
         }
         let name = String::from_utf8_lossy(&buf[at + 24..at + 24 + namlen]).into_owned();
-        entries.push(Dirent { next, ino, filetype, name });
+        entries.push(Dirent {
+            next,
+            ino,
+            filetype,
+            name,
+        });
         at += 24 + namlen;
     }
     Ok((entries, full))
@@ -740,7 +880,14 @@ pub fn poll(subs: &[[u8; 48]]) -> R<Vec<Event>> {
     let flat: Vec<u8> = subs.iter().flatten().copied().collect();
     let mut events = vec![0u8; 32 * subs.len().max(1)];
     let mut n = 0;
-    check(unsafe { sys::poll_oneoff(flat.as_ptr(), events.as_mut_ptr(), subs.len() as u32, &mut n) })?;
+    check(unsafe {
+        sys::poll_oneoff(
+            flat.as_ptr(),
+            events.as_mut_ptr(),
+            subs.len() as u32,
+            &mut n,
+        )
+    })?;
     let mut out = Vec::new();
     for i in 0..n as usize {
         let e = &events[i * 32..i * 32 + 32];

@@ -6,7 +6,10 @@ fn main() {
     let start = Instant::now();
     std::thread::sleep(Duration::from_millis(20));
     let slept = start.elapsed();
-    println!("slept at least 20ms -> {}", slept >= Duration::from_millis(20));
+    println!(
+        "slept at least 20ms -> {}",
+        slept >= Duration::from_millis(20)
+    );
     println!("slept less than 10s -> {}", slept < Duration::from_secs(10));
     let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
     println!("SystemTime after epoch -> {}", since.is_ok());

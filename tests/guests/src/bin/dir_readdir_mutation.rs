@@ -39,11 +39,21 @@ fn main() {
     println!("no duplicates -> {}", unique.len() == seen.len());
     let kept = (0..12).all(|i| unique.contains(&format!("keep{i:02}")));
     println!("all kept entries seen -> {kept}");
-    println!("dot and dotdot seen -> {}", unique.contains(".") && unique.contains(".."));
+    println!(
+        "dot and dotdot seen -> {}",
+        unique.contains(".") && unique.contains("..")
+    );
     println!("finished -> {}", round <= 1000);
     // A fresh listing from cookie 0 reflects the changes exactly.
     show_list("m");
     // Rewinding the same descriptor to 0 sees the new state too.
-    let again: BTreeSet<_> = readdir_all(fd, 4096).unwrap().into_iter().map(|e| e.name).collect();
-    println!("rewind sees added -> {}", again.contains("added00") && !again.contains("drop00"));
+    let again: BTreeSet<_> = readdir_all(fd, 4096)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    println!(
+        "rewind sees added -> {}",
+        again.contains("added00") && !again.contains("drop00")
+    );
 }

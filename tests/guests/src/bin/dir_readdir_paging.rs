@@ -14,15 +14,30 @@ fn main() {
         let total = names.len();
         names.sort();
         names.dedup();
-        println!("buf {buf_len}: entries={total} unique={} first={:?} last={:?}", names.len(), names.first(), names.last());
+        println!(
+            "buf {buf_len}: entries={total} unique={} first={:?} last={:?}",
+            names.len(),
+            names.first(),
+            names.last()
+        );
     }
     let (e, full) = readdir_once(fd, 0, 0).unwrap();
     println!("buf 0 -> entries={} full={full}", e.len());
     let all = readdir_all(fd, 4096).unwrap();
     let last = all.last().unwrap().next;
-    show("after last cookie", &readdir_once(fd, 4096, last).map(|(e, _)| e.len()));
-    show("cookie u64::MAX", &readdir_once(fd, 4096, u64::MAX).map(|(e, _)| e.len()));
-    let dots: Vec<_> = all.iter().filter(|e| e.name == "." || e.name == "..").map(|e| (e.name.clone(), e.filetype)).collect();
+    show(
+        "after last cookie",
+        &readdir_once(fd, 4096, last).map(|(e, _)| e.len()),
+    );
+    show(
+        "cookie u64::MAX",
+        &readdir_once(fd, 4096, u64::MAX).map(|(e, _)| e.len()),
+    );
+    let dots: Vec<_> = all
+        .iter()
+        .filter(|e| e.name == "." || e.name == "..")
+        .map(|e| (e.name.clone(), e.filetype))
+        .collect();
     println!("dot entries -> {dots:?}");
     // Resuming from every cookie gives the tail of the full listing.
     let mut consistent = true;
@@ -32,8 +47,15 @@ fn main() {
         consistent &= tail == expect;
     }
     println!("resume from every cookie consistent -> {consistent}");
-    show("readdir on file", &readdir_once(open_at_root("hello.txt", 0, rights::READ).unwrap(), 128, 0).map(|(e, _)| e.len()));
-    show("readdir on bad fd", &readdir_once(1000, 128, 0).map(|(e, _)| e.len()));
+    show(
+        "readdir on file",
+        &readdir_once(open_at_root("hello.txt", 0, rights::READ).unwrap(), 128, 0)
+            .map(|(e, _)| e.len()),
+    );
+    show(
+        "readdir on bad fd",
+        &readdir_once(1000, 128, 0).map(|(e, _)| e.len()),
+    );
 }
 
 fn readdir_all_from(fd: u32, mut cookie: u64) -> Vec<String> {

@@ -10,7 +10,11 @@ fn main() {
     let mut entries = readdir_all(fd, 128).unwrap();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     for e in &entries {
-        let name = if e.name.len() > 20 { format!("{}..({} bytes)", &e.name[..4], e.name.len()) } else { e.name.clone() };
+        let name = if e.name.len() > 20 {
+            format!("{}..({} bytes)", &e.name[..4], e.name.len())
+        } else {
+            e.name.clone()
+        };
         println!("{name} -> {:?}", e.filetype);
     }
     let mut ino_ok = true;

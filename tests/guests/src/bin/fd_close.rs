@@ -19,7 +19,10 @@ fn main() {
         show("close", &close(fd));
     }
     show("close(root)", &close(ROOT));
-    show("open via closed root", &open_at_root("hello.txt", 0, rights::READ).map(|_| ()));
+    show(
+        "open via closed root",
+        &open_at_root("hello.txt", 0, rights::READ).map(|_| ()),
+    );
     show("close(stdout)", &close(1));
     show("write(stdout) after close", &write(1, b"gone\n"));
     let _ = writev(2, &[b"stderr still open\n"]);

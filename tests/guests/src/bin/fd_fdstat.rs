@@ -9,7 +9,10 @@ fn main() {
     show("fdstat(dir)", &fdstat(dir));
     show("fdstat(root)", &fdstat(ROOT));
     show("fdstat(bad)", &fdstat(77));
-    show("set_flags(file, nonblock)", &set_flags(file, fdflags::NONBLOCK));
+    show(
+        "set_flags(file, nonblock)",
+        &set_flags(file, fdflags::NONBLOCK),
+    );
     show("fdstat(file)", &fdstat(file));
     show("set_flags(file, 0)", &set_flags(file, 0));
     show("fdstat(file)", &fdstat(file));
@@ -18,7 +21,10 @@ fn main() {
     show("prestat(root)", &len);
     if let Ok(len) = len {
         show("prestat_dir_name(root)", &prestat_name(ROOT, len));
-        show("prestat_dir_name(root, bigger buf)", &prestat_name(ROOT, len + 4).map(|s| s.len()));
+        show(
+            "prestat_dir_name(root, bigger buf)",
+            &prestat_name(ROOT, len + 4).map(|s| s.len()),
+        );
     }
     show("prestat(4)", &prestat_name_len(4));
     show("prestat(file)", &prestat_name_len(file));

@@ -24,5 +24,8 @@ fn main() {
     // fd 1 is gone (std drops what it prints there); fd 3 is stdout now.
     println!("lost: fd 1 is closed");
     let _ = write(ROOT, b"written to fd 3, which is stdout now\n");
-    let _ = write(ROOT, format!("fdstat(3) -> {:?}\n", fdstat(ROOT)).as_bytes());
+    let _ = write(
+        ROOT,
+        format!("fdstat(3) -> {:?}\n", fdstat(ROOT)).as_bytes(),
+    );
 }

@@ -8,13 +8,24 @@ fn main() {
     show("write", &write(fd, b"new"));
     close(fd).unwrap();
     show_file("hello.txt");
-    let fd = open_at_root("data/numbers.txt", oflags::CREAT | oflags::TRUNC, rights::RW).unwrap();
+    let fd = open_at_root(
+        "data/numbers.txt",
+        oflags::CREAT | oflags::TRUNC,
+        rights::RW,
+    )
+    .unwrap();
     show("size after creat|trunc", &fstat(fd).map(|s| s.size));
     close(fd).unwrap();
     let fd = open_at_root("fresh.txt", oflags::CREAT | oflags::TRUNC, rights::RW).unwrap();
     show("fresh size", &fstat(fd).map(|s| s.size));
     close(fd).unwrap();
-    show("trunc dir", &open_at_root("data", oflags::TRUNC, rights::RW));
-    show("trunc dir with directory flag", &open_at_root("data", oflags::TRUNC | oflags::DIRECTORY, rights::RW));
+    show(
+        "trunc dir",
+        &open_at_root("data", oflags::TRUNC, rights::RW),
+    );
+    show(
+        "trunc dir with directory flag",
+        &open_at_root("data", oflags::TRUNC | oflags::DIRECTORY, rights::RW),
+    );
     show_list("");
 }

@@ -19,9 +19,15 @@ fn main() {
             break;
         }
     }
-    show("file at depth 40", &put(&format!("{path}/leaf"), b"leaf").map(|_| ()));
+    show(
+        "file at depth 40",
+        &put(&format!("{path}/leaf"), b"leaf").map(|_| ()),
+    );
     show_file(&format!("{path}/leaf"));
-    show("path with NUL", &open_at_root("hel\0lo.txt", 0, rights::READ));
+    show(
+        "path with NUL",
+        &open_at_root("hel\0lo.txt", 0, rights::READ),
+    );
     show("unicode name", &put("日本語.txt", "ünïcödé".as_bytes()));
     show_file("日本語.txt");
     show("space name", &put("with space", b"s"));

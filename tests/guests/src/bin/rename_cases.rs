@@ -32,16 +32,25 @@ fn main() {
     show("rename .", &rename(".", "x"));
     show("rename to ..", &rename("f2", ".."));
     show("rename d4/..", &rename("d4/..", "x"));
-    show("symlink renamed (not target)", &rename("link_hello", "link2"));
+    show(
+        "symlink renamed (not target)",
+        &rename("link_hello", "link2"),
+    );
     show_file("link2");
     show("lstat link2", &lstat("link2").map(|s| s.filetype));
     show("file over symlink", &rename("f2", "link2"));
     show("lstat link2", &lstat("link2").map(|s| s.filetype));
     show("hard links same file", &link(0, "hello.txt", "h2"));
     show("rename onto own hard link", &rename("hello.txt", "h2"));
-    println!("both names remain -> {:?}", (lstat("hello.txt").is_ok(), lstat("h2").is_ok()));
+    println!(
+        "both names remain -> {:?}",
+        (lstat("hello.txt").is_ok(), lstat("h2").is_ok())
+    );
     let data = open_dir("data").unwrap();
-    show("rename across dir fds", &rename_at(ROOT, "h2", data, "moved"));
+    show(
+        "rename across dir fds",
+        &rename_at(ROOT, "h2", data, "moved"),
+    );
     show("rename from bad fd", &rename_at(999, "x", ROOT, "y"));
     show_list("");
     show_list("data");

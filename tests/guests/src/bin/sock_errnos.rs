@@ -7,7 +7,13 @@ fn main() {
     let dir = open_dir("data").unwrap();
     let mut buf = [0u8; 8];
     let iov = [buf.as_mut_ptr() as u32, 8u32];
-    for (name, fd) in [("stdin", 0), ("stdout", 1), ("file", file), ("dir", dir), ("bad", 1000)] {
+    for (name, fd) in [
+        ("stdin", 0),
+        ("stdout", 1),
+        ("file", file),
+        ("dir", dir),
+        ("bad", 1000),
+    ] {
         let mut out = 0u32;
         let r = unsafe { sys::sock_accept(fd, 0, &mut out) };
         println!("sock_accept({name}) -> {:?}", Errno(r as u16));

@@ -15,16 +15,31 @@ fn main() {
     show("readlink on file", &readlink("hello.txt", 64));
     show("readlink on dir", &readlink("data", 64));
     show("readlink missing", &readlink("nope", 64));
-    show("readlink through dir symlink", &readlink("link_data/../link_hello", 64));
+    show(
+        "readlink through dir symlink",
+        &readlink("link_data/../link_hello", 64),
+    );
     show_file("s_file");
     show_file("data/s_up");
     show_file("s_dir/deep.txt");
     show("stat follow", &stat("s_file"));
     show("stat nofollow", &lstat("s_file").map(|s| s.filetype));
-    show("stat dir link nofollow", &lstat("s_dir").map(|s| s.filetype));
-    show("open nofollow on link", &open(ROOT, 0, "s_file", 0, rights::READ, 0));
-    show("open nofollow dir link", &open(ROOT, 0, "s_dir", oflags::DIRECTORY, rights::READ, 0));
-    show_ok("open nofollow, link in middle", &open(ROOT, 0, "s_dir/deep.txt", 0, rights::READ, 0));
+    show(
+        "stat dir link nofollow",
+        &lstat("s_dir").map(|s| s.filetype),
+    );
+    show(
+        "open nofollow on link",
+        &open(ROOT, 0, "s_file", 0, rights::READ, 0),
+    );
+    show(
+        "open nofollow dir link",
+        &open(ROOT, 0, "s_dir", oflags::DIRECTORY, rights::READ, 0),
+    );
+    show_ok(
+        "open nofollow, link in middle",
+        &open(ROOT, 0, "s_dir/deep.txt", 0, rights::READ, 0),
+    );
     show("write through link", &put("s_file", b"via link\n"));
     show_file("hello.txt");
     show("unlink link", &unlink("s_file"));

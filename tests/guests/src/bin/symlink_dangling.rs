@@ -13,7 +13,10 @@ fn main() {
     show("unlink target", &unlink("target.txt"));
     show("open again", &open_at_root("dangle", 0, rights::READ));
     show("symlink to missing dir", &symlink("nodir/file", "dangle2"));
-    show("open create through dangling into missing dir", &open_at_root("dangle2", oflags::CREAT, rights::RW));
+    show(
+        "open create through dangling into missing dir",
+        &open_at_root("dangle2", oflags::CREAT, rights::RW),
+    );
     show("unlink dangling", &unlink("dangle2"));
     show("mkdir through dangling", &mkdir("dangle"));
     show("lstat still link", &lstat("dangle").map(|s| s.filetype));

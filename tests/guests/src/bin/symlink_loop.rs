@@ -12,7 +12,10 @@ fn main() {
     show("lstat a", &lstat("a").map(|s| s.filetype));
     show("open a/x", &open_at_root("a/x", 0, rights::READ));
     show("mkdir a/x", &mkdir("a/x"));
-    show("create through loop", &open_at_root("self", oflags::CREAT, rights::RW));
+    show(
+        "create through loop",
+        &open_at_root("self", oflags::CREAT, rights::RW),
+    );
     show("dot loop", &symlink(".", "dot"));
     show_file("dot/dot/dot/dot/hello.txt");
     // A chain c0 -> c1 -> ... -> c{n} -> hello.txt.
@@ -24,7 +27,11 @@ fn main() {
         let r = open_at_root(&format!("c{start}"), 0, rights::READ);
         // The exact limit differs between hosts; print only whether short chains work.
         if start >= 30 {
-            println!("chain of {} links -> {}", 41 - start, if r.is_ok() { "Ok" } else { "Err" });
+            println!(
+                "chain of {} links -> {}",
+                41 - start,
+                if r.is_ok() { "Ok" } else { "Err" }
+            );
         } else {
             println!("chain of {} links -> {:?}", 41 - start, r.map(|_| ()));
         }

@@ -16,9 +16,18 @@ fn main() {
     show("set_size", &set_size(fd, 1));
     println!("truncate moves mtime -> {}", fstat(fd).unwrap().mtim > OLD);
     show("create in data", &put("data/new", b""));
-    println!("create moves parent mtime -> {}", stat("data").unwrap().mtim > OLD);
+    println!(
+        "create moves parent mtime -> {}",
+        stat("data").unwrap().mtim > OLD
+    );
     let now = clock_time(0).unwrap();
     let st = stat("data/new").unwrap();
-    println!("new file mtime recent -> {}", st.mtim + 5_000_000_000 >= now && st.mtim <= now + 5_000_000_000);
-    println!("ctime not before mtime -> {}", st.ctim + 10_000_000 >= st.mtim);
+    println!(
+        "new file mtime recent -> {}",
+        st.mtim + 5_000_000_000 >= now && st.mtim <= now + 5_000_000_000
+    );
+    println!(
+        "ctime not before mtime -> {}",
+        st.ctim + 10_000_000 >= st.mtim
+    );
 }

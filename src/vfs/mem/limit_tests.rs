@@ -1,0 +1,213 @@
+//! Unit tests of the memory backend's budgets (`FsLimits`) and time source: each budget refuses
+//! with its errno before anything is stored, a refused operation changes nothing, and freed
+//! space (truncate, unlink, last close) can be used again.
+
+use std::sync::Arc;
+
+use super::data::PAGE_SIZE;
+use super::{MemFs, TreeEntry};
+use crate::clock::{TimeSource, VirtualClock};
+use crate::limits::FsLimits;
+use crate::vfs::{Dir, File, FsError, Node, OpenOptions};
+
+const CREATE: OpenOptions = OpenOptions {
+    create: true,
+    exclusive: false,
+    truncate: false,
+    write: true,
+};
+
+fn create(dir: &Arc<dyn Dir>, name: &str) -> Arc<dyn File> {
+    dir.open_file(name, CREATE).unwrap()
+}
+
+fn subdir(dir: &Arc<dyn Dir>, name: &str) -> Arc<dyn Dir> {
+    match dir.lookup(name).unwrap() {
+        Node::Dir(d) => d,
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+#[test]
+fn byte_quota_is_enospc_and_a_refused_write_stores_nothing() {
+    let fs = MemFs::new().quota(100);
+    let f = create(&fs.root(), "f");
+    assert_eq!(f.write_at(&[1; 60], 0), Ok(60));
+    assert_eq!(f.write_at(&[2; 41], 60), Err(FsError::NoSpace));
+    assert_eq!(f.stat().unwrap().size, 60);
+    assert_eq!(fs.usage().bytes, 60);
+    // Overwriting stored bytes costs nothing; exactly filling the budget is fine.
+    assert_eq!(f.write_at(&[3; 60], 0), Ok(60));
+    assert_eq!(f.write_at(&[4; 40], 60), Ok(40));
+    assert_eq!(f.append(b"x"), Err(FsError::NoSpace));
+    // Truncating frees the bytes for reuse.
+    f.set_size(10).unwrap();
+    assert_eq!(fs.usage().bytes, 10);
+    assert_eq!(f.write_at(&[5; 90], 10), Ok(90));
+}
+
+#[test]
+fn sparse_gaps_are_free_until_written() {
+    let fs = MemFs::new().quota(1000);
+    let f = create(&fs.root(), "sparse");
+    f.set_size(1 << 40).unwrap();
+    f.allocate(0, 1 << 41).unwrap();
+    assert_eq!(fs.usage().bytes, 0);
+    // A write at a page start charges what it stores, not the gap before it.
+    assert_eq!(f.write_at(b"abc", 1 << 30), Ok(3));
+    assert_eq!(fs.usage().bytes, 3);
+    // Within a page, the bytes from the page start are stored, so they are charged.
+    assert_eq!(
+        f.write_at(b"z", (1 << 30) + 2000),
+        Err(FsError::NoSpace)
+    );
+    assert_eq!(fs.usage().bytes, 3);
+}
+
+#[test]
+fn max_file_size_is_efbig() {
+    let limits = FsLimits {
+        max_file_size: 1000,
+        ..FsLimits::default()
+    };
+    let fs = MemFs::with_limits(limits);
+    let f = create(&fs.root(), "f");
+    assert_eq!(f.write_at(&[1; 10], 990), Ok(10));
+    assert_eq!(f.write_at(&[1; 1], 1000), Err(FsError::FileTooBig));
+    assert_eq!(f.set_size(1001), Err(FsError::FileTooBig));
+    assert_eq!(f.allocate(999, 2), Err(FsError::FileTooBig));
+    assert_eq!(f.stat().unwrap().size, 1000);
+}
+
+#[test]
+fn inode_budget_is_edquot_and_hard_links_are_charged() {
+    let limits = FsLimits {
+        inodes: Some(4),
+        ..FsLimits::default()
+    };
+    let fs = MemFs::with_limits(limits);
+    let root = fs.root();
+    // Root + d + f = 3 inodes.
+    root.create_dir("d").unwrap();
+    drop(create(&root, "f"));
+    // One hard link takes the 4th slot; the next name of any kind is refused.
+    root.link("f", &*root, "g").unwrap();
+    assert_eq!(root.link("f", &*root, "h"), Err(FsError::Quota));
+    assert_eq!(root.symlink("s", "f"), Err(FsError::Quota));
+    assert_eq!(root.create_dir("e"), Err(FsError::Quota));
+    assert!(matches!(root.open_file("n", CREATE), Err(FsError::Quota)));
+    assert_eq!(fs.usage().inodes, 3);
+    assert_eq!(fs.usage().extra_links, 1);
+    // Removing the extra name frees its slot.
+    root.unlink("g").unwrap();
+    assert_eq!(fs.usage().extra_links, 0);
+    root.symlink("s", "f").unwrap();
+}
+
+#[test]
+fn hard_links_count_bytes_once_and_unlinked_open_files_free_on_last_close() {
+    let fs = MemFs::new().quota(100);
+    let root = fs.root();
+    let f = create(&root, "f");
+    f.write_at(&[7; 80], 0).unwrap();
+    root.link("f", &*root, "g").unwrap();
+    assert_eq!(fs.usage().bytes, 80);
+    root.unlink("f").unwrap();
+    root.unlink("g").unwrap();
+    // Still open: still charged.
+    assert_eq!(fs.usage().bytes, 80);
+    let other = create(&root, "other");
+    assert_eq!(other.write_at(&[1; 30], 0), Err(FsError::NoSpace));
+    drop(f);
+    assert_eq!(fs.usage().bytes, 0);
+    assert_eq!(other.write_at(&[1; 30], 0), Ok(30));
+}
+
+#[test]
+fn symlink_targets_are_charged_and_freed() {
+    let fs = MemFs::new().quota(10);
+    let root = fs.root();
+    root.symlink("a", "0123456789").unwrap();
+    assert_eq!(root.symlink("b", "x"), Err(FsError::NoSpace));
+    root.unlink("a").unwrap();
+    assert_eq!(fs.usage().bytes, 0);
+    root.symlink("b", "x").unwrap();
+}
+
+#[test]
+fn path_length_and_depth_budgets_are_enametoolong() {
+    let limits = FsLimits {
+        max_path_len: 10,
+        max_depth: 3,
+        ..FsLimits::default()
+    };
+    let fs = MemFs::with_limits(limits);
+    let root = fs.root();
+    // "aaaa/bbbbb" is 10 bytes: fits; one more byte does not.
+    root.create_dir("aaaa").unwrap();
+    let a = subdir(&root, "aaaa");
+    a.create_dir("bbbbb").unwrap();
+    assert_eq!(a.create_dir("bbbbbb"), Err(FsError::NameTooLong));
+    // Depth: a/b/c fits (3), a/b/c/d does not.
+    root.create_dir("x").unwrap();
+    let x = subdir(&root, "x");
+    x.create_dir("y").unwrap();
+    let y = subdir(&x, "y");
+    y.create_dir("z").unwrap();
+    let z = subdir(&y, "z");
+    assert_eq!(z.create_dir("w"), Err(FsError::NameTooLong));
+    assert!(matches!(z.open_file("w", CREATE), Err(FsError::NameTooLong)));
+    // Renaming a subtree checks its deepest descendant: x/y/z moved into aaaa/bbbbb is too
+    // deep, and nothing moved.
+    let b = subdir(&a, "bbbbb");
+    assert_eq!(x.rename("y", &*b, "y"), Err(FsError::NameTooLong));
+    assert!(subdir(&x, "y").stat().is_ok());
+    // Moving it up to the root makes room below it: y/z/w now fits.
+    x.rename("y", &*root, "y").unwrap();
+    let z = subdir(&subdir(&root, "y"), "z");
+    z.create_dir("w").unwrap();
+    // Hard links check the new name's path.
+    drop(create(&root, "f"));
+    assert_eq!(
+        root.link("f", &*subdir(&a, "bbbbb"), "f"),
+        Err(FsError::NameTooLong)
+    );
+}
+
+#[test]
+fn host_import_is_charged_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small"), b"hi").unwrap();
+    std::fs::write(dir.path().join("big"), vec![1u8; 3 * PAGE_SIZE]).unwrap();
+    let err = MemFs::from_host_dir_with_limits(dir.path(), FsLimits::quota(PAGE_SIZE as u64))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("big"), "{err}");
+    let fs = MemFs::from_host_dir_with_limits(dir.path(), FsLimits::quota(1 << 20)).unwrap();
+    assert_eq!(fs.usage().bytes, 3 * PAGE_SIZE as u64 + 2);
+}
+
+#[test]
+fn timestamps_come_from_the_time_source() {
+    let clock = VirtualClock::new();
+    let fs = MemFs::new().with_time_source(clock.clone());
+    let root = fs.root();
+    let t0 = root.stat().unwrap().mtim;
+    assert_eq!(t0, VirtualClock::DEFAULT_EPOCH + VirtualClock::DEFAULT_STEP);
+    let f = create(&root, "f");
+    let created = f.stat().unwrap().mtim;
+    assert!(created > t0);
+    f.write_at(b"x", 0).unwrap();
+    assert!(f.stat().unwrap().mtim > created);
+    // The same operations on a second tree give the same times.
+    let again = MemFs::new().with_time_source(VirtualClock::new());
+    let f2 = create(&again.root(), "f");
+    f2.write_at(b"x", 0).unwrap();
+    assert_eq!(f2.stat().unwrap(), {
+        let mut s = f.stat().unwrap();
+        s.dev = f2.stat().unwrap().dev;
+        s
+    });
+    assert_eq!(fs.snapshot(), vec![("f".into(), TreeEntry::File(b"x".to_vec()))]);
+    assert!(clock.now() > created);
+}
