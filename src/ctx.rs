@@ -22,7 +22,6 @@ pub struct WasiCtx {
     pub(crate) table: Table,
     pub(crate) clocks: Clocks,
     pub(crate) random: RandomSource,
-    pub(crate) stdin: Input,
     pub(crate) stdout: Output,
     pub(crate) stderr: Output,
     /// The policy every call goes through (and its audit).
@@ -276,7 +275,7 @@ impl WasiCtxBuilder {
         let mut table = Table::new(self.max_fds.max(3 + granted as u32));
         let stdio = [
             Descriptor {
-                kind: Kind::Stdin(self.stdin.clone()),
+                kind: Kind::Stdin(self.stdin),
                 base: rights::STDIN,
                 inheriting: rights::STDIN,
                 flags: Fdflags::empty(),
@@ -324,7 +323,6 @@ impl WasiCtxBuilder {
             table,
             clocks,
             random: self.random,
-            stdin: self.stdin,
             stdout: self.stdout,
             stderr: self.stderr,
             gate,
@@ -373,11 +371,7 @@ impl WasiCtxBuilder {
 
     /// [`deterministic`](Self::deterministic) with a virtual clock of the embedder's choosing
     /// (its start and step); keep a clone to read or advance it.
-    pub fn deterministic_with(
-        mut self,
-        seed: u64,
-        clock: Arc<crate::clock::VirtualClock>,
-    ) -> Self {
+    pub fn deterministic_with(mut self, seed: u64, clock: Arc<crate::clock::VirtualClock>) -> Self {
         self.clocks = ClockGrant::ALL;
         self.random = RandomSource::Seeded(seed);
         self.virtual_clock = Some(clock);

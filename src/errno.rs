@@ -55,8 +55,7 @@ impl From<GuestError> for Error {
             GuestError::InFunc { err, .. } => Error::from(*err),
             error @ (GuestError::PtrOutOfBounds(_)
             | GuestError::PtrNotAligned(..)
-            | GuestError::PtrOverflow
-            | GuestError::SliceLengthsDiffer) => Error::trap(error.into()),
+            | GuestError::PtrOverflow) => Error::trap(error.into()),
         }
     }
 }

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use wasi_warden::stdio::OutputLimitExceeded;
 use wasi_warden::wasmtime::{Engine, Module, Trap};
-use wasi_warden::{I32Exit, Input, MemFs, Outcome, Output, WasiCtx, run_command};
+use wasi_warden::{
+    I32Exit, Input, MemFs, Outcome, Output, Overlay, Perms, WasiCtx, WasiCtxBuilder, run_command,
+};
 
 /// Exit status when the guest trapped or was stopped by a limit: 128 + SIGABRT, what
 /// `wasmtime run` reports for a trap on Unix, so scripts can tell it from the guest's own codes.
@@ -80,12 +82,6 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module, SetupError> {
 /// Turns the flags into grants. The CLI runs ordinary programs, so unlike the library it grants
 /// clocks and OS randomness; everything else comes from a flag.
 fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
-    if let Some(dir) = args.dir.first() {
-        return Err(SetupError(format!(
-            "--dir {dir}: host directory mounts are not implemented yet; use --mem-dir \
-             HOST::GUEST to give the guest an in-memory copy (changes are not written back)"
-        )));
-    }
     let mut stdout = Output::inherit_stdout();
     if let Some(limit) = args.stdout_limit.bytes() {
         stdout = stdout.limit(limit);
@@ -121,6 +117,7 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
         builder = builder.env(var.key.clone(), value);
     }
     let mut seen = std::collections::HashSet::new();
+    builder = mount_host_dirs(args, builder, &mut seen)?;
     for mount in &args.mem_dir {
         if !seen.insert(mount.guest.as_str()) {
             return Err(SetupError(format!(
@@ -139,12 +136,53 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
         };
         builder = builder.mount(mount.guest.clone(), fs);
     }
-    if args.mem_dir.is_empty() {
+    if seen.is_empty() {
         builder = builder.mount("/", MemFs::new());
     }
-    let builder = cli::policy::apply(args, builder, &cli::policy::mount_names(args))
-        .map_err(SetupError)?;
+    let builder =
+        cli::policy::apply(args, builder, &cli::policy::mount_names(args)).map_err(SetupError)?;
     Ok(builder.build())
+}
+
+/// Adds the --dir, --ro-dir and --overlay mounts, in that order. A missing or unreadable host
+/// directory is an error before the guest starts.
+fn mount_host_dirs<'a>(
+    args: &'a RunArgs,
+    mut builder: WasiCtxBuilder,
+    seen: &mut std::collections::HashSet<&'a str>,
+) -> Result<WasiCtxBuilder, SetupError> {
+    enum How {
+        Host(Perms),
+        Overlay,
+    }
+    let kinds = [
+        ("--dir", &args.dir, How::Host(Perms::READ_WRITE)),
+        ("--ro-dir", &args.ro_dir, How::Host(Perms::READ_ONLY)),
+        ("--overlay", &args.overlay, How::Overlay),
+    ];
+    for (flag, mounts, how) in kinds {
+        for mount in mounts {
+            if !seen.insert(mount.guest.as_str()) {
+                return Err(SetupError(format!(
+                    "{flag}: {} is mounted twice",
+                    mount.guest
+                )));
+            }
+            let failed = |e: std::io::Error| {
+                SetupError(format!("{flag}: cannot open {}: {e}", mount.host.display()))
+            };
+            builder = match how {
+                How::Host(perms) => builder
+                    .mount_host(mount.guest.clone(), &mount.host, perms)
+                    .map_err(failed)?,
+                How::Overlay => {
+                    let overlay = Overlay::new(&mount.host).map_err(failed)?;
+                    builder.mount_overlay(mount.guest.clone(), &overlay)
+                }
+            };
+        }
+    }
+    Ok(builder)
 }
 
 /// The guest's status, as the process's. Unix keeps the low 8 bits, as for any process.

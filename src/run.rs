@@ -10,9 +10,7 @@ use crate::stdio::OutputLimitExceeded;
 use std::fmt;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use wasmtime::{
-    Config, Engine, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline,
-};
+use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline};
 
 /// The error `proc_exit` stops the guest with; downcast a call's error to read the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

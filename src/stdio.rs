@@ -245,14 +245,6 @@ impl Output {
         }
     }
 
-    /// Whether writing `wanted` more bytes would cross the budget.
-    pub(crate) fn would_exceed(&self, wanted: u64) -> bool {
-        match self.inner.limit {
-            Some(limit) => self.written().saturating_add(wanted) > limit,
-            None => false,
-        }
-    }
-
     /// The trap for a write that crossed the budget, if the action is `Trap`.
     pub(crate) fn limit_error(&self) -> Option<OutputLimitExceeded> {
         match (self.inner.limit, self.inner.action) {
@@ -311,7 +303,10 @@ fn read_host_stdin(
                 tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
                 tv_nsec: i64::from(left.subsec_nanos()),
             };
-            let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
             match rustix::event::poll(&mut fds, Some(&timeout)) {
                 Ok(0) if nonblocking => return Err(StreamError::WouldBlock),
                 Ok(0) => return Err(StreamError::Timeout),

@@ -218,17 +218,106 @@ fn bad_flag_values_are_usage_errors() {
     }
 }
 
+/// A host dir holding note.txt, and the COPY_IN_GUEST module beside it.
+fn host_fixture() -> (tempfile::TempDir, PathBuf, String) {
+    let work = tempfile::tempdir().unwrap();
+    let host = work.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("note.txt"), "from the host\n").unwrap();
+    let wat = guest(work.path(), "copy.wat", COPY_IN_GUEST);
+    (work, host, wat)
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
-fn dir_is_refused_until_host_mounts_exist() {
-    let out = warden(&["run", "--dir", ".::/work", HELLO]);
+fn dir_mounts_a_host_dir_read_write() {
+    let (_work, host, wat) = host_fixture();
+    let mount = format!("{}::/data", host.display());
+    let out = warden(&["run", "--dir", &mount, &wat]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from the host\n");
+    // The guest's writes land on the host, and only inside the mount.
+    let changed = "changed by the guest\n";
+    assert_eq!(
+        std::fs::read_to_string(host.join("note.txt")).unwrap(),
+        changed
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.join("new.txt")).unwrap(),
+        changed
+    );
+    assert_eq!(names_in(host.parent().unwrap()), ["copy.wat", "host"]);
+}
+
+#[test]
+fn ro_dir_refuses_every_change_with_eperm() {
+    let (_work, host, wat) = host_fixture();
+    let mount = format!("{}::/data", host.display());
+    let out = warden(&["run", "--ro-dir", &mount, &wat]);
+    // Reading works; the TRUNC open is refused with EPERM (63), the guest's exit status.
+    assert_eq!(stdout(&out), "from the host\n");
+    assert_eq!(out.status.code(), Some(63), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(host.join("note.txt")).unwrap(),
+        "from the host\n"
+    );
+    assert_eq!(names_in(&host), ["note.txt"]);
+}
+
+#[test]
+fn overlay_keeps_changes_in_memory_and_the_host_untouched() {
+    let (_work, host, wat) = host_fixture();
+    let mount = format!("{}::/data", host.display());
+    let out = warden(&["run", "--overlay", &mount, &wat]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from the host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("note.txt")).unwrap(),
+        "from the host\n"
+    );
+    assert_eq!(names_in(&host), ["note.txt"]);
+    // The guest itself sees its own changes: hello lists the file it created.
+    let out = warden(&["run", "--overlay", &mount, HELLO]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("  hello.txt (file)\n") && text.contains("  note.txt (file)\n"),
+        "{text}"
+    );
+    assert_eq!(names_in(&host), ["note.txt"]);
+}
+
+#[test]
+fn a_missing_host_dir_is_one_line_and_status_2() {
+    for flag in ["--dir", "--ro-dir", "--overlay"] {
+        let out = warden(&["run", flag, "/no/such/dir::/data", HELLO]);
+        assert_eq!(out.status.code(), Some(EXIT_USAGE), "{flag}");
+        let line = one_message(&out);
+        assert!(
+            line.contains(flag) && line.contains("/no/such/dir"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn two_mounts_at_one_guest_path_are_refused() {
+    let (_work, host, _wat) = host_fixture();
+    let mount = format!("{}::/data", host.display());
+    let out = warden(&["run", "--dir", &mount, "--ro-dir", &mount, HELLO]);
     assert_eq!(out.status.code(), Some(EXIT_USAGE));
-    let line = one_message(&out);
-    assert!(line.contains("not implemented yet"), "{line}");
-    assert!(line.contains("--mem-dir"), "{line}");
+    assert!(one_message(&out).contains("mounted twice"));
 }
 
 /// Reads note.txt from the first preopen and echoes it, then overwrites it and creates
-/// new.txt. Exits 100 + errno if any call fails.
+/// new.txt. Exits with the errno if any call fails.
 const COPY_IN_GUEST: &str = r#"(module
   (import "wasi_snapshot_preview1" "path_open"
     (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
@@ -240,7 +329,7 @@ const COPY_IN_GUEST: &str = r#"(module
   (data (i32.const 120) "new.txt")
   (data (i32.const 140) "changed by the guest\n")
   (func $check (param $err i32)
-    (if (local.get $err) (then (call $exit (i32.add (i32.const 100) (local.get $err))))))
+    (if (local.get $err) (then (call $exit (local.get $err)))))
   (func (export "_start")
     ;; open note.txt for reading (FD_READ), fd at 0; iovec at 16; count at 24
     (call $check (call $open (i32.const 3) (i32.const 1) (i32.const 100) (i32.const 8)

@@ -222,3 +222,55 @@ fn directory_fds_resolve_relative_to_themselves() {
         Op::Readdir { fd: 1, buf: 24 },
     ]);
 }
+
+/// Found by `backends_agree_with_each_other_and_the_model`: renaming a file onto its own
+/// parent directory was EISDIR in memory and ENOTEMPTY on the host (Linux checks "the target
+/// is an ancestor of the source" before the type rules). Fixed in `vfs/mem/dir.rs`.
+#[test]
+fn rename_onto_an_ancestor_is_enotempty() {
+    let plan = [
+        Op::Rename {
+            dir: 0,
+            old: p("a/b"),
+            new_dir: 0,
+            new: p("a"),
+        },
+        Op::Rename {
+            dir: 0,
+            old: p("a/s"),
+            new_dir: 0,
+            new: p("s/."),
+        },
+    ];
+    for backend in [Backend::Mem, Backend::Host] {
+        check::against_model(backend, &plan).unwrap_or_else(|e| panic!("{e}"));
+        let mut rig = exec::Rig::new(backend, &exec::seed());
+        assert_eq!(rig.apply(&plan[0]), Err(55), "{backend:?}");
+    }
+}
+
+/// The overlay still answers EISDIR here (its `check_replace` applies the type rules first and
+/// cannot tell ancestry of upper-only directories). Un-ignore when the overlay is fixed, and
+/// drop the overlay exception in `model/reference.rs`.
+#[test]
+#[ignore = "known overlay bug: a file renamed onto an ancestor directory is EISDIR, not ENOTEMPTY"]
+fn overlay_rename_onto_an_ancestor_is_enotempty() {
+    let mut rig = exec::Rig::new(Backend::Overlay, &exec::seed());
+    let op = Op::Rename {
+        dir: 0,
+        old: p("a/b"),
+        new_dir: 0,
+        new: p("a"),
+    };
+    assert_eq!(rig.apply(&op), Err(55));
+}
+
+#[test]
+fn zz_probe() {
+    let plan = [
+        open("a", 2),
+        Op::SetTimes { dir: 0, follow: false, path: p("a"), atim: TimeSel::Keep, mtim: TimeSel::At(1) },
+        Op::FdStat { fd: 1 },
+    ];
+    check::against_model(Backend::Overlay, &plan).unwrap_or_else(|e| panic!("{e}"));
+}

@@ -7,7 +7,7 @@ pub mod values;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use values::{EnvVar, MemDir, SizeLimit};
+use values::{EnvVar, HostMount, MemDir, SizeLimit};
 
 /// Default byte budget of the guest's stdout and of its stderr.
 pub const DEFAULT_OUTPUT_LIMIT: &str = "64MiB";
@@ -37,9 +37,11 @@ What the guest gets:
   - its arguments (argv[0] is MODULE as given) and only the variables passed with --env;
   - the host's stdin, stdout and stderr, with stdout/stderr capped by the limits above;
   - the real-time, monotonic and CPU-time clocks, and the host's random number generator;
-  - the --mem-dir mounts, or, with no mount flag, an empty private in-memory `/`;
+  - the --dir, --ro-dir, --overlay and --mem-dir mounts, or, with no mount flag, an empty
+    private in-memory `/`;
   - the --tcplisten sockets (fds after the mounts), and no other network access.
-  Nothing the guest does to a mount is written back to the host.
+  Only --dir mounts are written by the guest; --ro-dir refuses changes, and --overlay and
+  --mem-dir keep them in memory.
 
 Policies (--policy, --ask) can deny, stop or ask about any call; --audit and --trace record
 every call, denied and asked ones included. See the README's \"Policies\" section.
@@ -53,9 +55,19 @@ Flags after MODULE are passed to the guest.";
 /// The flags of `wasi-warden run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Mount a host directory (NOT IMPLEMENTED YET: rejected with an error; use --mem-dir).
+    /// Mount the host directory HOST read-write at GUEST (default: HOST's own path). The guest
+    /// cannot leave it: `..`, absolute paths and symlinks pointing out are refused.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
-    pub dir: Vec<String>,
+    pub dir: Vec<HostMount>,
+
+    /// Mount the host directory HOST read-only at GUEST: every change is refused (EPERM).
+    #[arg(long = "ro-dir", value_name = "HOST[::GUEST]")]
+    pub ro_dir: Vec<HostMount>,
+
+    /// Mount HOST at GUEST copy-on-write: the guest sees a read-write tree, its changes stay
+    /// in memory and the host directory is never modified.
+    #[arg(long = "overlay", value_name = "HOST::GUEST")]
+    pub overlay: Vec<HostMount>,
 
     /// Mount an in-memory directory at GUEST, filled with a copy of the host directory HOST
     /// if given (read once at start; the host is never written).

@@ -17,10 +17,8 @@ use wasi_warden::{
 pub fn mount_names(args: &RunArgs) -> Vec<String> {
     let mut names: Vec<String> = args.mem_dir.iter().map(|m| m.guest.clone()).collect();
     // `--dir HOST[::GUEST]`, as wasmtime: without `::GUEST` the guest sees HOST's own path.
-    names.extend(args.dir.iter().map(|spec| match spec.split_once("::") {
-        Some((_, guest)) => guest.to_owned(),
-        None => spec.clone(),
-    }));
+    let host_mounts = args.dir.iter().chain(&args.ro_dir).chain(&args.overlay);
+    names.extend(host_mounts.map(|mount| mount.guest.clone()));
     if names.is_empty() {
         names.push("/".to_owned());
     }

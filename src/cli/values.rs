@@ -106,6 +106,34 @@ impl FromStr for MemDir {
     }
 }
 
+/// A `--dir`, `--ro-dir` or `--overlay` mount: `HOST[::GUEST]`, as `wasmtime run --dir`
+/// (without `::GUEST` the guest sees the host path itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostMount {
+    /// The host directory.
+    pub host: PathBuf,
+    /// The preopen name the guest sees.
+    pub guest: String,
+}
+
+impl FromStr for HostMount {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (host, guest) = text.split_once("::").unwrap_or((text, text));
+        if host.is_empty() {
+            return Err(format!("`{text}`: the host directory is empty"));
+        }
+        if guest.is_empty() {
+            return Err(format!("`{text}`: the guest path is empty"));
+        }
+        Ok(HostMount {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+        })
+    }
+}
+
 /// An `--env K[=V]` assignment; without `=V` the host's value is inherited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {

@@ -4,9 +4,9 @@
 //! host buffer is ever sized by the guest, and output is charged to its stream's budget before
 //! it is delivered. Per call: at most `MAX_IOVS` iovecs and `MAX_TRANSFER` bytes (short counts).
 
+use super::request;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-use super::request;
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Access, Syscall};
 use crate::rights;
@@ -354,8 +354,7 @@ pub(crate) fn fd_tell(
     desc.require(Rights::FD_TELL)
         .or_else(|_| desc.require(Rights::FD_SEEK))?;
     let s = Syscall::FdTell;
-    ctx.gate
-        .check(s, || request::on_fd(s, fd, &desc.kind))?;
+    ctx.gate.check(s, || request::on_fd(s, fd, &desc.kind))?;
     Ok(open.position)
 }
 

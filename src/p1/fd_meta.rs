@@ -149,7 +149,9 @@ pub(crate) fn fd_fdstat_set_flags(
         fdflags: flags,
         ..Flags::NONE
     };
-    check_fd(ctx, Syscall::FdFdstatSetFlags, fd, |r| r.flags(request_flags))?;
+    check_fd(ctx, Syscall::FdFdstatSetFlags, fd, |r| {
+        r.flags(request_flags)
+    })?;
     let desc = ctx.table.get_mut(fd.into())?;
     if let Kind::Socket(socket) = &desc.kind {
         super::sock::set_nonblocking(socket, flags.contains(Fdflags::NONBLOCK))?;
@@ -175,7 +177,9 @@ pub(crate) fn fd_fdstat_set_rights(
         rights: fs_rights_base,
         ..Flags::NONE
     };
-    check_fd(ctx, Syscall::FdFdstatSetRights, fd, |r| r.flags(request_flags))?;
+    check_fd(ctx, Syscall::FdFdstatSetRights, fd, |r| {
+        r.flags(request_flags)
+    })?;
     let desc = ctx.table.get_mut(fd.into())?;
     desc.base = fs_rights_base;
     desc.inheriting = fs_rights_inheriting;
@@ -190,7 +194,9 @@ pub(crate) fn fd_filestat_get(
     fd: Fd,
 ) -> Result<Filestat, Error> {
     let desc = ctx.table.get(fd.into())?;
-    if !matches!(desc.kind, Kind::File(_) | Kind::Dir(_)) || desc.require(Rights::FD_FILESTAT_GET).is_ok() {
+    if !matches!(desc.kind, Kind::File(_) | Kind::Dir(_))
+        || desc.require(Rights::FD_FILESTAT_GET).is_ok()
+    {
         check_fd(ctx, Syscall::FdFilestatGet, fd, |r| r.access(Access::STAT))?;
     }
     let desc = ctx.table.get(fd.into())?;

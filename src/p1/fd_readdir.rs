@@ -16,7 +16,7 @@ use wiggle::{GuestMemory, GuestPtr};
 const DIRENT_SIZE: u32 = 24;
 
 /// Most entries asked of the backend at once.
-const BATCH: usize = 128;
+const BATCH: usize = crate::limits::READDIR_BATCH;
 
 /// readdir-like: EBADF, ENOTDIR, ENOTCAPABLE (FD_READDIR), and backend errors (EINVAL for
 /// a cookie the backend cannot resume from). Returns the bytes written: less than `buf_len`

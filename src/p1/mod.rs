@@ -48,10 +48,14 @@ impl WasiSnapshotPreview1 for WasiCtx {
         argv: GuestPtr<GuestPtr<u8>>,
         argv_buf: GuestPtr<u8>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::ArgsGet, |ctx| args_env::args_get(ctx, mem, argv, argv_buf))
+        self.gated(Syscall::ArgsGet, |ctx| {
+            args_env::args_get(ctx, mem, argv, argv_buf)
+        })
     }
     fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(Size, Size), Error> {
-        self.gated(Syscall::ArgsSizesGet, |ctx| args_env::args_sizes_get(ctx, mem))
+        self.gated(Syscall::ArgsSizesGet, |ctx| {
+            args_env::args_sizes_get(ctx, mem)
+        })
     }
     fn environ_get(
         &mut self,
@@ -59,17 +63,23 @@ impl WasiSnapshotPreview1 for WasiCtx {
         environ: GuestPtr<GuestPtr<u8>>,
         environ_buf: GuestPtr<u8>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::EnvironGet, |ctx| args_env::environ_get(ctx, mem, environ, environ_buf))
+        self.gated(Syscall::EnvironGet, |ctx| {
+            args_env::environ_get(ctx, mem, environ, environ_buf)
+        })
     }
     fn environ_sizes_get(&mut self, mem: &mut GuestMemory<'_>) -> Result<(Size, Size), Error> {
-        self.gated(Syscall::EnvironSizesGet, |ctx| args_env::environ_sizes_get(ctx, mem))
+        self.gated(Syscall::EnvironSizesGet, |ctx| {
+            args_env::environ_sizes_get(ctx, mem)
+        })
     }
     fn clock_res_get(
         &mut self,
         mem: &mut GuestMemory<'_>,
         id: Clockid,
     ) -> Result<Timestamp, Error> {
-        self.gated(Syscall::ClockResGet, |ctx| clock::clock_res_get(ctx, mem, id))
+        self.gated(Syscall::ClockResGet, |ctx| {
+            clock::clock_res_get(ctx, mem, id)
+        })
     }
     fn clock_time_get(
         &mut self,
@@ -77,7 +87,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         id: Clockid,
         precision: Timestamp,
     ) -> Result<Timestamp, Error> {
-        self.gated(Syscall::ClockTimeGet, |ctx| clock::clock_time_get(ctx, mem, id, precision))
+        self.gated(Syscall::ClockTimeGet, |ctx| {
+            clock::clock_time_get(ctx, mem, id, precision)
+        })
     }
     fn fd_advise(
         &mut self,
@@ -87,7 +99,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         len: Filesize,
         advice: Advice,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdAdvise, |ctx| fd_meta::fd_advise(ctx, mem, fd, offset, len, advice))
+        self.gated(Syscall::FdAdvise, |ctx| {
+            fd_meta::fd_advise(ctx, mem, fd, offset, len, advice)
+        })
     }
     fn fd_allocate(
         &mut self,
@@ -96,19 +110,27 @@ impl WasiSnapshotPreview1 for WasiCtx {
         offset: Filesize,
         len: Filesize,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdAllocate, |ctx| fd_meta::fd_allocate(ctx, mem, fd, offset, len))
+        self.gated(Syscall::FdAllocate, |ctx| {
+            fd_meta::fd_allocate(ctx, mem, fd, offset, len)
+        })
     }
     fn fd_close(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
         self.gated(Syscall::FdClose, |ctx| fd_table::fd_close(ctx, mem, fd))
     }
     fn fd_datasync(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-        self.gated(Syscall::FdDatasync, |ctx| fd_meta::fd_datasync(ctx, mem, fd))
+        self.gated(Syscall::FdDatasync, |ctx| {
+            fd_meta::fd_datasync(ctx, mem, fd)
+        })
     }
     fn fd_fdstat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Fdstat, Error> {
-        self.gated(Syscall::FdFdstatGet, |ctx| fd_meta::fd_fdstat_get(ctx, mem, fd))
+        self.gated(Syscall::FdFdstatGet, |ctx| {
+            fd_meta::fd_fdstat_get(ctx, mem, fd)
+        })
     }
     fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Filestat, Error> {
-        self.gated(Syscall::FdFilestatGet, |ctx| fd_meta::fd_filestat_get(ctx, mem, fd))
+        self.gated(Syscall::FdFilestatGet, |ctx| {
+            fd_meta::fd_filestat_get(ctx, mem, fd)
+        })
     }
     fn fd_pread(
         &mut self,
@@ -117,10 +139,14 @@ impl WasiSnapshotPreview1 for WasiCtx {
         iovs: IovecArray,
         offset: Filesize,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::FdPread, |ctx| fd_io::fd_pread(ctx, mem, fd, iovs, offset))
+        self.gated(Syscall::FdPread, |ctx| {
+            fd_io::fd_pread(ctx, mem, fd, iovs, offset)
+        })
     }
     fn fd_prestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<Prestat, Error> {
-        self.gated(Syscall::FdPrestatGet, |ctx| fd_table::fd_prestat_get(ctx, mem, fd))
+        self.gated(Syscall::FdPrestatGet, |ctx| {
+            fd_table::fd_prestat_get(ctx, mem, fd)
+        })
     }
     fn fd_pwrite(
         &mut self,
@@ -129,7 +155,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         iovs: CiovecArray,
         offset: Filesize,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::FdPwrite, |ctx| fd_io::fd_pwrite(ctx, mem, fd, iovs, offset))
+        self.gated(Syscall::FdPwrite, |ctx| {
+            fd_io::fd_pwrite(ctx, mem, fd, iovs, offset)
+        })
     }
     fn fd_read(
         &mut self,
@@ -147,10 +175,14 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf_len: Size,
         cookie: Dircookie,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::FdReaddir, |ctx| fd_readdir::fd_readdir(ctx, mem, fd, buf, buf_len, cookie))
+        self.gated(Syscall::FdReaddir, |ctx| {
+            fd_readdir::fd_readdir(ctx, mem, fd, buf, buf_len, cookie)
+        })
     }
     fn fd_renumber(&mut self, mem: &mut GuestMemory<'_>, fd: Fd, to: Fd) -> Result<(), Error> {
-        self.gated(Syscall::FdRenumber, |ctx| fd_table::fd_renumber(ctx, mem, fd, to))
+        self.gated(Syscall::FdRenumber, |ctx| {
+            fd_table::fd_renumber(ctx, mem, fd, to)
+        })
     }
     fn fd_seek(
         &mut self,
@@ -159,7 +191,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         offset: Filedelta,
         whence: Whence,
     ) -> Result<Filesize, Error> {
-        self.gated(Syscall::FdSeek, |ctx| fd_io::fd_seek(ctx, mem, fd, offset, whence))
+        self.gated(Syscall::FdSeek, |ctx| {
+            fd_io::fd_seek(ctx, mem, fd, offset, whence)
+        })
     }
     fn fd_sync(&mut self, mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
         self.gated(Syscall::FdSync, |ctx| fd_meta::fd_sync(ctx, mem, fd))
@@ -182,7 +216,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         flags: Lookupflags,
         path: GuestPtr<str>,
     ) -> Result<Filestat, Error> {
-        self.gated(Syscall::PathFilestatGet, |ctx| path::path_filestat_get(ctx, mem, fd, flags, path))
+        self.gated(Syscall::PathFilestatGet, |ctx| {
+            path::path_filestat_get(ctx, mem, fd, flags, path)
+        })
     }
     fn path_link(
         &mut self,
@@ -193,7 +229,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         new_fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathLink, |ctx| path::path_link(ctx, mem, old_fd, old_flags, old_path, new_fd, new_path))
+        self.gated(Syscall::PathLink, |ctx| {
+            path::path_link(ctx, mem, old_fd, old_flags, old_path, new_fd, new_path)
+        })
     }
     fn path_open(
         &mut self,
@@ -210,11 +248,11 @@ impl WasiSnapshotPreview1 for WasiCtx {
             path::path_open(
                 ctx,
                 mem,
-            fd,
-            dirflags,
-            path,
-            oflags,
-            fs_rights_base,
+                fd,
+                dirflags,
+                path,
+                oflags,
+                fs_rights_base,
                 fs_rights_inheriting,
                 fdflags,
             )
@@ -228,7 +266,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf: GuestPtr<u8>,
         buf_len: Size,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::PathReadlink, |ctx| path::path_readlink(ctx, mem, fd, path, buf, buf_len))
+        self.gated(Syscall::PathReadlink, |ctx| {
+            path::path_readlink(ctx, mem, fd, path, buf, buf_len)
+        })
     }
     fn path_rename(
         &mut self,
@@ -238,7 +278,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         new_fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathRename, |ctx| path::path_rename(ctx, mem, fd, old_path, new_fd, new_path))
+        self.gated(Syscall::PathRename, |ctx| {
+            path::path_rename(ctx, mem, fd, old_path, new_fd, new_path)
+        })
     }
     fn path_symlink(
         &mut self,
@@ -247,7 +289,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         new_path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathSymlink, |ctx| path::path_symlink(ctx, mem, old_path, fd, new_path))
+        self.gated(Syscall::PathSymlink, |ctx| {
+            path::path_symlink(ctx, mem, old_path, fd, new_path)
+        })
     }
     fn path_unlink_file(
         &mut self,
@@ -255,7 +299,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathUnlinkFile, |ctx| path::path_unlink_file(ctx, mem, fd, path))
+        self.gated(Syscall::PathUnlinkFile, |ctx| {
+            path::path_unlink_file(ctx, mem, fd, path)
+        })
     }
     fn poll_oneoff(
         &mut self,
@@ -264,7 +310,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         out: GuestPtr<Event>,
         nsubscriptions: Size,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::PollOneoff, |ctx| poll::poll_oneoff(ctx, mem, in_, out, nsubscriptions))
+        self.gated(Syscall::PollOneoff, |ctx| {
+            poll::poll_oneoff(ctx, mem, in_, out, nsubscriptions)
+        })
     }
     fn proc_exit(&mut self, mem: &mut GuestMemory<'_>, rval: Exitcode) -> wiggle::error::Error {
         self.gate.begin(Syscall::ProcExit);
@@ -284,7 +332,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         buf: GuestPtr<u8>,
         buf_len: Size,
     ) -> Result<(), Error> {
-        self.gated(Syscall::RandomGet, |ctx| random::random_get(ctx, mem, buf, buf_len))
+        self.gated(Syscall::RandomGet, |ctx| {
+            random::random_get(ctx, mem, buf, buf_len)
+        })
     }
     fn sock_accept(
         &mut self,
@@ -292,7 +342,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         flags: Fdflags,
     ) -> Result<Fd, Error> {
-        self.gated(Syscall::SockAccept, |ctx| sock::sock_accept(ctx, mem, fd, flags))
+        self.gated(Syscall::SockAccept, |ctx| {
+            sock::sock_accept(ctx, mem, fd, flags)
+        })
     }
     fn sock_recv(
         &mut self,
@@ -301,7 +353,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         ri_data: IovecArray,
         ri_flags: Riflags,
     ) -> Result<(Size, Roflags), Error> {
-        self.gated(Syscall::SockRecv, |ctx| sock::sock_recv(ctx, mem, fd, ri_data, ri_flags))
+        self.gated(Syscall::SockRecv, |ctx| {
+            sock::sock_recv(ctx, mem, fd, ri_data, ri_flags)
+        })
     }
     fn sock_send(
         &mut self,
@@ -310,7 +364,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         si_data: CiovecArray,
         si_flags: Siflags,
     ) -> Result<Size, Error> {
-        self.gated(Syscall::SockSend, |ctx| sock::sock_send(ctx, mem, fd, si_data, si_flags))
+        self.gated(Syscall::SockSend, |ctx| {
+            sock::sock_send(ctx, mem, fd, si_data, si_flags)
+        })
     }
     fn sock_shutdown(
         &mut self,
@@ -318,7 +374,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         how: Sdflags,
     ) -> Result<(), Error> {
-        self.gated(Syscall::SockShutdown, |ctx| sock::sock_shutdown(ctx, mem, fd, how))
+        self.gated(Syscall::SockShutdown, |ctx| {
+            sock::sock_shutdown(ctx, mem, fd, how)
+        })
     }
     fn fd_fdstat_set_flags(
         &mut self,
@@ -326,7 +384,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         flags: Fdflags,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdFdstatSetFlags, |ctx| fd_meta::fd_fdstat_set_flags(ctx, mem, fd, flags))
+        self.gated(Syscall::FdFdstatSetFlags, |ctx| {
+            fd_meta::fd_fdstat_set_flags(ctx, mem, fd, flags)
+        })
     }
     fn fd_fdstat_set_rights(
         &mut self,
@@ -335,7 +395,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fs_rights_base: Rights,
         fs_rights_inheriting: Rights,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdFdstatSetRights, |ctx| fd_meta::fd_fdstat_set_rights(ctx, mem, fd, fs_rights_base, fs_rights_inheriting))
+        self.gated(Syscall::FdFdstatSetRights, |ctx| {
+            fd_meta::fd_fdstat_set_rights(ctx, mem, fd, fs_rights_base, fs_rights_inheriting)
+        })
     }
     fn fd_filestat_set_size(
         &mut self,
@@ -343,7 +405,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         size: Filesize,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdFilestatSetSize, |ctx| fd_meta::fd_filestat_set_size(ctx, mem, fd, size))
+        self.gated(Syscall::FdFilestatSetSize, |ctx| {
+            fd_meta::fd_filestat_set_size(ctx, mem, fd, size)
+        })
     }
     fn fd_filestat_set_times(
         &mut self,
@@ -353,7 +417,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         mtim: Timestamp,
         fst_flags: Fstflags,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdFilestatSetTimes, |ctx| fd_meta::fd_filestat_set_times(ctx, mem, fd, atim, mtim, fst_flags))
+        self.gated(Syscall::FdFilestatSetTimes, |ctx| {
+            fd_meta::fd_filestat_set_times(ctx, mem, fd, atim, mtim, fst_flags)
+        })
     }
     fn fd_prestat_dir_name(
         &mut self,
@@ -362,7 +428,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         path: GuestPtr<u8>,
         path_len: Size,
     ) -> Result<(), Error> {
-        self.gated(Syscall::FdPrestatDirName, |ctx| fd_table::fd_prestat_dir_name(ctx, mem, fd, path, path_len))
+        self.gated(Syscall::FdPrestatDirName, |ctx| {
+            fd_table::fd_prestat_dir_name(ctx, mem, fd, path, path_len)
+        })
     }
     fn path_create_directory(
         &mut self,
@@ -370,7 +438,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathCreateDirectory, |ctx| path::path_create_directory(ctx, mem, fd, path))
+        self.gated(Syscall::PathCreateDirectory, |ctx| {
+            path::path_create_directory(ctx, mem, fd, path)
+        })
     }
     fn path_filestat_set_times(
         &mut self,
@@ -382,7 +452,9 @@ impl WasiSnapshotPreview1 for WasiCtx {
         mtim: Timestamp,
         fst_flags: Fstflags,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathFilestatSetTimes, |ctx| path::path_filestat_set_times(ctx, mem, fd, flags, path, atim, mtim, fst_flags))
+        self.gated(Syscall::PathFilestatSetTimes, |ctx| {
+            path::path_filestat_set_times(ctx, mem, fd, flags, path, atim, mtim, fst_flags)
+        })
     }
     fn path_remove_directory(
         &mut self,
@@ -390,6 +462,8 @@ impl WasiSnapshotPreview1 for WasiCtx {
         fd: Fd,
         path: GuestPtr<str>,
     ) -> Result<(), Error> {
-        self.gated(Syscall::PathRemoveDirectory, |ctx| path::path_remove_directory(ctx, mem, fd, path))
+        self.gated(Syscall::PathRemoveDirectory, |ctx| {
+            path::path_remove_directory(ctx, mem, fd, path)
+        })
     }
 }

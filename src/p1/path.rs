@@ -148,7 +148,14 @@ pub(crate) fn path_readlink(
     let dir = dir_of(ctx, fd, Rights::PATH_READLINK)?;
     let path = guest::read_path(mem, path)?;
     let r = resolve(&dir, &path, Follow::No)?;
-    check_path(ctx, Syscall::PathReadlink, fd, &r, Access::READ, Flags::NONE)?;
+    check_path(
+        ctx,
+        Syscall::PathReadlink,
+        fd,
+        &r,
+        Access::READ,
+        Flags::NONE,
+    )?;
     let target = match r.existing()? {
         Existing::Symlink { target, .. } => target,
         Existing::Dir(_) | Existing::File(_) => return Err(FsError::Invalid.into()),
@@ -253,7 +260,14 @@ pub(crate) fn path_rename(
         return Err(FsError::NotDir.into());
     }
     let s = Syscall::PathRename;
-    check_two_paths(ctx, s, (fd, &old), (new_fd, &new), Access::RENAME, Flags::NONE)?;
+    check_two_paths(
+        ctx,
+        s,
+        (fd, &old),
+        (new_fd, &new),
+        Access::RENAME,
+        Flags::NONE,
+    )?;
     old.dir.rename(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -278,9 +292,7 @@ pub(crate) fn path_symlink(
         // The link's contents are shown as written: they are not a path this call touches.
         let at = request::target(&ctx.table, fd, &r.guest_path);
         ctx.gate.check(s, || {
-            at.request(s, fd)
-                .access(Access::SYMLINK)
-                .contents(&target)
+            at.request(s, fd).access(Access::SYMLINK).contents(&target)
         })?;
     }
     r.dir.symlink(name, &target)?;
@@ -313,7 +325,14 @@ pub(crate) fn path_unlink_file(
     let path = guest::read_path(mem, path)?;
     // The entry itself is removed, never what a symlink points at.
     let r = resolve(&dir, &path, Follow::Never)?;
-    check_path(ctx, Syscall::PathUnlinkFile, fd, &r, Access::REMOVE, Flags::NONE)?;
+    check_path(
+        ctx,
+        Syscall::PathUnlinkFile,
+        fd,
+        &r,
+        Access::REMOVE,
+        Flags::NONE,
+    )?;
     match &r.last {
         Last::Dir
         | Last::Entry {

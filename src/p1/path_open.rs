@@ -68,7 +68,11 @@ pub(crate) fn path_open(
         let Kind::Dir(open) = &desc.kind else {
             return Err(Errno::Notdir.into());
         };
-        (desc.inheriting, open.guest_path.clone(), Arc::clone(&open.mount))
+        (
+            desc.inheriting,
+            open.guest_path.clone(),
+            Arc::clone(&open.mount),
+        )
     };
     // cap-primitives cannot honour the sync flags, so wasmtime refuses them; so do we, rather
     // than accept a promise the host backend would not keep.

@@ -41,8 +41,7 @@ pub(crate) fn proc_raise(
     sig: Signal,
 ) -> Result<(), Error> {
     let s = Syscall::ProcRaise;
-    ctx.gate
-        .check(s, || Request::new(s).code(sig as u32))?;
+    ctx.gate.check(s, || Request::new(s).code(sig as u32))?;
     Err(Errno::Notsup.into())
 }
 

@@ -4,12 +4,12 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-use crate::policy::{Request, Syscall};
 use crate::guest;
+use crate::policy::{Request, Syscall};
 use wiggle::{GuestMemory, GuestPtr};
 
 /// Bytes handed to the source per call: keeps each host request small and uniform.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = crate::limits::RANDOM_CHUNK;
 
 /// Mirrors `getentropy` without its 256-byte limit. Errors: ENOTCAPABLE (randomness not
 /// granted), EIO (the host source failed). Out-of-bounds buffers trap, even when not granted.

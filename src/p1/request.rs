@@ -76,8 +76,9 @@ pub(super) fn check_path(
         return Ok(());
     }
     let t = target(&ctx.table, fd, &resolved.guest_path);
-    ctx.gate
-        .check(syscall, || t.request(syscall, fd).access(access).flags(flags))
+    ctx.gate.check(syscall, || {
+        t.request(syscall, fd).access(access).flags(flags)
+    })
 }
 
 /// The policy check of a two-path call (rename, link): both sides are shown, so a rule on

@@ -79,8 +79,7 @@ pub(super) fn recv(
     let mut done = 0u64;
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
-        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len)))
-            .unwrap_or(0);
+        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len))).unwrap_or(0);
         if len == 0 {
             continue;
         }
@@ -117,8 +116,7 @@ pub(super) fn send(socket: &Socket, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Res
     let mut done = 0u64;
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
-        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len)))
-            .unwrap_or(0);
+        let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len))).unwrap_or(0);
         if len == 0 {
             continue;
         }
@@ -159,11 +157,12 @@ pub(crate) fn sock_accept(
         fdflags: flags,
         ..Flags::NONE
     };
-    ctx.gate.check(s, || {
-        request::on_fd(s, fd, &desc.kind).flags(request_flags)
-    })?;
+    ctx.gate
+        .check(s, || request::on_fd(s, fd, &desc.kind).flags(request_flags))?;
     let (stream, _peer) = listener.accept().map_err(net)?;
-    stream.set_nonblocking(flags.contains(Fdflags::NONBLOCK)).map_err(net)?;
+    stream
+        .set_nonblocking(flags.contains(Fdflags::NONBLOCK))
+        .map_err(net)?;
     let desc = Descriptor {
         kind: Kind::Socket(Socket::Stream(stream)),
         base: STREAM_RIGHTS & inheriting,
@@ -184,10 +183,11 @@ pub(crate) fn sock_recv(
     ri_data: IovecArray,
     ri_flags: Riflags,
 ) -> Result<(Size, Roflags), Error> {
-    let iovs = IoVecs::check(mem, ri_data.offset())?;
+    // The descriptor first: like wasmtime, a non-socket is ENOTSOCK whatever the buffers.
     let (desc, socket) = socket(&ctx.table, fd)?;
     stream(socket)?;
     desc.require(Rights::FD_READ)?;
+    let iovs = IoVecs::check(mem, ri_data.offset())?;
     let s = Syscall::SockRecv;
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
@@ -206,10 +206,11 @@ pub(crate) fn sock_send(
     si_data: CiovecArray,
     _si_flags: Siflags,
 ) -> Result<Size, Error> {
-    let iovs = IoVecs::check(mem, si_data.offset())?;
+    // The descriptor first: like wasmtime, a non-socket is ENOTSOCK whatever the buffers.
     let (desc, socket) = socket(&ctx.table, fd)?;
     stream(socket)?;
     desc.require(Rights::FD_WRITE)?;
+    let iovs = IoVecs::check(mem, si_data.offset())?;
     let s = Syscall::SockSend;
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;

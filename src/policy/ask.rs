@@ -76,6 +76,7 @@ mod tests {
     fn allows_under_guarded_paths_become_asks() {
         let table = PolicyTable::allow_all().rule(
             crate::policy::Rule::new(Decision::Deny(Errno::Perm))
+                .syscalls(Syscall::PathOpen)
                 .path(PathPattern::subtree("/data/secret")),
         );
         let ask = AskFirst::new(table).guard("/data");

@@ -145,7 +145,9 @@ fn a_bad_policy_file_is_an_error_naming_its_line() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with(&format!("wasi-warden: --policy: {policy}:4:13: unknown syscall")),
+        err.starts_with(&format!(
+            "wasi-warden: --policy: {policy}:4:13: unknown syscall"
+        )),
         "{err}"
     );
     assert!(out.stdout.is_empty());
@@ -162,7 +164,9 @@ fn policy_file_audit_and_trace() {
     );
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
-    let out = run(&["run", "--policy", &policy, "--audit", audit_arg, "--trace", &guest]);
+    let out = run(&[
+        "run", "--policy", &policy, "--audit", audit_arg, "--trace", &guest,
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OOOEEE");
     let text = std::fs::read_to_string(&audit).unwrap();
@@ -179,7 +183,9 @@ fn policy_file_audit_and_trace() {
     assert_eq!(opens[5]["errno"], "EPERM");
     let trace = String::from_utf8_lossy(&out.stderr);
     assert!(
-        trace.contains("wasi-warden: path_open(fd=3, \"/y\", oflags=CREAT, access=write|create) = -1 EPERM <"),
+        trace.contains(
+            "wasi-warden: path_open(fd=3, \"/y\", oflags=CREAT, access=write|create) = -1 EPERM <"
+        ),
         "{trace}"
     );
     assert!(trace.contains("[deny EPERM by policy]"), "{trace}");
@@ -235,7 +241,9 @@ fn ask_on_a_terminal_answers_y_a_n_never() {
             let mut buf = [0u8; 1024];
             // Ends with EIO once the child (the last holder of the slave) is gone.
             while let Ok(n @ 1..) = master.read(&mut buf) {
-                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         })
     };
@@ -243,7 +251,11 @@ fn ask_on_a_terminal_answers_y_a_n_never() {
     for (i, answer) in ["y", "a", "n", "N"].iter().enumerate() {
         let deadline = Instant::now() + Duration::from_secs(60);
         while seen.lock().unwrap().matches(question).count() <= i {
-            assert!(Instant::now() < deadline, "no prompt {i}: {:?}", seen.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "no prompt {i}: {:?}",
+                seen.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         master.write_all(format!("{answer}\n").as_bytes()).unwrap();
@@ -255,11 +267,21 @@ fn ask_on_a_terminal_answers_y_a_n_never() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OOOEEE", "{shown}");
     assert_eq!(shown.matches(question).count(), 4, "{shown}");
     assert!(
-        shown.contains(&format!("wasi-warden: module wants to write and create /x \u{2014} {question}")),
+        shown.contains(&format!(
+            "wasi-warden: module wants to write and create /x \u{2014} {question}"
+        )),
         "{shown}"
     );
-    assert!(shown.contains("module wants to write and create /y"), "{shown}");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        shown.contains("module wants to write and create /y"),
+        "{shown}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Accepts one connection on fd 4 and echoes it until end-of-stream.
@@ -325,5 +347,10 @@ fn tcplisten_serves_a_guest_echo_server() {
     client.read_to_string(&mut back).unwrap();
     assert_eq!(back, "hello, echo");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

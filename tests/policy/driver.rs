@@ -3,8 +3,8 @@
 //! our gate) and reads guest memory back. No wasm toolchain needed.
 #![allow(dead_code)]
 
-use wasi_warden::wasmtime::{self, Engine, Instance, Linker, Memory, Module, Store, Val, ValType};
 use wasi_warden::WasiCtx;
+use wasi_warden::wasmtime::{self, Engine, Instance, Linker, Memory, Module, Store, Val, ValType};
 
 /// (import name, parameter types as `i`/`I` for i32/i64). Every import returns an errno.
 pub const IMPORTS: &[(&str, &str)] = &[

@@ -6,9 +6,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use super::Inner;
 use super::data::SparseData;
 use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target};
-use super::Inner;
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
 };
@@ -220,6 +220,13 @@ impl Dir for MemDir {
         // A directory moved below itself would detach a cycle from the tree (Linux: EINVAL).
         if st.get(src)?.filetype() == FileType::Directory && st.is_ancestor_or_self(src, dst)? {
             return Err(FsError::Invalid);
+        }
+        // Onto the source's own parent or an ancestor of it: that directory is not empty, and
+        // Linux says so (ENOTEMPTY) before the type rules, even when the source is a file.
+        if let Some(victim) = st.dir(dst)?.get(new_name)
+            && st.is_ancestor_or_self(victim, self.ino)?
+        {
+            return Err(FsError::NotEmpty);
         }
         // Two names of one inode (or one name onto itself): POSIX says do nothing.
         if st.dir(dst)?.get(new_name) == Some(src) {

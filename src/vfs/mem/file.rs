@@ -6,9 +6,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use super::Inner;
 use super::data::{SparseData, end_of};
 use super::node::{Budget, Kind};
-use super::Inner;
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
 
 /// An open regular file of a [`super::MemFs`].
@@ -55,7 +55,12 @@ impl MemFile {
 
 /// pwrite with the budgets charged first: EFBIG past the largest file size, ENOSPC past the
 /// byte budget. All or nothing: a refused write stores no byte.
-fn charged_write(data: &mut SparseData, budget: Budget, buf: &[u8], offset: u64) -> FsResult<usize> {
+fn charged_write(
+    data: &mut SparseData,
+    budget: Budget,
+    buf: &[u8],
+    offset: u64,
+) -> FsResult<usize> {
     let end = end_of(offset, buf.len() as u64)?;
     budget.size(end)?;
     budget.bytes(data.growth(offset, buf.len() as u64))?;

@@ -57,10 +57,7 @@ fn sparse_gaps_are_free_until_written() {
     assert_eq!(f.write_at(b"abc", 1 << 30), Ok(3));
     assert_eq!(fs.usage().bytes, 3);
     // Within a page, the bytes from the page start are stored, so they are charged.
-    assert_eq!(
-        f.write_at(b"z", (1 << 30) + 2000),
-        Err(FsError::NoSpace)
-    );
+    assert_eq!(f.write_at(b"z", (1 << 30) + 2000), Err(FsError::NoSpace));
     assert_eq!(fs.usage().bytes, 3);
 }
 
@@ -156,7 +153,10 @@ fn path_length_and_depth_budgets_are_enametoolong() {
     y.create_dir("z").unwrap();
     let z = subdir(&y, "z");
     assert_eq!(z.create_dir("w"), Err(FsError::NameTooLong));
-    assert!(matches!(z.open_file("w", CREATE), Err(FsError::NameTooLong)));
+    assert!(matches!(
+        z.open_file("w", CREATE),
+        Err(FsError::NameTooLong)
+    ));
     // Renaming a subtree checks its deepest descendant: x/y/z moved into aaaa/bbbbb is too
     // deep, and nothing moved.
     let b = subdir(&a, "bbbbb");
@@ -208,6 +208,9 @@ fn timestamps_come_from_the_time_source() {
         s.dev = f2.stat().unwrap().dev;
         s
     });
-    assert_eq!(fs.snapshot(), vec![("f".into(), TreeEntry::File(b"x".to_vec()))]);
+    assert_eq!(
+        fs.snapshot(),
+        vec![("f".into(), TreeEntry::File(b"x".to_vec()))]
+    );
     assert!(clock.now() > created);
 }

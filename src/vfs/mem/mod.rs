@@ -10,9 +10,9 @@ mod data;
 mod dir;
 mod file;
 mod import;
-mod node;
 #[cfg(test)]
 mod limit_tests;
+mod node;
 #[cfg(test)]
 mod tests;
 
@@ -192,7 +192,9 @@ impl MemFs {
         let mut st = self.inner.lock();
         st.clock = clock;
         let fresh = st.inodes.len() == 1
-            && st.get(ROOT).is_ok_and(|root| root.mtim == st.created && root.atim == st.created);
+            && st
+                .get(ROOT)
+                .is_ok_and(|root| root.mtim == st.created && root.atim == st.created);
         if fresh {
             let now = st.now();
             st.created = now;

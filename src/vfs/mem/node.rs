@@ -536,6 +536,8 @@ fn child_position(d: &DirData, name: &str) -> (u32, u32) {
     let sep = u32::from(d.depth > 0);
     (
         d.depth.saturating_add(1),
-        d.path_len.saturating_add(sep).saturating_add(name_len(name)),
+        d.path_len
+            .saturating_add(sep)
+            .saturating_add(name_len(name)),
     )
 }

@@ -1,0 +1,196 @@
+//! `cargo bench`: the same `.wat` guest loops (benches/guests) under wasi-warden on an in-memory
+//! root, wasi-warden on a tmpfs directory and wasmtime-wasi 48 on the same directory, beside
+//! their floors (a no-op import, a raw cached-memory `fd_write`, memcpy, std::fs, a bare
+//! instantiate). Each guest loops N times inside wasm and criterion's `iter_custom` times one
+//! call of the loop, so per-call host overhead dominates. A summary table with every figure,
+//! the ratios and the targets is printed at the end (`report.rs`).
+
+mod memory;
+mod report;
+mod runners;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
+use report::record;
+use runners::{BIG, CHUNK, Fixture, Host, Stdout};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use wasi_warden::wasmtime::{Linker, Module, Store};
+
+/// Output captured past this many bytes is dropped between two calls of the loop (untimed).
+const CAPTURE_SPAN: u64 = 64 << 20;
+
+/// Small samples, short windows: the whole run stays within a few minutes.
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(900))
+        .without_plots()
+        .configure_from_args()
+}
+
+/// Benchmarks `module` under `host`: every sample is a fresh instance whose `run(iters)` is
+/// timed. With a capturing stdout the instance is rebuilt (untimed) every `CAPTURE_SPAN` bytes.
+#[allow(clippy::too_many_arguments)]
+fn guest(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    fix: &Fixture,
+    host: Host,
+    module: &Module,
+    stdout: Stdout,
+    arg: i32,
+    bytes_per_call: u64,
+) {
+    let id = label(host);
+    let key = format!("{name}/{id}");
+    let span = match stdout {
+        Stdout::Capture => (CAPTURE_SPAN / bytes_per_call.max(1)).max(1),
+        Stdout::Discard => 1 << 30,
+    };
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(span);
+                let mut guest = fix.guest(host, module, stdout, arg);
+                total += guest.run(n as u32);
+                left -= n;
+            }
+            record(&key, iters, total);
+            total
+        })
+    });
+}
+
+/// Benchmarks a host-side routine (the floors that are not guests, and instantiation).
+fn host(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, id: &str, mut f: impl FnMut()) {
+    let key = format!("{name}/{id}");
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            let total = start.elapsed();
+            record(&key, iters, total);
+            total
+        })
+    });
+}
+
+/// The column a host's figures go in (and its criterion id).
+fn label(host: Host) -> &'static str {
+    match host {
+        Host::WardenMem => "warden-mem",
+        Host::WardenHost => "warden-host",
+        Host::Wasmtime => "wasmtime-wasi",
+        Host::Noop => "floor-noop",
+        Host::Raw => "floor-raw",
+    }
+}
+
+fn writes(c: &mut Criterion, fix: &Fixture) {
+    let write = fix.module("write");
+    let cases = [
+        ("fd_write_16B_discard", Stdout::Discard, 16, &[Host::Noop, Host::Raw][..]),
+        ("fd_write_16B_capture", Stdout::Capture, 16, &[Host::Raw][..]),
+        ("fd_write_64KiB_capture", Stdout::Capture, CHUNK as i32, &[Host::Raw][..]),
+    ];
+    for (name, stdout, len, floors) in cases {
+        let mut group = c.benchmark_group(name);
+        // stdout does not depend on the mount: one wasi-warden column is enough.
+        for &host in floors.iter().chain(&[Host::WardenMem, Host::Wasmtime]) {
+            guest(&mut group, name, fix, host, &write, stdout, len, len as u64);
+        }
+        group.finish();
+    }
+}
+
+fn reads(c: &mut Criterion, fix: &Fixture) {
+    let name = "fd_read_64MiB_in_64KiB";
+    let read = fix.module("read");
+    let mut group = c.benchmark_group(name);
+    let source = std::fs::read(fix.host.join("big.bin")).unwrap();
+    let mut dest = vec![0u8; CHUNK];
+    let mut at = 0;
+    host(&mut group, name, "floor-memcpy", || {
+        dest.copy_from_slice(&source[at..at + CHUNK]);
+        black_box(&mut dest);
+        at = (at + CHUNK) % BIG;
+    });
+    for host in [Host::WardenMem, Host::WardenHost, Host::Wasmtime] {
+        guest(&mut group, name, fix, host, &read, Stdout::Discard, 0, 0);
+    }
+    group.finish();
+}
+
+fn paths(c: &mut Criterion, fix: &Fixture) {
+    let small = fix.host.join("small.txt");
+    let dir = fix.host.join("dir1000");
+    let cases: [(&str, &str, Box<dyn FnMut()>); 3] = [
+        ("path_open_fd_close", "open_close", Box::new(|| drop(std::fs::File::open(&small).unwrap()))),
+        ("path_filestat_get", "filestat", Box::new(|| drop(black_box(std::fs::metadata(&small).unwrap())))),
+        ("fd_readdir_1000", "readdir", Box::new(|| assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1000))),
+    ];
+    for (name, wat, mut floor) in cases {
+        let module = fix.module(wat);
+        let mut group = c.benchmark_group(name);
+        host(&mut group, name, "floor-std", &mut floor);
+        for host in [Host::WardenMem, Host::WardenHost, Host::Wasmtime] {
+            guest(&mut group, name, fix, host, &module, Stdout::Discard, 0, 0);
+        }
+        group.finish();
+    }
+}
+
+fn clocks_and_random(c: &mut Criterion, fix: &Fixture) {
+    for (name, wat) in [("clock_time_get", "clock"), ("random_get_16B", "random")] {
+        let module = fix.module(wat);
+        let mut group = c.benchmark_group(name);
+        for host in [Host::WardenMem, Host::Wasmtime] {
+            guest(&mut group, name, fix, host, &module, Stdout::Discard, 0, 0);
+        }
+        group.finish();
+    }
+}
+
+fn instantiation(c: &mut Criterion, fix: &Fixture) {
+    let name = "build_and_instantiate";
+    let small = fix.module("small");
+    let engine = &fix.engine;
+    let mut bare = Linker::<()>::new(engine);
+    bare.define_unknown_imports_as_traps(&small).unwrap();
+    let bare = bare.instantiate_pre(&small).unwrap();
+    let warden = fix.warden.instantiate_pre(&small).unwrap();
+    let wasmtime = fix.wasmtime.instantiate_pre(&small).unwrap();
+    let mut group = c.benchmark_group(name);
+    host(&mut group, name, "floor-bare", || {
+        let mut store = Store::new(engine, ());
+        black_box(bare.instantiate(&mut store).unwrap());
+    });
+    host(&mut group, name, "warden-mem", || {
+        let mut store = Store::new(engine, runners::small_warden_ctx());
+        black_box(warden.instantiate(&mut store).unwrap());
+    });
+    host(&mut group, name, "wasmtime-wasi", || {
+        let mut store = Store::new(engine, runners::small_wasmtime_ctx());
+        black_box(wasmtime.instantiate(&mut store).unwrap());
+    });
+    group.finish();
+}
+
+fn main() {
+    let fix = Fixture::new();
+    let mut c = config();
+    writes(&mut c, &fix);
+    reads(&mut c, &fix);
+    paths(&mut c, &fix);
+    clocks_and_random(&mut c, &fix);
+    instantiation(&mut c, &fix);
+    c.final_summary();
+    let idle = memory::idle_instances(&fix);
+    report::print(&idle);
+}

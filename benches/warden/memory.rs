@@ -1,0 +1,139 @@
+//! Memory per idle instance: 1,000 live instances of a small module, each in its own store
+//! with its WASI context (in-memory root with one small file for wasi-warden; the same file
+//! in a preopened host directory for wasmtime-wasi; nothing for the bare floor), measured as
+//! the growth of live heap bytes (a counting global allocator) and of the process's RSS.
+//! The allocator is the only unsafe code of the benchmarks: it forwards to `System`.
+
+use crate::runners::Fixture;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use wasi_warden::wasmtime::{InstancePre, Linker, Store};
+use wasi_warden::{Output, WasiCtx};
+
+/// How many instances are kept alive at once.
+pub const INSTANCES: usize = 1000;
+
+/// Counts live heap bytes; everything else is `System`'s.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counter
+// is only bookkeeping.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The process's resident set in bytes (VmRSS), 0 if /proc is not there.
+fn rss() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Bytes per idle instance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PerInstance {
+    pub heap: f64,
+    pub rss: f64,
+}
+
+/// Per-instance memory of the three kinds of instance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Idle {
+    pub bare: PerInstance,
+    pub warden: PerInstance,
+    pub wasmtime: PerInstance,
+}
+
+/// Keeps `INSTANCES` results of `make` alive and reports the growth per instance. A few are
+/// made and dropped first so that lazily initialised statics are not charged to the first.
+fn measure<S>(mut make: impl FnMut() -> S) -> PerInstance {
+    drop((0..16).map(|_| make()).collect::<Vec<_>>());
+    let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss());
+    let live: Vec<S> = (0..INSTANCES).map(|_| make()).collect();
+    let (heap1, rss1) = (LIVE.load(Ordering::Relaxed), rss());
+    drop(live);
+    PerInstance {
+        heap: (heap1 - heap0) as f64 / INSTANCES as f64,
+        rss: (rss1 - rss0) as f64 / INSTANCES as f64,
+    }
+}
+
+pub fn idle_instances(fix: &Fixture) -> Idle {
+    let module = fix.module("small");
+    let engine = &fix.engine;
+    let one = fix.host.join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::write(one.join("small.txt"), b"a small file\n").unwrap();
+
+    let mut bare = Linker::<()>::new(engine);
+    bare.define_unknown_imports_as_traps(&module).unwrap();
+    let bare: InstancePre<()> = bare.instantiate_pre(&module).unwrap();
+    let warden = fix.warden.instantiate_pre(&module).unwrap();
+    let wasmtime = fix.wasmtime.instantiate_pre(&module).unwrap();
+    Idle {
+        bare: measure(|| {
+            let mut store = Store::new(engine, ());
+            bare.instantiate(&mut store).unwrap();
+            store
+        }),
+        warden: measure(|| {
+            let ctx = WasiCtx::builder()
+                .stdout(Output::capture())
+                .mount("/", Fixture::small_mem_root())
+                .build();
+            let mut store = Store::new(engine, ctx);
+            warden.instantiate(&mut store).unwrap();
+            store
+        }),
+        wasmtime: measure(|| {
+            let mut builder = wasmtime_wasi::WasiCtxBuilder::new();
+            builder
+                .stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(usize::MAX))
+                .preopened_dir(&one, "/", wasmtime_wasi::FsPerms::ReadWrite)
+                .unwrap();
+            let mut store = Store::new(engine, builder.build_p1());
+            wasmtime.instantiate(&mut store).unwrap();
+            store
+        }),
+    }
+}

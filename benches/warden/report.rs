@@ -1,0 +1,206 @@
+//! The summary printed after criterion's own output: every workload's time per call (or
+//! bandwidth) under each host, the ratios, and each of the targets as met or missed.
+//! Figures are total time over total iterations of every sample criterion took (warm-up
+//! included, which weighs little: its samples are the short ones).
+
+use crate::memory::{INSTANCES, Idle};
+use crate::runners::CHUNK;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Key `group/id` → (iterations, time) summed over samples.
+static RESULTS: Mutex<BTreeMap<String, (u64, Duration)>> = Mutex::new(BTreeMap::new());
+
+pub fn record(key: &str, iters: u64, time: Duration) {
+    let mut results = RESULTS.lock().unwrap();
+    let entry = results.entry(key.to_string()).or_default();
+    entry.0 += iters;
+    entry.1 += time;
+}
+
+/// Nanoseconds per iteration of `group/id`, if it ran.
+fn ns(group: &str, id: &str) -> Option<f64> {
+    let results = RESULTS.lock().unwrap();
+    let (iters, time) = results.get(&format!("{group}/{id}"))?;
+    Some(time.as_nanos() as f64 / *iters as f64)
+}
+
+/// How a row's figures read.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Time per call.
+    Latency,
+    /// Bytes moved per call, shown as GiB/s.
+    Bandwidth(u64),
+}
+
+const ROWS: &[(&str, &str, &str, Unit)] = &[
+    ("no-op import (floor)", "fd_write_16B_discard", "floor-noop", Unit::Latency),
+    ("fd_write 16 B, discarding stdout", "fd_write_16B_discard", "floor-raw", Unit::Latency),
+    ("fd_write 16 B, capturing stdout", "fd_write_16B_capture", "floor-raw", Unit::Latency),
+    ("fd_write 64 KiB, capturing stdout", "fd_write_64KiB_capture", "floor-raw", Unit::Bandwidth(CHUNK as u64)),
+    ("fd_read 64 MiB in 64 KiB chunks", "fd_read_64MiB_in_64KiB", "floor-memcpy", Unit::Bandwidth(CHUNK as u64)),
+    ("path_open + fd_close", "path_open_fd_close", "floor-std", Unit::Latency),
+    ("path_filestat_get", "path_filestat_get", "floor-std", Unit::Latency),
+    ("fd_readdir, 1,000 entries", "fd_readdir_1000", "floor-std", Unit::Latency),
+    ("clock_time_get", "clock_time_get", "-", Unit::Latency),
+    ("random_get 16 B", "random_get_16B", "-", Unit::Latency),
+    ("build ctx + instantiate", "build_and_instantiate", "floor-bare", Unit::Latency),
+];
+
+fn show(ns: Option<f64>, unit: Unit) -> String {
+    match (ns, unit) {
+        (None, _) => "-".into(),
+        (Some(t), Unit::Bandwidth(bytes)) => format!("{:.2} GiB/s", bytes as f64 / t / 1.073_741_824),
+        (Some(t), Unit::Latency) if t < 1_000.0 => format!("{t:.1} ns"),
+        (Some(t), Unit::Latency) if t < 1_000_000.0 => format!("{:.2} µs", t / 1e3),
+        (Some(t), Unit::Latency) => format!("{:.2} ms", t / 1e6),
+    }
+}
+
+/// `a / b` as "12.3×", or "-" when either is missing.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "-".into(),
+    }
+}
+
+pub fn print(idle: &Idle) {
+    println!("\n## wasi-warden vs wasmtime-wasi 48 (time per call; lower is better, GiB/s higher)\n");
+    println!(
+        "| workload | floor | warden mem | warden host | wasmtime-wasi | wt ÷ mem | wt ÷ host | mem ÷ floor | host ÷ floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for &(label, group, floor_id, unit) in ROWS {
+        let floor = ns(group, floor_id);
+        let mem = ns(group, "warden-mem");
+        let host = ns(group, "warden-host");
+        let wt = ns(group, "wasmtime-wasi");
+        // The no-op row is itself a floor: its figure sits in the floor column only.
+        if floor_id == "floor-noop" {
+            println!("| {label} | {} | | | | | | | |", show(floor, unit));
+            continue;
+        }
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            show(floor, unit),
+            show(mem, unit),
+            show(host, unit),
+            show(wt, unit),
+            ratio(wt, mem),
+            ratio(wt, host),
+            ratio(mem, floor),
+            ratio(host, floor),
+        );
+    }
+    let kib = |b: f64| format!("{:.1} KiB", b / 1024.0);
+    println!(
+        "| idle instance, heap ({INSTANCES} live) | {} | {} | | {} | {} | | {} | |",
+        kib(idle.bare.heap),
+        kib(idle.warden.heap),
+        kib(idle.wasmtime.heap),
+        ratio(Some(idle.wasmtime.heap), Some(idle.warden.heap)),
+        ratio(Some(idle.warden.heap), Some(idle.bare.heap)),
+    );
+    println!(
+        "| idle instance, RSS ({INSTANCES} live) | {} | {} | | {} | {} | | {} | |",
+        kib(idle.bare.rss),
+        kib(idle.warden.rss),
+        kib(idle.wasmtime.rss),
+        ratio(Some(idle.wasmtime.rss), Some(idle.warden.rss)),
+        ratio(Some(idle.warden.rss), Some(idle.bare.rss)),
+    );
+    println!("\nfloors: no-op = an fd_write import that does nothing; raw = an fd_write reading the");
+    println!("iovecs through a cached `Memory` (and appending to a Vec when capturing); memcpy = the");
+    println!("same 64 KiB chunks copied host-side; std = the same operation with std::fs on the tmpfs");
+    println!("path; bare = Store + instantiate with trapping imports. wt = wasmtime-wasi.\n");
+    targets(idle);
+}
+
+/// One target: its text, the measured figure (as text) and whether it holds.
+fn target(text: &str, figure: Option<f64>, holds: impl Fn(f64) -> bool, unit: &str) {
+    let (verdict, shown) = match figure {
+        Some(f) => (if holds(f) { "met   " } else { "MISSED" }, format!("{f:.2}{unit}")),
+        None => ("n/a   ", "not run".into()),
+    };
+    println!("  {verdict} {text}: {shown}");
+}
+
+fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+fn targets(idle: &Idle) {
+    println!("targets:");
+    for (group, what) in [("fd_write_16B_discard", "discarding"), ("fd_write_16B_capture", "capturing")] {
+        let warden = ns(group, "warden-mem");
+        target(
+            &format!("fd_write 16 B ({what}) ≤ 3× the raw floor"),
+            div(warden, ns(group, "floor-raw")),
+            |r| r <= 3.0,
+            "×",
+        );
+        target(
+            &format!("fd_write 16 B ({what}) ≥ 12× faster than wasmtime-wasi"),
+            div(ns(group, "wasmtime-wasi"), warden),
+            |r| r >= 12.0,
+            "×",
+        );
+    }
+    for (group, what) in [("path_open_fd_close", "path_open + fd_close"), ("path_filestat_get", "path_filestat_get")] {
+        target(
+            &format!("{what}, in-memory ≥ 50× faster than wasmtime-wasi"),
+            div(ns(group, "wasmtime-wasi"), ns(group, "warden-mem")),
+            |r| r >= 50.0,
+            "×",
+        );
+        target(
+            &format!("{what}, host dir within 1.3× of std::fs"),
+            div(ns(group, "warden-host"), ns(group, "floor-std")),
+            |r| r <= 1.3,
+            "×",
+        );
+    }
+    let read = "fd_read_64MiB_in_64KiB";
+    target(
+        "reads from the in-memory fs ≥ 70% of memcpy bandwidth",
+        div(ns(read, "floor-memcpy"), ns(read, "warden-mem")).map(|r| r * 100.0),
+        |p| p >= 70.0,
+        "%",
+    );
+    target(
+        "reads from the host dir ≥ 2× wasmtime-wasi's bandwidth",
+        div(ns(read, "wasmtime-wasi"), ns(read, "warden-host")),
+        |r| r >= 2.0,
+        "×",
+    );
+    for (group, what) in [("clock_time_get", "clock_time_get"), ("random_get_16B", "random_get(16)")] {
+        target(
+            &format!("{what} ≥ 3× faster than wasmtime-wasi"),
+            div(ns(group, "wasmtime-wasi"), ns(group, "warden-mem")),
+            |r| r >= 3.0,
+            "×",
+        );
+    }
+    let build = "build_and_instantiate";
+    target(
+        "build + instantiate (mem root, one file, capture) no slower than wasmtime-wasi's (no fs)",
+        div(ns(build, "warden-mem"), ns(build, "wasmtime-wasi")),
+        |r| r <= 1.0,
+        "× of wasmtime-wasi's time",
+    );
+    target(
+        "idle instance memory (RSS) ≤ half of wasmtime-wasi's",
+        Some(idle.warden.rss / idle.wasmtime.rss),
+        |r| r <= 0.5,
+        "× of wasmtime-wasi's",
+    );
+    target(
+        "idle instance memory (heap) ≤ half of wasmtime-wasi's",
+        Some(idle.warden.heap / idle.wasmtime.heap),
+        |r| r <= 0.5,
+        "× of wasmtime-wasi's",
+    );
+}
