@@ -18,6 +18,11 @@ pub const MAX_NAME_LEN: usize = 255;
 /// `(1 + MAX_SYMLINK_EXPANSIONS) * MAX_TARGET_LEN` bytes of components.
 pub const MAX_TARGET_LEN: usize = 4096;
 
+/// Deepest directory stack one resolution may hold. On a host mount every level is an open
+/// host descriptor, so symlink chains must not make one call hold tens of thousands of them;
+/// deeper is `NameTooLong` (ENAMETOOLONG). A 4096-byte path reaches at most 2048 levels.
+pub const MAX_DEPTH: usize = 2048;
+
 /// What to do when the final component is a symlink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Follow {
@@ -196,6 +201,9 @@ impl Walk {
         check_name(&name)?;
         match self.top().lookup(&name)? {
             Node::Dir(dir) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(FsError::NameTooLong);
+                }
                 self.stack.push(dir);
                 self.names.push(name);
                 Ok(())

@@ -357,3 +357,23 @@ fn long_paths_and_link_storms_stay_bounded() {
         "a/b|f:file||a/b/f"
     );
 }
+
+#[test]
+fn the_directory_stack_is_capped() {
+    // d/d/d/... 2100 levels deep: every level would be a held host descriptor.
+    let mut node = dir("leaf", vec![("f", Fake::File)]);
+    for level in 0..2100 {
+        node = dir(&format!("level{level}"), vec![("d", node)]);
+    }
+    let Fake::Dir(root) = node else {
+        unreachable!("built as a directory")
+    };
+    let root: Arc<dyn Dir> = root;
+    let too_deep = "d/".repeat(MAX_DEPTH + 1) + "x";
+    assert_eq!(
+        render(resolve(&root, &too_deep, Follow::No)),
+        "Err(NameTooLong)"
+    );
+    let deep_enough = "d/".repeat(MAX_DEPTH) + "x";
+    assert!(!render(resolve(&root, &deep_enough, Follow::No)).starts_with("Err"));
+}
