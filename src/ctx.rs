@@ -26,6 +26,8 @@ pub struct WasiCtx {
     pub(crate) stderr: Output,
     /// The policy every call goes through (and its audit).
     pub(crate) gate: Gate,
+    /// Where the guest's memory is exported, once known (see `WasiCtx::bind_module`).
+    pub(crate) memory_index: crate::linker::MemoryIndex,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -326,6 +328,7 @@ impl WasiCtxBuilder {
             stdout: self.stdout,
             stderr: self.stderr,
             gate,
+            memory_index: Default::default(),
         }
     }
 

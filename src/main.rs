@@ -1,7 +1,8 @@
 //! `wasi-warden`, the command-line runner: parses flags (`cli/`), grants the guest what they
 //! say through the public `WasiCtx` builder, runs the module and turns how it ended into an exit
 //! status. It must not grant anything the flags (and the documented CLI defaults) do not ask
-//! for, and it never writes to the host filesystem (but for the `--audit` file it is told to write).
+//! for, and it never writes to the host filesystem (but for the `--audit` and `--save-fs` files
+//! it is told to write, and the guest's own writes to `--dir` mounts).
 
 mod cli;
 
@@ -9,17 +10,29 @@ use clap::Parser;
 use cli::{Cli, Command, RunArgs};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use wasi_warden::clock::VirtualClock;
+use wasi_warden::limits::FsLimits;
 use wasi_warden::stdio::OutputLimitExceeded;
-use wasi_warden::wasmtime::{Engine, Module, Trap};
+use wasi_warden::wasmtime::{Config, Engine, Module, Trap};
 use wasi_warden::{
-    I32Exit, Input, MemFs, Outcome, Output, Overlay, Perms, WasiCtx, WasiCtxBuilder, run_command,
+    I32Exit, Input, LimitStop, MemFs, Outcome, Output, Overlay, Perms, RunLimits, WasiCtx,
+    WasiCtxBuilder, run_command_with,
 };
 
 /// Exit status when the guest trapped or was stopped by a limit: 128 + SIGABRT, what
 /// `wasmtime run` reports for a trap on Unix, so scripts can tell it from the guest's own codes.
 const EXIT_TRAPPED: u8 = 134;
-/// Exit status when the guest could not be started (bad flags, module, mount). clap uses it too.
+/// Exit status when the guest could not be started (bad flags, module, mount, image) or its
+/// tree could not be saved. clap uses it too.
 const EXIT_USAGE: u8 = 2;
+/// Exit status when the guest ran past --timeout (as GNU `timeout`).
+const EXIT_TIMEOUT: u8 = 124;
+/// Exit status when the guest used up its --fuel.
+const EXIT_FUEL: u8 = 125;
+/// Exit status when the guest's memory would have grown past --max-memory.
+const EXIT_MEMORY: u8 = 123;
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
@@ -32,21 +45,46 @@ fn main() -> ExitCode {
 struct SetupError(String);
 
 fn run(args: RunArgs) -> ExitCode {
-    let engine = Engine::default();
+    let limits = RunLimits {
+        fuel: args.fuel,
+        timeout: args.timeout.map(|t| t.0),
+        max_memory: args.max_memory.and_then(|m| m.bytes()),
+    };
+    let mut config = Config::new();
+    limits.configure(&mut config);
+    let engine = match Engine::new(&config) {
+        Ok(engine) => engine,
+        Err(e) => return fail(EXIT_USAGE, &format!("cannot set up the engine: {e}")),
+    };
     // Load first: a typo in the module path should not cost copying a large --mem-dir.
     let module = match load_module(&engine, args.module()) {
         Ok(module) => module,
         Err(SetupError(message)) => return fail(EXIT_USAGE, &message),
     };
-    let ctx = match build_ctx(&args) {
-        Ok(ctx) => ctx,
+    let (ctx, to_save) = match build_ctx(&args) {
+        Ok(built) => built,
         Err(SetupError(message)) => return fail(EXIT_USAGE, &message),
     };
-    match run_command(&engine, &module, ctx) {
+    let status = finish(&args, run_command_with(&engine, &module, ctx, &limits));
+    // However the guest ended, its tree is saved.
+    match (&args.save_fs, to_save) {
+        (Some(path), Some(fs)) => match save_tree(&fs, path) {
+            Ok(()) => status,
+            Err(SetupError(message)) => fail(EXIT_USAGE, &message),
+        },
+        _ => status,
+    }
+}
+
+/// Turns how the run ended into the process's exit status (reporting stops in one line).
+fn finish(args: &RunArgs, result: wasi_warden::wasmtime::Result<(Outcome, WasiCtx)>) -> ExitCode {
+    match result {
         Ok((Outcome::Exited(code), _ctx)) => guest_exit_status(code),
-        Ok((Outcome::Trapped(error), _ctx)) => trapped(&error),
+        Ok((Outcome::Trapped(error), _ctx)) => trapped(&error, args.timeout.map(|t| t.0)),
         // A trap in the module's start function surfaces while instantiating.
-        Err(error) if error.downcast_ref::<Trap>().is_some() => trapped(&error),
+        Err(error) if error.downcast_ref::<Trap>().is_some() => {
+            trapped(&error, args.timeout.map(|t| t.0))
+        }
         Err(error) => fail(
             EXIT_USAGE,
             &format!(
@@ -79,9 +117,69 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module, SetupError> {
     compiled.map_err(|e| cannot(format!("{e:#}")))
 }
 
+/// Writes `fs` to `path` as a tar image.
+fn save_tree(fs: &MemFs, path: &Path) -> Result<(), SetupError> {
+    let failed = |e: String| SetupError(format!("--save-fs: cannot write {}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
+    let mut out = std::io::BufWriter::new(file);
+    fs.save_tar(&mut out).map_err(|e| failed(e.to_string()))?;
+    std::io::Write::flush(&mut out).map_err(|e| failed(e.to_string()))
+}
+
+/// The budgets of every in-memory filesystem the CLI creates.
+fn fs_limits(args: &RunArgs) -> FsLimits {
+    let quota = args.fs_quota.bytes();
+    FsLimits {
+        bytes: quota,
+        inodes: Some(cli::FS_INODES),
+        ..FsLimits::default()
+    }
+}
+
+/// An in-memory filesystem for `--mem-dir [SRC::]GUEST`: empty, a copy of a host directory, or
+/// loaded from a tar image file. `clock` (deterministic mode) stamps what is loaded.
+fn mem_fs(
+    src: Option<&Path>,
+    limits: FsLimits,
+    clock: Option<&Arc<VirtualClock>>,
+) -> Result<MemFs, SetupError> {
+    let fresh = || {
+        let fs = MemFs::with_limits(limits);
+        match clock {
+            Some(clock) => fs.with_time_source(clock.clone()),
+            None => fs,
+        }
+    };
+    let Some(src) = src else {
+        return Ok(fresh());
+    };
+    if src.is_dir() {
+        return MemFs::from_host_dir_with_limits(src, limits).map_err(|e| {
+            SetupError(format!(
+                "--mem-dir: cannot copy {} into memory: {e}",
+                src.display()
+            ))
+        });
+    }
+    let failed = |e: String| {
+        SetupError(format!(
+            "--mem-dir: cannot load the image {}: {e}",
+            src.display()
+        ))
+    };
+    let file = std::fs::File::open(src).map_err(|e| failed(e.to_string()))?;
+    let fs = fresh();
+    wasi_warden::vfs::image::load(fs.root(), std::io::BufReader::new(file))
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(fs)
+}
+
 /// Turns the flags into grants. The CLI runs ordinary programs, so unlike the library it grants
-/// clocks and OS randomness; everything else comes from a flag.
-fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
+/// clocks and OS randomness; everything else comes from a flag. Also returns the in-memory
+/// filesystem `--save-fs` writes.
+fn build_ctx(args: &RunArgs) -> Result<(WasiCtx, Option<MemFs>), SetupError> {
+    let limits = fs_limits(args);
+    let clock = args.deterministic.map(|_| VirtualClock::new());
     let mut stdout = Output::inherit_stdout();
     if let Some(limit) = args.stdout_limit.bytes() {
         stdout = stdout.limit(limit);
@@ -117,7 +215,8 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
         builder = builder.env(var.key.clone(), value);
     }
     let mut seen = std::collections::HashSet::new();
-    builder = mount_host_dirs(args, builder, &mut seen)?;
+    builder = mount_host_dirs(args, builder, &mut seen, limits)?;
+    let mut first_mem = None;
     for mount in &args.mem_dir {
         if !seen.insert(mount.guest.as_str()) {
             return Err(SetupError(format!(
@@ -125,23 +224,26 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, SetupError> {
                 mount.guest
             )));
         }
-        let fs = match &mount.host {
-            Some(host) => MemFs::from_host_dir(host).map_err(|e| {
-                SetupError(format!(
-                    "--mem-dir: cannot copy {} into memory: {e}",
-                    host.display()
-                ))
-            })?,
-            None => MemFs::new(),
-        };
+        let fs = mem_fs(mount.host.as_deref(), limits, clock.as_ref())?;
+        first_mem.get_or_insert_with(|| fs.clone());
         builder = builder.mount(mount.guest.clone(), fs);
     }
     if seen.is_empty() {
-        builder = builder.mount("/", MemFs::new());
+        let fs = mem_fs(None, limits, clock.as_ref())?;
+        first_mem = Some(fs.clone());
+        builder = builder.mount("/", fs);
+    }
+    if args.save_fs.is_some() && first_mem.is_none() {
+        return Err(SetupError(
+            "--save-fs: there is no in-memory mount to save (add --mem-dir)".to_string(),
+        ));
+    }
+    if let (Some(seed), Some(clock)) = (args.deterministic, clock) {
+        builder = builder.deterministic_with(seed, clock);
     }
     let builder =
         cli::policy::apply(args, builder, &cli::policy::mount_names(args)).map_err(SetupError)?;
-    Ok(builder.build())
+    Ok((builder.build(), first_mem))
 }
 
 /// Adds the --dir, --ro-dir and --overlay mounts, in that order. A missing or unreadable host
@@ -150,6 +252,7 @@ fn mount_host_dirs<'a>(
     args: &'a RunArgs,
     mut builder: WasiCtxBuilder,
     seen: &mut std::collections::HashSet<&'a str>,
+    limits: FsLimits,
 ) -> Result<WasiCtxBuilder, SetupError> {
     enum How {
         Host(Perms),
@@ -176,7 +279,10 @@ fn mount_host_dirs<'a>(
                     .mount_host(mount.guest.clone(), &mount.host, perms)
                     .map_err(failed)?,
                 How::Overlay => {
-                    let overlay = Overlay::new(&mount.host).map_err(failed)?;
+                    // The guest's changes (copy-ups included) are charged to --fs-quota.
+                    let lower = wasi_warden::vfs::host::open(&mount.host, Perms::READ_ONLY)
+                        .map_err(failed)?;
+                    let overlay = Overlay::with_upper(lower, MemFs::with_limits(limits));
                     builder.mount_overlay(mount.guest.clone(), &overlay)
                 }
             };
@@ -194,8 +300,47 @@ fn guest_exit_status(code: i32) -> ExitCode {
     }
 }
 
-/// Reports a trap or a stop in one line and returns [`EXIT_TRAPPED`].
-fn trapped(error: &wasi_warden::wasmtime::Error) -> ExitCode {
+/// Reports a trap or a stop in one line and returns its status: [`EXIT_TRAPPED`], or the
+/// status of the run-wide limit that stopped the guest.
+fn trapped(error: &wasi_warden::wasmtime::Error, timeout: Option<Duration>) -> ExitCode {
+    match LimitStop::of(error) {
+        Some(LimitStop::Time(stop)) => {
+            // A wait that reached the deadline knows only the instant: name the flag's value.
+            let limit = stop
+                .limit
+                .or(timeout)
+                .map_or(String::new(), |l| format!(" of {l:?}"));
+            return fail(
+                EXIT_TIMEOUT,
+                &format!("guest stopped: it ran past its --timeout{limit}"),
+            );
+        }
+        Some(LimitStop::Fuel(stop)) => {
+            return fail(
+                EXIT_FUEL,
+                &format!(
+                    "guest stopped: it used up its --fuel of {} units",
+                    stop.fuel
+                ),
+            );
+        }
+        Some(LimitStop::Memory(stop)) => {
+            let (what, unit) = if stop.table {
+                ("a table", "elements")
+            } else {
+                ("its memory", "bytes")
+            };
+            return fail(
+                EXIT_MEMORY,
+                &format!(
+                    "guest stopped: {what} would grow to {} {unit}, past its --max-memory \
+                     of {} {unit}",
+                    stop.desired, stop.limit
+                ),
+            );
+        }
+        Some(LimitStop::Output(_)) | None => {}
+    }
     let message = if let Some(limit) = error.downcast_ref::<OutputLimitExceeded>() {
         format!(
             "guest stopped: it wrote more than the {} limit of {} bytes (raise it with --{}-limit)",

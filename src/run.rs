@@ -240,6 +240,7 @@ pub fn run_command_with(
         .timeout
         .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
     ctx.clocks.set_deadline(deadline.map(|(at, _)| at));
+    ctx.bind_module(module);
     let limiter = Limiter {
         max_memory: limits.max_memory,
         ..Limiter::default()

@@ -121,3 +121,27 @@ fn virtual_time_steps_per_read_and_jumps_over_sleeps() {
     );
     assert_eq!(u64_at(stat, 32), 4); // size
 }
+
+#[test]
+fn cli_deterministic_runs_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let guest = dir.path().join("guest.wat");
+    std::fs::write(&guest, GUEST).unwrap();
+    let run = |seed: &str, image: &str| {
+        let image = dir.path().join(image);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
+            .arg("run")
+            .arg(format!("--deterministic={seed}"))
+            .arg("--save-fs")
+            .arg(&image)
+            .arg(&guest)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (out.stdout, std::fs::read(image).unwrap())
+    };
+    let (a, b) = (run("9", "a.tar"), run("9", "b.tar"));
+    assert_eq!(a.0.len(), 112);
+    assert_eq!(a, b);
+    assert_ne!(run("10", "c.tar").0, a.0);
+}

@@ -323,3 +323,91 @@ fn archives_from_other_tools_load() {
         ]
     );
 }
+
+// ---- The CLI ------------------------------------------------------------------------------
+
+/// Appends "+" to /in/data.txt (loaded from an image), then floods stdout past its limit.
+const APPEND_THEN_FLOOD: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 200) "data.txt")
+  (data (i32.const 100) "+")
+  (func (export "_start")
+    (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 8)
+      (i32.const 0) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 1) (i32.const 300)))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 1))
+    (drop (call $fd_write (i32.load (i32.const 300)) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $flood
+      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (br $flood))))"#;
+
+#[test]
+fn cli_loads_an_image_and_saves_the_tree_after_a_limit_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = MemFs::new();
+    file(&fs.root(), "data.txt", b"start");
+    fs.root().symlink("alias", "data.txt").unwrap();
+    let input = dir.path().join("in.tar");
+    fs.save_tar(std::fs::File::create(&input).unwrap()).unwrap();
+    let guest = dir.path().join("guest.wat");
+    std::fs::write(&guest, APPEND_THEN_FLOOD).unwrap();
+    let output = dir.path().join("out.tar");
+    let mem_dir = format!("{}::/in", input.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
+        .args([
+            "run",
+            "--stdout-limit",
+            "10",
+            "--mem-dir",
+            &mem_dir,
+            "--save-fs",
+        ])
+        .arg(&output)
+        .arg(&guest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{stderr}");
+    assert!(stderr.contains("stdout limit of 10 bytes"), "{stderr}");
+    let saved =
+        MemFs::from_tar(std::fs::File::open(&output).unwrap(), FsLimits::default()).unwrap();
+    assert_eq!(
+        saved.snapshot(),
+        vec![
+            (
+                "alias".to_string(),
+                TreeEntry::Symlink("data.txt".to_string())
+            ),
+            ("data.txt".to_string(), TreeEntry::File(b"start+".to_vec())),
+        ]
+    );
+}
+
+#[test]
+fn cli_refuses_a_hostile_image_before_the_guest_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("evil.tar");
+    std::fs::write(&input, archive(&[header(b"../../etc/x", b'0', 0, b"")])).unwrap();
+    let guest = dir.path().join("guest.wat");
+    std::fs::write(
+        &guest,
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
+        .arg("run")
+        .arg("--mem-dir")
+        .arg(format!("{}::/", input.display()))
+        .arg(&guest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot load the image") && stderr.contains(".."),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

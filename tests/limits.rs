@@ -356,5 +356,60 @@ fn overlay_copy_up_is_charged_to_the_upper_quota() {
     root.open_file("small", write).unwrap();
     assert_eq!(upper.usage().bytes, 4);
     // The lower tree was never touched.
-    assert_eq!(std::fs::read(lower.path().join("big")).unwrap().len(), 100_000);
+    assert_eq!(
+        std::fs::read(lower.path().join("big")).unwrap().len(),
+        100_000
+    );
+}
+
+// ---- The CLI ------------------------------------------------------------------------------
+
+/// Runs `wasi-warden run FLAGS guest.wat` on `source`; returns (status, stdout, stderr).
+fn cli(flags: &[&str], source: &str) -> (i32, Vec<u8>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guest.wat");
+    std::fs::write(&path, wat(source)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
+        .arg("run")
+        .args(flags)
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), out.stdout, stderr)
+}
+
+#[test]
+fn cli_timeout_fuel_and_memory_have_their_own_status_and_one_line() {
+    let spin = r#"(func (export "_start") (loop $spin (br $spin)))"#;
+    let grow = r#"(func (export "_start") (drop (memory.grow (i32.const 100))))"#;
+    let cases: [(&[&str], &str, i32, &str); 4] = [
+        (
+            &["--timeout", "300ms"],
+            SLEEP_FOREVER,
+            124,
+            "--timeout of 300ms",
+        ),
+        (&["--timeout", "300ms"], spin, 124, "--timeout"),
+        (&["--fuel", "50000"], spin, 125, "--fuel of 50000"),
+        (
+            &["--max-memory", "4MiB"],
+            grow,
+            123,
+            "--max-memory of 4194304 bytes",
+        ),
+    ];
+    for (flags, source, status, hint) in cases {
+        let (code, _, stderr) = cli(flags, source);
+        assert_eq!(code, status, "{flags:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(hint), "{flags:?}: {stderr}");
+    }
+}
+
+#[test]
+fn cli_fs_quota_reaches_the_guest_as_enospc() {
+    let (code, _, stderr) = cli(&["--fs-quota", "64KiB"], FILL_FILE);
+    assert_eq!(code, 51, "{stderr}");
 }

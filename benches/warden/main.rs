@@ -95,9 +95,24 @@ fn label(host: Host) -> &'static str {
 fn writes(c: &mut Criterion, fix: &Fixture) {
     let write = fix.module("write");
     let cases = [
-        ("fd_write_16B_discard", Stdout::Discard, 16, &[Host::Noop, Host::Raw][..]),
-        ("fd_write_16B_capture", Stdout::Capture, 16, &[Host::Raw][..]),
-        ("fd_write_64KiB_capture", Stdout::Capture, CHUNK as i32, &[Host::Raw][..]),
+        (
+            "fd_write_16B_discard",
+            Stdout::Discard,
+            16,
+            &[Host::Noop, Host::Raw][..],
+        ),
+        (
+            "fd_write_16B_capture",
+            Stdout::Capture,
+            16,
+            &[Host::Raw][..],
+        ),
+        (
+            "fd_write_64KiB_capture",
+            Stdout::Capture,
+            CHUNK as i32,
+            &[Host::Raw][..],
+        ),
     ];
     for (name, stdout, len, floors) in cases {
         let mut group = c.benchmark_group(name);
@@ -131,9 +146,21 @@ fn paths(c: &mut Criterion, fix: &Fixture) {
     let small = fix.host.join("small.txt");
     let dir = fix.host.join("dir1000");
     let cases: [(&str, &str, Box<dyn FnMut()>); 3] = [
-        ("path_open_fd_close", "open_close", Box::new(|| drop(std::fs::File::open(&small).unwrap()))),
-        ("path_filestat_get", "filestat", Box::new(|| drop(black_box(std::fs::metadata(&small).unwrap())))),
-        ("fd_readdir_1000", "readdir", Box::new(|| assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1000))),
+        (
+            "path_open_fd_close",
+            "open_close",
+            Box::new(|| drop(std::fs::File::open(&small).unwrap())),
+        ),
+        (
+            "path_filestat_get",
+            "filestat",
+            Box::new(|| drop(black_box(std::fs::metadata(&small).unwrap()))),
+        ),
+        (
+            "fd_readdir_1000",
+            "readdir",
+            Box::new(|| assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1000)),
+        ),
     ];
     for (name, wat, mut floor) in cases {
         let module = fix.module(wat);

@@ -36,23 +36,70 @@ enum Unit {
 }
 
 const ROWS: &[(&str, &str, &str, Unit)] = &[
-    ("no-op import (floor)", "fd_write_16B_discard", "floor-noop", Unit::Latency),
-    ("fd_write 16 B, discarding stdout", "fd_write_16B_discard", "floor-raw", Unit::Latency),
-    ("fd_write 16 B, capturing stdout", "fd_write_16B_capture", "floor-raw", Unit::Latency),
-    ("fd_write 64 KiB, capturing stdout", "fd_write_64KiB_capture", "floor-raw", Unit::Bandwidth(CHUNK as u64)),
-    ("fd_read 64 MiB in 64 KiB chunks", "fd_read_64MiB_in_64KiB", "floor-memcpy", Unit::Bandwidth(CHUNK as u64)),
-    ("path_open + fd_close", "path_open_fd_close", "floor-std", Unit::Latency),
-    ("path_filestat_get", "path_filestat_get", "floor-std", Unit::Latency),
-    ("fd_readdir, 1,000 entries", "fd_readdir_1000", "floor-std", Unit::Latency),
+    (
+        "no-op import (floor)",
+        "fd_write_16B_discard",
+        "floor-noop",
+        Unit::Latency,
+    ),
+    (
+        "fd_write 16 B, discarding stdout",
+        "fd_write_16B_discard",
+        "floor-raw",
+        Unit::Latency,
+    ),
+    (
+        "fd_write 16 B, capturing stdout",
+        "fd_write_16B_capture",
+        "floor-raw",
+        Unit::Latency,
+    ),
+    (
+        "fd_write 64 KiB, capturing stdout",
+        "fd_write_64KiB_capture",
+        "floor-raw",
+        Unit::Bandwidth(CHUNK as u64),
+    ),
+    (
+        "fd_read 64 MiB in 64 KiB chunks",
+        "fd_read_64MiB_in_64KiB",
+        "floor-memcpy",
+        Unit::Bandwidth(CHUNK as u64),
+    ),
+    (
+        "path_open + fd_close",
+        "path_open_fd_close",
+        "floor-std",
+        Unit::Latency,
+    ),
+    (
+        "path_filestat_get",
+        "path_filestat_get",
+        "floor-std",
+        Unit::Latency,
+    ),
+    (
+        "fd_readdir, 1,000 entries",
+        "fd_readdir_1000",
+        "floor-std",
+        Unit::Latency,
+    ),
     ("clock_time_get", "clock_time_get", "-", Unit::Latency),
     ("random_get 16 B", "random_get_16B", "-", Unit::Latency),
-    ("build ctx + instantiate", "build_and_instantiate", "floor-bare", Unit::Latency),
+    (
+        "build ctx + instantiate",
+        "build_and_instantiate",
+        "floor-bare",
+        Unit::Latency,
+    ),
 ];
 
 fn show(ns: Option<f64>, unit: Unit) -> String {
     match (ns, unit) {
         (None, _) => "-".into(),
-        (Some(t), Unit::Bandwidth(bytes)) => format!("{:.2} GiB/s", bytes as f64 / t / 1.073_741_824),
+        (Some(t), Unit::Bandwidth(bytes)) => {
+            format!("{:.2} GiB/s", bytes as f64 / t / 1.073_741_824)
+        }
         (Some(t), Unit::Latency) if t < 1_000.0 => format!("{t:.1} ns"),
         (Some(t), Unit::Latency) if t < 1_000_000.0 => format!("{:.2} µs", t / 1e3),
         (Some(t), Unit::Latency) => format!("{:.2} ms", t / 1e6),
@@ -68,7 +115,9 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 pub fn print(idle: &Idle) {
-    println!("\n## wasi-warden vs wasmtime-wasi 48 (time per call; lower is better, GiB/s higher)\n");
+    println!(
+        "\n## wasi-warden vs wasmtime-wasi 48 (time per call; lower is better, GiB/s higher)\n"
+    );
     println!(
         "| workload | floor | warden mem | warden host | wasmtime-wasi | wt ÷ mem | wt ÷ host | mem ÷ floor | host ÷ floor |"
     );
@@ -112,9 +161,15 @@ pub fn print(idle: &Idle) {
         ratio(Some(idle.wasmtime.rss), Some(idle.warden.rss)),
         ratio(Some(idle.warden.rss), Some(idle.bare.rss)),
     );
-    println!("\nfloors: no-op = an fd_write import that does nothing; raw = an fd_write reading the");
-    println!("iovecs through a cached `Memory` (and appending to a Vec when capturing); memcpy = the");
-    println!("same 64 KiB chunks copied host-side; std = the same operation with std::fs on the tmpfs");
+    println!(
+        "\nfloors: no-op = an fd_write import that does nothing; raw = an fd_write reading the"
+    );
+    println!(
+        "iovecs through a cached `Memory` (and appending to a Vec when capturing); memcpy = the"
+    );
+    println!(
+        "same 64 KiB chunks copied host-side; std = the same operation with std::fs on the tmpfs"
+    );
     println!("path; bare = Store + instantiate with trapping imports. wt = wasmtime-wasi.\n");
     targets(idle);
 }
@@ -122,7 +177,10 @@ pub fn print(idle: &Idle) {
 /// One target: its text, the measured figure (as text) and whether it holds.
 fn target(text: &str, figure: Option<f64>, holds: impl Fn(f64) -> bool, unit: &str) {
     let (verdict, shown) = match figure {
-        Some(f) => (if holds(f) { "met   " } else { "MISSED" }, format!("{f:.2}{unit}")),
+        Some(f) => (
+            if holds(f) { "met   " } else { "MISSED" },
+            format!("{f:.2}{unit}"),
+        ),
         None => ("n/a   ", "not run".into()),
     };
     println!("  {verdict} {text}: {shown}");
@@ -134,7 +192,10 @@ fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 fn targets(idle: &Idle) {
     println!("targets:");
-    for (group, what) in [("fd_write_16B_discard", "discarding"), ("fd_write_16B_capture", "capturing")] {
+    for (group, what) in [
+        ("fd_write_16B_discard", "discarding"),
+        ("fd_write_16B_capture", "capturing"),
+    ] {
         let warden = ns(group, "warden-mem");
         target(
             &format!("fd_write 16 B ({what}) ≤ 3× the raw floor"),
@@ -149,7 +210,10 @@ fn targets(idle: &Idle) {
             "×",
         );
     }
-    for (group, what) in [("path_open_fd_close", "path_open + fd_close"), ("path_filestat_get", "path_filestat_get")] {
+    for (group, what) in [
+        ("path_open_fd_close", "path_open + fd_close"),
+        ("path_filestat_get", "path_filestat_get"),
+    ] {
         target(
             &format!("{what}, in-memory ≥ 50× faster than wasmtime-wasi"),
             div(ns(group, "wasmtime-wasi"), ns(group, "warden-mem")),
@@ -176,7 +240,10 @@ fn targets(idle: &Idle) {
         |r| r >= 2.0,
         "×",
     );
-    for (group, what) in [("clock_time_get", "clock_time_get"), ("random_get_16B", "random_get(16)")] {
+    for (group, what) in [
+        ("clock_time_get", "clock_time_get"),
+        ("random_get_16B", "random_get(16)"),
+    ] {
         target(
             &format!("{what} ≥ 3× faster than wasmtime-wasi"),
             div(ns(group, "wasmtime-wasi"), ns(group, "warden-mem")),

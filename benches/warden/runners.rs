@@ -128,7 +128,9 @@ impl Fixture {
                         .mount_host("/", &self.host, Perms::READ_WRITE)
                         .expect("mounting the fixture")
                 };
-                start(&self.warden, Store::new(&self.engine, builder.build()), module, arg)
+                let mut ctx = builder.build();
+                ctx.bind_module(module);
+                start(&self.warden, Store::new(&self.engine, ctx), module, arg)
             }
             Host::Wasmtime => {
                 let mut builder = wasmtime_wasi::WasiCtxBuilder::new();
@@ -139,17 +141,28 @@ impl Fixture {
                 builder
                     .preopened_dir(&self.host, "/", wasmtime_wasi::FsPerms::ReadWrite)
                     .expect("preopening the fixture");
-                start(&self.wasmtime, Store::new(&self.engine, builder.build_p1()), module, arg)
+                start(
+                    &self.wasmtime,
+                    Store::new(&self.engine, builder.build_p1()),
+                    module,
+                    arg,
+                )
             }
             Host::Noop | Host::Raw => {
-                let linker = if host == Host::Noop { &self.noop } else { &self.raw };
+                let linker = if host == Host::Noop {
+                    &self.noop
+                } else {
+                    &self.raw
+                };
                 let state = Floor {
                     memory: None,
                     capture: stdout == Stdout::Capture,
                     sink: Vec::new(),
                 };
                 let mut store = Store::new(&self.engine, state);
-                let instance = linker.instantiate(&mut store, module).expect("instantiating");
+                let instance = linker
+                    .instantiate(&mut store, module)
+                    .expect("instantiating");
                 store.data_mut().memory = instance.get_memory(&mut store, "memory");
                 finish(store, &instance, arg)
             }
@@ -186,13 +199,17 @@ impl<T> Loop for Guest<T> {
         assert!(n >= 1, "the guest loops are do-while loops");
         let n = i32::try_from(n).expect("iteration count");
         let start = Instant::now();
-        self.run.call(&mut self.store, n).expect("the guest loop trapped");
+        self.run
+            .call(&mut self.store, n)
+            .expect("the guest loop trapped");
         start.elapsed()
     }
 }
 
 fn start<T>(linker: &Linker<T>, mut store: Store<T>, module: &Module, arg: i32) -> Box<dyn Loop> {
-    let instance = linker.instantiate(&mut store, module).expect("instantiating");
+    let instance = linker
+        .instantiate(&mut store, module)
+        .expect("instantiating");
     finish(store, &instance, arg)
 }
 
@@ -201,9 +218,13 @@ fn finish<T>(
     instance: &wasi_warden::wasmtime::Instance,
     arg: i32,
 ) -> Box<dyn Loop> {
-    let init = instance.get_typed_func::<i32, ()>(&mut store, "init").unwrap();
+    let init = instance
+        .get_typed_func::<i32, ()>(&mut store, "init")
+        .unwrap();
     init.call(&mut store, arg).expect("init trapped");
-    let run = instance.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, ()>(&mut store, "run")
+        .unwrap();
     Box::new(Guest { store, run })
 }
 
@@ -221,13 +242,21 @@ fn floor_linker(engine: &Engine, raw: bool) -> Linker<Floor> {
     let m = "wasi_snapshot_preview1";
     if raw {
         linker
-            .func_wrap(m, "fd_write", |mut caller: Caller<'_, Floor>, _fd: i32, iovs: i32, n: i32, out: i32| -> i32 {
-                raw_fd_write(&mut caller, iovs as u32, n as u32, out as u32)
-            })
+            .func_wrap(
+                m,
+                "fd_write",
+                |mut caller: Caller<'_, Floor>, _fd: i32, iovs: i32, n: i32, out: i32| -> i32 {
+                    raw_fd_write(&mut caller, iovs as u32, n as u32, out as u32)
+                },
+            )
             .unwrap();
     } else {
         linker
-            .func_wrap(m, "fd_write", |_: Caller<'_, Floor>, _: i32, _: i32, _: i32, _: i32| 0i32)
+            .func_wrap(
+                m,
+                "fd_write",
+                |_: Caller<'_, Floor>, _: i32, _: i32, _: i32, _: i32| 0i32,
+            )
             .unwrap();
     }
     linker
@@ -242,7 +271,9 @@ fn raw_fd_write(caller: &mut Caller<'_, Floor>, iovs: u32, n: u32, out: u32) -> 
     let (mem, state) = memory.data_and_store_mut(caller);
     let word = |mem: &[u8], at: u32| -> Option<u32> {
         let at = at as usize;
-        Some(u32::from_le_bytes(mem.get(at..at.checked_add(4)?)?.try_into().ok()?))
+        Some(u32::from_le_bytes(
+            mem.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
     };
     let mut total = 0u32;
     for i in 0..n {

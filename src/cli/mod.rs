@@ -7,10 +7,17 @@ pub mod values;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use values::{EnvVar, HostMount, MemDir, SizeLimit};
+use values::{EnvVar, HostMount, MemDir, SizeLimit, Timeout};
 
 /// Default byte budget of the guest's stdout and of its stderr.
 pub const DEFAULT_OUTPUT_LIMIT: &str = "64MiB";
+
+/// Default byte budget of each in-memory filesystem.
+pub const DEFAULT_FS_QUOTA: &str = "256MiB";
+
+/// Inode budget of each in-memory filesystem (files, directories, symlinks, extra hard links):
+/// bounds the host memory names and inodes take, whatever the byte quota.
+pub const FS_INODES: u64 = 1 << 18;
 
 /// Run untrusted WASI preview1 programs with every effect under your control.
 #[derive(Debug, Parser)]
@@ -46,9 +53,15 @@ What the guest gets:
 Policies (--policy, --ask) can deny, stop or ask about any call; --audit and --trace record
 every call, denied and asked ones included. See the README's \"Policies\" section.
 
+Limits: each in-memory filesystem (--mem-dir, the default `/`, an --overlay's changes) holds
+at most --fs-quota bytes of file data (ENOSPC past it) and 262144 inodes (EDQUOT); --fuel, --timeout and --max-memory stop the guest with one line
+naming the limit. --save-fs writes the in-memory tree even after such a stop.
+
 Exit status:
-  the guest's own exit status; 134 if the guest trapped or was stopped by a limit;
-  2 if the command line is wrong or the module cannot be loaded or linked.
+  the guest's own exit status; 134 if the guest trapped or wrote past --stdout-limit or
+  --stderr-limit; 124 if it ran past --timeout; 125 if it used up its --fuel; 123 if its
+  memory would grow past --max-memory; 2 if the command line is wrong, the module cannot be
+  loaded or linked, or a filesystem image cannot be loaded or saved.
 
 Flags after MODULE are passed to the guest.";
 
@@ -69,10 +82,15 @@ pub struct RunArgs {
     #[arg(long = "overlay", value_name = "HOST::GUEST")]
     pub overlay: Vec<HostMount>,
 
-    /// Mount an in-memory directory at GUEST, filled with a copy of the host directory HOST
-    /// if given (read once at start; the host is never written).
-    #[arg(long = "mem-dir", value_name = "[HOST::]GUEST")]
+    /// Mount an in-memory directory at GUEST, filled from SRC if given: a copy of a host
+    /// directory, or the contents of a tar image file (read once at start; never written).
+    #[arg(long = "mem-dir", value_name = "[SRC::]GUEST")]
     pub mem_dir: Vec<MemDir>,
+
+    /// After the run, however it ended, write the first in-memory mount (--mem-dir, or the
+    /// default `/`) to this file as a tar image (loadable with --mem-dir FILE.tar::GUEST).
+    #[arg(long = "save-fs", value_name = "FILE.tar")]
+    pub save_fs: Option<PathBuf>,
 
     /// Set an environment variable for the guest; `--env K` passes the host's value of K
     /// (skipped if K is not set on the host).
@@ -87,6 +105,36 @@ pub struct RunArgs {
     /// Stop the guest once it has written this much to stderr (same units as --stdout-limit).
     #[arg(long = "stderr-limit", value_name = "SIZE", default_value = DEFAULT_OUTPUT_LIMIT)]
     pub stderr_limit: SizeLimit,
+
+    /// Byte budget of each in-memory filesystem: file data and symlink targets (sparse holes
+    /// are free); writes past it fail with ENOSPC. --save-fs writes at most this much file data.
+    #[arg(long = "fs-quota", value_name = "SIZE", default_value = DEFAULT_FS_QUOTA)]
+    pub fs_quota: SizeLimit,
+
+    /// Stop the guest once it has used this much fuel (about one unit per wasm instruction).
+    #[arg(long = "fuel", value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Stop the guest after this much wall-clock time (`500ms`, `10s`, `2m`, `1h`; a bare
+    /// number is seconds), even while it sleeps or waits for input.
+    #[arg(long = "timeout", value_name = "DURATION")]
+    pub timeout: Option<Timeout>,
+
+    /// Stop the guest if its linear memory would grow past this size (same units as
+    /// --stdout-limit).
+    #[arg(long = "max-memory", value_name = "SIZE")]
+    pub max_memory: Option<SizeLimit>,
+
+    /// Reproducible run: virtual clocks (starting at 2000-01-01, 1 µs per read, sleeps take no
+    /// real time), randomness seeded with SEED (default 0), file times from the virtual clock.
+    #[arg(
+        long = "deterministic",
+        value_name = "SEED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "0"
+    )]
+    pub deterministic: Option<u64>,
 
     /// The most descriptors the guest may have open at once, stdio and mounts included.
     #[arg(long = "max-fds", value_name = "N", default_value_t = wasi_warden::table::DEFAULT_MAX_FDS)]
@@ -190,6 +238,42 @@ mod tests {
         assert!(run.ask && run.trace);
         assert_eq!(run.audit.as_deref(), Some(Path::new("a.jsonl")));
         assert_eq!(run.tcplisten, ["127.0.0.1:0"]);
+    }
+
+    #[test]
+    fn limit_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "wasi-warden",
+            "run",
+            "--fuel",
+            "1000",
+            "--timeout",
+            "1.5s",
+            "--max-memory",
+            "64MiB",
+            "--fs-quota",
+            "1MiB",
+            "--deterministic=7",
+            "--save-fs",
+            "out.tar",
+            "m.wasm",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.fuel, Some(1000));
+        assert_eq!(
+            run.timeout.map(|t| t.0),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(run.max_memory.and_then(SizeLimit::bytes), Some(64 << 20));
+        assert_eq!(run.fs_quota.bytes(), Some(1 << 20));
+        assert_eq!(run.deterministic, Some(7));
+        assert_eq!(run.save_fs.as_deref(), Some(Path::new("out.tar")));
+        let cli = Cli::try_parse_from(["wasi-warden", "run", "--deterministic", "m.wasm"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.deterministic, Some(0));
+        assert_eq!(run.module(), Path::new("m.wasm"));
+        assert_eq!(run.fs_quota.bytes(), Some(256 << 20));
     }
 
     #[test]

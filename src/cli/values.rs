@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A byte budget: `Some(bytes)`, or `None` for `unlimited`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +135,42 @@ impl FromStr for HostMount {
     }
 }
 
+/// A `--timeout` value: a positive number with an optional unit (`ms`, `s`, `m`, `h`; bare
+/// numbers are seconds), fractions allowed (`1.5s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+impl FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let scale = match unit.trim() {
+            "ms" => 0.001,
+            "" | "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown time unit `{other}`: use ms, s, m or h (a bare number is seconds)"
+                ));
+            }
+        };
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 10s, 2m, 1h)"))?;
+        let seconds = value * scale;
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(d) if !d.is_zero() => Ok(Timeout(d)),
+            _ => Err(format!("`{text}`: the timeout must be positive and finite")),
+        }
+    }
+}
+
 /// An `--env K[=V]` assignment; without `=V` the host's value is inherited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
@@ -209,6 +246,19 @@ mod tests {
         assert!("".parse::<MemDir>().is_err());
         assert!("host::".parse::<MemDir>().is_err());
         assert!("::/data".parse::<MemDir>().is_err());
+    }
+
+    #[test]
+    fn timeouts_accept_units_and_refuse_nonsense() {
+        let t = |s: &str| s.parse::<Timeout>().map(|t| t.0);
+        assert_eq!(t("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(t("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(t("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(t("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(t("0.25s"), Ok(Duration::from_millis(250)));
+        for bad in ["", "0", "-1s", "10 parsecs", "1e999", "s", "1.2.3s"] {
+            assert!(t(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

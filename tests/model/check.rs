@@ -49,7 +49,9 @@ fn invariants(step: usize, op: &Op, rig: &mut Rig, model: &Model) -> Result<(), 
         let listing = readdir(&mut rig.driver, 3, 4096);
         let expected = Ok(Value::Listing(model.root_listing()));
         if listing != expected {
-            return Err(at(format!("readdir of / gave {listing:?}, model {expected:?}")));
+            return Err(at(format!(
+                "readdir of / gave {listing:?}, model {expected:?}"
+            )));
         }
     }
     let (tree, expected) = (rig.tree(), model.tree());

@@ -320,11 +320,7 @@ pub fn apply(d: &mut Driver, op: &Op) -> Outcome {
                 Value::Bytes(gather(d, &lens, d.u32_at(OUT)))
             })
         }
-        Op::Pread {
-            fd: f,
-            len,
-            offset,
-        } => {
+        Op::Pread { fd: f, len, offset } => {
             let lens = split_len(*len as usize);
             let [iov, n] = iovecs(d, &lens);
             let args = [fd(*f), iov, n, u64::from(*offset), u64::from(OUT)];
@@ -412,11 +408,20 @@ pub fn apply(d: &mut Driver, op: &Op) -> Outcome {
             let target = TARGETS[*target as usize % TARGETS.len()];
             let [tp, tl] = put(d, PATH2, target);
             let [p, l] = put(d, PATH1, &path.render());
-            answer(d, "path_symlink", &[tp, tl, fd(*dir), p, l], |_| Value::Unit)
+            answer(d, "path_symlink", &[tp, tl, fd(*dir), p, l], |_| {
+                Value::Unit
+            })
         }
         Op::Readlink { dir, path, cap } => {
             let [p, l] = put(d, PATH1, &path.render());
-            let args = [fd(*dir), p, l, u64::from(DATA), u64::from(*cap), u64::from(OUT)];
+            let args = [
+                fd(*dir),
+                p,
+                l,
+                u64::from(DATA),
+                u64::from(*cap),
+                u64::from(OUT),
+            ];
             answer(d, "path_readlink", &args, |d| {
                 Value::Bytes(d.read(DATA, d.u32_at(OUT)))
             })
@@ -465,7 +470,13 @@ pub fn readdir(d: &mut Driver, fd: u64, buf: u32) -> Outcome {
     let mut cookie = 0u64;
     let mut list = Vec::new();
     for _ in 0..1000 {
-        let args = [fd, u64::from(DIRBUF), u64::from(size), cookie, u64::from(OUT)];
+        let args = [
+            fd,
+            u64::from(DIRBUF),
+            u64::from(size),
+            cookie,
+            u64::from(OUT),
+        ];
         match d.errno("fd_readdir", &args) {
             0 => {}
             e => return Err(e),
@@ -479,19 +490,30 @@ pub fn readdir(d: &mut Driver, fd: u64, buf: u32) -> Outcome {
             let next = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
             let namlen = u32::from_le_bytes(bytes[at + 16..at + 20].try_into().unwrap()) as usize;
             let filetype = bytes[at + 20];
-            assert_eq!(&bytes[at + 21..at + 24], &[0, 0, 0], "dirent padding not zeroed");
+            assert_eq!(
+                &bytes[at + 21..at + 24],
+                &[0, 0, 0],
+                "dirent padding not zeroed"
+            );
             if at + 24 + namlen > bytes.len() {
                 break;
             }
             let name = String::from_utf8_lossy(&bytes[at + 24..at + 24 + namlen]).into_owned();
-            assert!(next > cookie, "fd_readdir cookie went from {cookie} to {next}");
+            assert!(
+                next > cookie,
+                "fd_readdir cookie went from {cookie} to {next}"
+            );
             list.push((name, filetype));
             cookie = next;
             at += 24 + namlen;
             whole += 1;
         }
         if n < size {
-            assert_eq!(at, bytes.len(), "a short fd_readdir ended in a partial entry");
+            assert_eq!(
+                at,
+                bytes.len(),
+                "a short fd_readdir ended in a partial entry"
+            );
             list.sort();
             return Ok(Value::Listing(list));
         }

@@ -143,7 +143,11 @@ pub enum Op {
     /// fd_filestat_get.
     FdStat { fd: u8 },
     /// fd_filestat_set_times.
-    FdSetTimes { fd: u8, atim: TimeSel, mtim: TimeSel },
+    FdSetTimes {
+        fd: u8,
+        atim: TimeSel,
+        mtim: TimeSel,
+    },
     /// path_filestat_get.
     Stat { dir: u8, follow: bool, path: Path },
     /// path_filestat_set_times.

@@ -287,11 +287,13 @@ impl State {
             .ok_or(FsError::NotFound)?;
         let stat = lower_parent.stat_at(name)?;
         let times = (SetTime::At(stat.atim), SetTime::At(stat.mtim));
-        match lower_parent.lookup(name)? {
-            Node::Symlink(target) => {
-                upper_parent.symlink(name, &target)?;
-                upper_parent.set_times_at(name, times.0, times.1)
-            }
+        // A copy-up changes no merged entry, so the parent's times must not move either
+        // (overlayfs restores them too): keep them to put back afterwards.
+        let parent = upper_parent.stat()?;
+        let result = match lower_parent.lookup(name)? {
+            Node::Symlink(target) => upper_parent
+                .symlink(name, &target)
+                .and_then(|()| upper_parent.set_times_at(name, times.0, times.1)),
             Node::File(_) => {
                 let result = copy_file(lower_parent, &*upper_parent, name, times);
                 if result.is_err() {
@@ -301,7 +303,9 @@ impl State {
             }
             // Directories are copied up by `upper_dir`, never as a leaf.
             Node::Dir(_) => Err(FsError::Invalid),
-        }
+        };
+        upper_parent.set_times(SetTime::At(parent.atim), SetTime::At(parent.mtim))?;
+        result
     }
 }
 
