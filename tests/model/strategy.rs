@@ -2,7 +2,7 @@
 //! calls name live descriptors and mostly-valid paths (and so reach deep states), while the
 //! rest probe the error paths. Shrinking works on the op list and inside each op.
 
-use super::ops::{COMPONENTS, FDS, Op, Path, RightsSel, TARGETS, TimeSel, Whence};
+use super::ops::{FDS, Op, Path, RightsSel, TARGETS, TimeSel, Whence};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
