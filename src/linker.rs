@@ -2,29 +2,44 @@
 //! the guest's `WasiCtx` to the wiggle-generated decoder in `abi.rs`, and maps the decoder's
 //! guest errors. Written by hand (not wiggle's wasmtime integration) so that this hot path stays
 //! ours to optimise: the caller's memory is found through an export index cached in the
-//! context (see [`WasiCtx::bind_module`]), falling back to the lookup by name.
+//! context (see [`WasiCtx::bind_module`]), falling back to the lookup by name; under
+//! `run_command`, whose store holds one instance, it is the cached `Memory` itself.
 
 use crate::abi::{self, types::Errno};
 use crate::ctx::WasiCtx;
-use wasmtime::{Caller, Extern, Linker, Module, ModuleExport};
+use wasmtime::{Caller, Extern, Linker, Memory, Module, ModuleExport};
 use wiggle::{GuestError, GuestMemory};
 
 /// The module name every preview1 import lives in.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// Where the guest's memory is exported: an index into one compiled module's exports, which
-/// wasmtime resolves in the calling instance without hashing a name.
+/// Where the guest's memory is, as far as the context knows: an index into one compiled
+/// module's exports, which wasmtime resolves in the calling instance without hashing a name,
+/// and, while [`crate::run_command`] runs, the memory itself.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct MemoryIndex(Option<ModuleExport>);
+pub(crate) struct MemoryIndex {
+    export: Option<ModuleExport>,
+    /// The memory of the only instance the current store can hold. Set by `run_command`
+    /// alone (its store is private and it instantiates exactly one module, so every caller is
+    /// that instance), and cleared before the context leaves that store.
+    sole: Option<Memory>,
+}
 
 impl WasiCtx {
     /// Tells the context which module its guest is, so that every import finds the guest's
-    /// memory by a cached export index instead of by name (about 60 ns less per call).
-    /// Safe with any module: wasmtime checks the index against the calling instance's own
-    /// module, and calls from instances of other modules (or if `module` exports no memory)
-    /// take the lookup by name, as they do without this call. [`crate::run_command`] calls it.
+    /// memory by a cached export index instead of by name. Safe with any module: wasmtime
+    /// checks the index against the calling instance's own module, and calls from instances
+    /// of other modules (or if `module` exports no memory) take the lookup by name, as they
+    /// do without this call. [`crate::run_command`] calls it.
     pub fn bind_module(&mut self, module: &Module) {
-        self.memory_index = MemoryIndex(module.get_export_index("memory"));
+        self.memory_index.export = module.get_export_index("memory");
+    }
+
+    /// `run_command` only: `memory` belongs to the one instance of the store this context is
+    /// in, so calls may use it without any lookup. `None` (before the context leaves the
+    /// store) forgets it: a `Memory` used with another store panics.
+    pub(crate) fn bind_sole_memory(&mut self, memory: Option<Memory>) {
+        self.memory_index.sole = memory;
     }
 }
 
@@ -33,15 +48,23 @@ fn memory_and_ctx<'a, T: 'static>(
     caller: &'a mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut WasiCtx,
 ) -> wasmtime::Result<(GuestMemory<'a>, &'a mut WasiCtx)> {
-    // The index is a (module id, entity) pair: `get_module_export` answers `None` unless the
-    // caller is an instance of that very module, and then resolves the entity in the caller
-    // itself, so two instances (or two modules) sharing one context each get their own memory.
-    let export = match get(caller.data_mut()).memory_index.0 {
-        Some(index) => match caller.get_module_export(&index) {
-            Some(export) => Some(export),
+    let index = get(caller.data_mut()).memory_index;
+    // The export index is a (module id, entity) pair: `get_module_export` answers `None`
+    // unless the caller is an instance of that very module, and then resolves the entity in
+    // the caller itself, so two instances (or two modules) sharing one context each get their
+    // own memory.
+    let export = match index {
+        MemoryIndex {
+            sole: Some(memory), ..
+        } => Some(Extern::Memory(memory)),
+        MemoryIndex {
+            export: Some(export),
+            ..
+        } => match caller.get_module_export(&export) {
+            Some(found) => Some(found),
             None => caller.get_export("memory"),
         },
-        None => caller.get_export("memory"),
+        MemoryIndex { export: None, .. } => caller.get_export("memory"),
     };
     match export {
         Some(Extern::Memory(memory)) => {
@@ -162,4 +185,75 @@ pub fn add_to_linker<T: 'static>(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stdio::Output;
+    use wasmtime::{Engine, Store};
+
+    /// A module whose `run` (and `_start`) writes `text`, kept at offset 16 of its memory.
+    fn writer(engine: &Engine, text: &str) -> Module {
+        let wat = format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "fd_write"
+                (func $w (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "{text}")
+              (func $run (export "run")
+                (i32.store (i32.const 0) (i32.const 16))
+                (i32.store (i32.const 4) (i32.const {len}))
+                (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+              (func (export "_start") (call $run)))"#,
+            len = text.len()
+        );
+        Module::new(engine, wat).unwrap()
+    }
+
+    fn run(store: &mut Store<WasiCtx>, instance: wasmtime::Instance) {
+        let run = instance
+            .get_typed_func::<(), ()>(&mut *store, "run")
+            .unwrap();
+        run.call(store, ()).unwrap();
+    }
+
+    #[test]
+    fn every_caller_sharing_a_bound_context_writes_from_its_own_memory() {
+        let engine = Engine::default();
+        let (a, b) = (writer(&engine, "AAAA"), writer(&engine, "BB"));
+        let out = Output::capture();
+        let mut ctx = WasiCtx::builder().stdout(out.clone()).build();
+        ctx.bind_module(&a);
+        let mut linker = Linker::new(&engine);
+        add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let a1 = linker.instantiate(&mut store, &a).unwrap();
+        let a2 = linker.instantiate(&mut store, &a).unwrap();
+        let b1 = linker.instantiate(&mut store, &b).unwrap();
+        let memory = a2.get_memory(&mut store, "memory").unwrap();
+        memory.write(&mut store, 16, b"ZZZZ").unwrap();
+        // Two instances of the bound module, then one of another module (the name lookup).
+        for instance in [a1, a2, b1] {
+            run(&mut store, instance);
+        }
+        assert_eq!(out.contents(), b"AAAAZZZZBB");
+    }
+
+    #[test]
+    fn a_context_back_from_run_command_works_in_another_store() {
+        let engine = Engine::default();
+        let (a, b) = (writer(&engine, "AAAA"), writer(&engine, "BB"));
+        let out = Output::capture();
+        let ctx = WasiCtx::builder().stdout(out.clone()).build();
+        let (outcome, ctx) = crate::run_command(&engine, &a, ctx).unwrap();
+        assert_eq!(outcome.exit_code(), 0);
+        // The run's cached memory belonged to its store: using it here would panic.
+        let mut linker = Linker::new(&engine);
+        add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker.instantiate(&mut store, &b).unwrap();
+        run(&mut store, instance);
+        assert_eq!(out.contents(), b"AAAABB");
+    }
 }

@@ -264,6 +264,9 @@ pub fn run_command_with(
         Ticker::start(engine.clone(), at)
     });
     let result = linker.instantiate(&mut store, module).and_then(|instance| {
+        // This store holds this one instance: its memory is every caller's memory.
+        let memory = instance.get_memory(&mut store, "memory");
+        store.data_mut().wasi.bind_sole_memory(memory);
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
         Ok(start.call(&mut store, ()))
     });
@@ -279,6 +282,7 @@ pub fn run_command_with(
     };
     let mut ctx = store.into_data().wasi;
     ctx.clocks.set_deadline(None);
+    ctx.bind_sole_memory(None);
     Ok((outcome, ctx))
 }
 

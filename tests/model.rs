@@ -5,7 +5,7 @@
 //! runs each plan on the in-memory, host and overlay backends at once. Failing plans shrink;
 //! minimal ones are kept below as named regression tests.
 //!
-//! `PROPTEST_CASES=N` raises the number of plans (defaults: 192 and 64).
+//! `PROPTEST_CASES=N` raises the number of plans (defaults: 256 and 128).
 
 mod support;
 use support::driver;
@@ -47,21 +47,21 @@ fn config(default: u32) -> Config {
 }
 
 proptest! {
-    #![proptest_config(config(192))]
+    #![proptest_config(config(256))]
 
     /// The in-memory backend behaves as the model says, step by step.
     #[test]
-    fn mem_backend_matches_the_model(plan in strategy::plan(24)) {
+    fn mem_backend_matches_the_model(plan in strategy::plan(32)) {
         check::against_model(Backend::Mem, &plan).map_err(TestCaseError::fail)?;
     }
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(config(128))]
 
     /// The same plan gives the same answers and trees on mem, host and overlay.
     #[test]
-    fn backends_agree_with_each_other_and_the_model(plan in strategy::plan(16)) {
+    fn backends_agree_with_each_other_and_the_model(plan in strategy::plan(24)) {
         check::all_backends(&plan).map_err(TestCaseError::fail)?;
     }
 }

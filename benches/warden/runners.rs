@@ -22,6 +22,7 @@ pub const DIR_ENTRIES: usize = 1000;
 
 /// Who answers the guest's imports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // "warden on a host dir" reads better than "OnHost"
 pub enum Host {
     /// wasi-warden, `/` an in-memory copy of the fixture tree.
     WardenMem,

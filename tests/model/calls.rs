@@ -457,11 +457,11 @@ impl Model {
         }
         // Onto the source's parent or an ancestor of it: not empty, before the type rules
         // (Linux's order). The overlay still answers by type (EISDIR for a file source): a
-        // known bug, see `rename_onto_an_ancestor_is_enotempty` in tests/model.rs.
+        // known bug, see `overlay_rename_onto_an_ancestor_is_enotempty` in tests/model.rs.
         if let Some(v) = victim
             && self.is_dir(v)
             && self.ancestor_or_self(v, o.dir)
-            && !(self.overlay && !src_dir)
+            && (!self.overlay || src_dir)
         {
             return Err(Errno::Notempty);
         }

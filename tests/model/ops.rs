@@ -356,7 +356,7 @@ impl Op {
             },
             18 => Op::Link {
                 dir: fd(b),
-                follow: b.u8() % 8 == 0,
+                follow: b.u8().is_multiple_of(8),
                 old: Path::decode(b),
                 new_dir: fd(b),
                 new: Path::decode(b),

@@ -220,12 +220,3 @@ impl Driver {
         }
     }
 }
-
-/// Whether an error that stopped a raw call is a clean stop: a wasm trap, a `proc_exit`, or an
-/// error a host function returned on purpose. (A panic never gets here: it unwinds through
-/// `Func::call` and fails the caller.)
-pub fn is_clean_stop(error: &wasmtime::Error) -> bool {
-    error.downcast_ref::<wasmtime::Trap>().is_some()
-        || error.downcast_ref::<wasi_warden::I32Exit>().is_some()
-        || !error.to_string().is_empty()
-}
