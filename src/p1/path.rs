@@ -9,8 +9,8 @@ use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest;
 use crate::policy::{Access, Flags, Syscall};
-use crate::vfs::resolve::{Existing, Follow, Last, Resolved, resolve};
-use crate::vfs::{Dir, FsError, Node};
+use crate::vfs::resolve::{Existing, Follow, Found, Last, Resolved, resolve, resolve_parent};
+use crate::vfs::{self, Dir, FileType, FsError};
 use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
 
@@ -51,15 +51,40 @@ pub(crate) fn path_filestat_get(
 ) -> Result<Filestat, Error> {
     let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_GET)?;
     let path = guest::read_path(mem, path)?;
-    let r = resolve(&dir, &path, follow(flags))?;
     let s = Syscall::PathFilestatGet;
+    if !ctx.gate.wants(s)
+        && let Some(stat) = stat_fast(&dir, &path, follow(flags))?
+    {
+        return Ok(convert::filestat(&stat));
+    }
+    let r = resolve(&dir, &path, follow(flags))?;
     check_path(ctx, s, fd, &r, Access::STAT, lookup(flags))?;
     let stat = match r.existing()? {
         Existing::Dir(dir) => dir.stat()?,
-        Existing::File(file) => file.stat()?,
-        Existing::Symlink { dir, name, .. } => dir.stat_at(name)?,
+        // A file is stat'ed by name (one fstatat), never opened.
+        Existing::File { dir, name } | Existing::Symlink { dir, name, .. } => dir.stat_at(name)?,
     };
     Ok(convert::filestat(&stat))
+}
+
+/// The common case of path_filestat_get without a policy on it: one `stat_at` on the final
+/// name, no lookup first. `None` sends the caller down the full path, which answers with
+/// full semantics: a symlink to follow, a path ending in `.`, `..` or `/`, any error but ENOENT
+/// (which the full path would answer too, the name being absent).
+fn stat_fast(
+    dir: &Arc<dyn Dir>,
+    path: &str,
+    follow: Follow,
+) -> Result<Option<vfs::Filestat>, FsError> {
+    let Ok(Some(parent)) = resolve_parent(dir, path) else {
+        return Ok(None);
+    };
+    match parent.dir.stat_at(&parent.name) {
+        Ok(stat) if stat.filetype == FileType::Symlink && follow == Follow::Yes => Ok(None),
+        Ok(stat) => Ok(Some(stat)),
+        Err(FsError::NotFound) => Err(FsError::NotFound),
+        Err(_) => Ok(None),
+    }
 }
 
 /// utimensat: EINVAL (a time both given and NOW), and the errnos of path_filestat_get,
@@ -89,8 +114,9 @@ pub(crate) fn path_filestat_set_times(
     check_path(ctx, s, fd, &r, Access::SET_TIMES, request_flags)?;
     match r.existing()? {
         Existing::Dir(dir) => dir.set_times(atime, mtime)?,
-        Existing::File(file) => file.set_times(atime, mtime)?,
-        Existing::Symlink { dir, name, .. } => dir.set_times_at(name, atime, mtime)?,
+        Existing::File { dir, name } | Existing::Symlink { dir, name, .. } => {
+            dir.set_times_at(name, atime, mtime)?
+        }
     }
     Ok(())
 }
@@ -119,7 +145,7 @@ pub(crate) fn path_link(
         // Hard links to directories are never allowed (EPERM), `.` included.
         Last::Dir
         | Last::Entry {
-            node: Some(Node::Dir(_)),
+            node: Some(Found::Dir(_)),
             ..
         } => return Err(FsError::NotPermitted.into()),
         Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
@@ -158,7 +184,7 @@ pub(crate) fn path_readlink(
     )?;
     let target = match r.existing()? {
         Existing::Symlink { target, .. } => target,
-        Existing::Dir(_) | Existing::File(_) => return Err(FsError::Invalid.into()),
+        Existing::Dir(_) | Existing::File { .. } => return Err(FsError::Invalid.into()),
     };
     // Truncation is silent: the caller sees a full buffer and retries with a bigger one.
     write_truncated(mem, buf.offset(), target.as_bytes(), buf_len)
@@ -219,7 +245,7 @@ pub(crate) fn path_remove_directory(
         Last::Dir => Err(FsError::Invalid.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
         Last::Entry {
-            node: Some(Node::File(_) | Node::Symlink(_)),
+            node: Some(Found::File | Found::Symlink(_)),
             ..
         } => Err(FsError::NotDir.into()),
         Last::Entry { name, .. } => Ok(r.dir.remove_dir(name)?),
@@ -248,7 +274,7 @@ pub(crate) fn path_rename(
         Last::Entry {
             name,
             node: Some(node),
-        } => (name, matches!(node, Node::Dir(_))),
+        } => (name, matches!(node, Found::Dir(_))),
     };
     let new = resolve(&new_dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
@@ -336,7 +362,7 @@ pub(crate) fn path_unlink_file(
     match &r.last {
         Last::Dir
         | Last::Entry {
-            node: Some(Node::Dir(_)),
+            node: Some(Found::Dir(_)),
             ..
         } => Err(FsError::IsDir.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),

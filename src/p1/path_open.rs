@@ -10,8 +10,8 @@ use crate::guest;
 use crate::policy::{Access, Flags, Request, Syscall};
 use crate::rights;
 use crate::table::{Descriptor, Kind, OpenDir, OpenFile};
-use crate::vfs::resolve::{Follow, Last, Resolved, resolve};
-use crate::vfs::{Dir, FsError, FsResult, Node, OpenOptions};
+use crate::vfs::resolve::{Follow, Found, Last, resolve, resolve_parent};
+use crate::vfs::{Dir, File, FsError, FsResult, OpenOptions};
 use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
 
@@ -28,11 +28,13 @@ const DIR_FITS: Rights = rights::DIR_BASE
     .union(Rights::FD_FDSTAT_SET_FLAGS);
 
 /// What the open will produce.
-enum Target {
+enum Opened {
     /// A directory descriptor on this directory.
     Dir(Arc<dyn Dir>),
-    /// A file opened (or created) by name in the parent.
-    File { parent: Arc<dyn Dir>, name: String },
+    /// A file to open (or create) by name in the parent, once the policy and table agree.
+    Name { parent: Arc<dyn Dir>, name: String },
+    /// A file the fast path already opened (no policy on path_open, a free slot).
+    File(Arc<dyn File>),
 }
 
 /// openat: EBADF, ENOTDIR, ENOTCAPABLE (PATH_OPEN, +PATH_CREATE_FILE with CREAT), ENOTSUP
@@ -63,40 +65,20 @@ pub(crate) fn path_open(
         return Err(Errno::Notdir.into());
     }
     let dir = dir_of(ctx, fd, needed)?;
-    let (dir_inheriting, dir_path, mount) = {
-        let desc = ctx.table.get(u32::from(fd))?;
-        let Kind::Dir(open) = &desc.kind else {
-            return Err(Errno::Notdir.into());
-        };
-        (
-            desc.inheriting,
-            open.guest_path.clone(),
-            Arc::clone(&open.mount),
-        )
-    };
-    // cap-primitives cannot honour the sync flags, so wasmtime refuses them; so do we, rather
-    // than accept a promise the host backend would not keep.
-    if fdflags.intersects(Fdflags::DSYNC | Fdflags::RSYNC | Fdflags::SYNC) {
-        return Err(Errno::Notsup.into());
-    }
-    if oflags.contains(Oflags::DIRECTORY)
-        && oflags.intersects(Oflags::CREAT | Oflags::EXCL | Oflags::TRUNC)
-    {
-        return Err(Errno::Inval.into());
-    }
+    check_flags(oflags, fdflags)?;
+    let dir_inheriting = ctx.table.get(u32::from(fd))?.inheriting;
     // Asking for more than the directory passes on is not an error: the new fd gets less.
     let base = fs_rights_base & dir_inheriting;
     let inheriting = fs_rights_inheriting & dir_inheriting;
     let exclusive = oflags.contains(Oflags::CREAT | Oflags::EXCL);
-    // O_EXCL never follows a final symlink: an existing link (even dangling) is EEXIST.
-    let follow = if exclusive {
-        Follow::No
-    } else {
-        follow(dirflags)
+    let options = OpenOptions {
+        create: oflags.contains(Oflags::CREAT),
+        exclusive,
+        truncate: oflags.contains(Oflags::TRUNC),
+        write: file_write_intent(oflags, base, fdflags),
     };
-    let resolved = resolve(&dir, &path, follow)?;
-    let guest_path = join(&dir_path, &resolved.guest_path);
-    let opened = target(&resolved, oflags, base)?;
+    let (opened, rel) = open_target(ctx, &dir, &path, dirflags, oflags, base, options)?;
+    let (mount, guest_path) = placement(ctx, fd, &rel)?;
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {
         Request::new(Syscall::PathOpen)
@@ -117,7 +99,7 @@ pub(crate) fn path_open(
         return Err(Errno::Mfile.into());
     }
     let (kind, base, flags) = match opened {
-        Target::Dir(dir) => {
+        Opened::Dir(dir) => {
             let open = OpenDir {
                 dir,
                 preopen: None,
@@ -126,23 +108,11 @@ pub(crate) fn path_open(
             };
             (Kind::Dir(open), base & DIR_FITS, Fdflags::empty())
         }
-        Target::File { parent, name } => {
-            let options = OpenOptions {
-                create: oflags.contains(Oflags::CREAT),
-                exclusive,
-                truncate: oflags.contains(Oflags::TRUNC),
-                write: file_write_intent(oflags, base, fdflags),
-            };
+        Opened::Name { parent, name } => {
             let file = parent.open_file(&name, options)?;
-            let open = OpenFile {
-                file,
-                position: 0,
-                guest_path,
-                mount,
-            };
-            let flags = fdflags & (Fdflags::APPEND | Fdflags::NONBLOCK);
-            (Kind::File(open), base & rights::FILE_ALL, flags)
+            file_kind(file, guest_path, mount, base, fdflags)
         }
+        Opened::File(file) => file_kind(file, guest_path, mount, base, fdflags),
     };
     let desc = Descriptor {
         kind,
@@ -153,13 +123,116 @@ pub(crate) fn path_open(
     Ok(Fd::from(ctx.table.insert(desc)?))
 }
 
+/// ENOTSUP for the sync fdflags, EINVAL for DIRECTORY with CREAT, EXCL or TRUNC.
+fn check_flags(oflags: Oflags, fdflags: Fdflags) -> Result<(), Errno> {
+    // cap-primitives cannot honour the sync flags, so wasmtime refuses them; so do we, rather
+    // than accept a promise the host backend would not keep.
+    if fdflags.intersects(Fdflags::DSYNC | Fdflags::RSYNC | Fdflags::SYNC) {
+        return Err(Errno::Notsup);
+    }
+    if oflags.contains(Oflags::DIRECTORY)
+        && oflags.intersects(Oflags::CREAT | Oflags::EXCL | Oflags::TRUNC)
+    {
+        return Err(Errno::Inval);
+    }
+    Ok(())
+}
+
+/// What `path` opens and its resolved guest path: by the fast path when it applies, else by
+/// resolving and deciding with [`target`].
+fn open_target(
+    ctx: &WasiCtx,
+    dir: &Arc<dyn Dir>,
+    path: &str,
+    dirflags: Lookupflags,
+    oflags: Oflags,
+    base: Rights,
+    options: OpenOptions,
+) -> FsResult<(Opened, String)> {
+    if let Some((file, rel)) = open_fast(ctx, dir, path, oflags, options)? {
+        return Ok((Opened::File(file), rel));
+    }
+    // O_EXCL never follows a final symlink: an existing link (even dangling) is EEXIST.
+    let follow = if options.exclusive {
+        Follow::No
+    } else {
+        follow(dirflags)
+    };
+    let resolved = resolve(dir, path, follow)?;
+    let rel = resolved.guest_path;
+    let opened = target(
+        resolved.dir,
+        resolved.last,
+        resolved.trailing_slash,
+        oflags,
+        base,
+    )?;
+    Ok((opened, rel))
+}
+
+/// The common case, without a policy on path_open: a final plain name opened as a file with
+/// one backend call and no lookup of that name. `None` sends the caller down the full path,
+/// which re-decides with Linux's error precedence: taken for anything but a successful open
+/// (a failed `open_file` changed nothing) or ENOENT without CREAT (which the full path would
+/// answer too, the name being absent).
+fn open_fast(
+    ctx: &WasiCtx,
+    dir: &Arc<dyn Dir>,
+    path: &str,
+    oflags: Oflags,
+    options: OpenOptions,
+) -> FsResult<Option<(Arc<dyn File>, String)>> {
+    // The policy must see what kind of object is opened, and a full table must leave the
+    // filesystem untouched: both need the lookup first.
+    if oflags.contains(Oflags::DIRECTORY)
+        || ctx.gate.wants(Syscall::PathOpen)
+        || !ctx.table.has_room()
+    {
+        return Ok(None);
+    }
+    let Ok(Some(parent)) = resolve_parent(dir, path) else {
+        return Ok(None);
+    };
+    match parent.dir.open_file(&parent.name, options) {
+        Ok(file) => Ok(Some((file, parent.guest_path()))),
+        Err(FsError::NotFound) if !options.create => Err(FsError::NotFound),
+        Err(_) => Ok(None),
+    }
+}
+
+/// A file descriptor's kind, rights (file rights only) and flags (APPEND and NONBLOCK kept).
+fn file_kind(
+    file: Arc<dyn File>,
+    guest_path: String,
+    mount: Arc<str>,
+    base: Rights,
+    fdflags: Fdflags,
+) -> (Kind, Rights, Fdflags) {
+    let open = OpenFile {
+        file,
+        position: 0,
+        guest_path,
+        mount,
+    };
+    let flags = fdflags & (Fdflags::APPEND | Fdflags::NONBLOCK);
+    (Kind::File(open), base & rights::FILE_ALL, flags)
+}
+
+/// The mount and full guest path of a descriptor opened at `rel` below directory `fd`.
+fn placement(ctx: &WasiCtx, fd: Fd, rel: &str) -> Result<(Arc<str>, String), Errno> {
+    let Kind::Dir(open) = &ctx.table.get(u32::from(fd))?.kind else {
+        return Err(Errno::Notdir);
+    };
+    Ok((Arc::clone(&open.mount), join(&open.guest_path, rel)))
+}
+
 /// What the open wants, for the policy: `Access::for_open` for files (READDIR is meaningless
 /// there, and wasi-libc asks for it on every read-only open); a directory is listed or stat'ed.
-fn open_access(opened: &Target, oflags: Oflags, base: Rights, fdflags: Fdflags) -> Access {
+fn open_access(opened: &Opened, oflags: Oflags, base: Rights, fdflags: Fdflags) -> Access {
     match opened {
-        Target::Dir(_) if base.contains(Rights::FD_READDIR) => Access::READDIR,
-        Target::Dir(_) => Access::STAT,
-        Target::File { .. } => {
+        Opened::Dir(_) if base.contains(Rights::FD_READDIR) => Access::READDIR,
+        Opened::Dir(_) => Access::STAT,
+        Opened::Name { .. } | Opened::File(_) => {
             let access = Access::for_open(oflags, base, fdflags).difference(Access::READDIR);
             if access.is_empty() {
                 Access::STAT
@@ -178,13 +251,21 @@ fn file_write_intent(oflags: Oflags, base: Rights, fdflags: Fdflags) -> bool {
         || fdflags.contains(Fdflags::APPEND)
 }
 
-/// Decides what the resolved path opens, with Linux's precedence of errors: EEXIST for
-/// CREAT|EXCL on anything existing, then EISDIR/ENOTDIR/ELOOP by kind.
-fn target(r: &Resolved, oflags: Oflags, base: Rights) -> FsResult<Target> {
+/// Decides what the resolved path (`dir`, `last`, `trailing_slash` of a
+/// [`crate::vfs::resolve::Resolved`]) opens,
+/// with Linux's precedence of errors: EEXIST for CREAT|EXCL on anything existing, then
+/// EISDIR/ENOTDIR/ELOOP by kind.
+fn target(
+    dir: Arc<dyn Dir>,
+    last: Last,
+    trailing_slash: bool,
+    oflags: Oflags,
+    base: Rights,
+) -> FsResult<Opened> {
     let create = oflags.contains(Oflags::CREAT);
     let exclusive = create && oflags.contains(Oflags::EXCL);
     let want_dir = oflags.contains(Oflags::DIRECTORY);
-    let dir = |d: &Arc<dyn Dir>| {
+    let open_dir = |d: Arc<dyn Dir>| {
         if exclusive {
             Err(FsError::Exists)
         // Writing a directory is EISDIR; wasmtime (through the OS) tests FD_WRITE only,
@@ -192,17 +273,17 @@ fn target(r: &Resolved, oflags: Oflags, base: Rights) -> FsResult<Target> {
         } else if create || oflags.contains(Oflags::TRUNC) || base.contains(Rights::FD_WRITE) {
             Err(FsError::IsDir)
         } else {
-            Ok(Target::Dir(Arc::clone(d)))
+            Ok(Opened::Dir(d))
         }
     };
-    match &r.last {
-        Last::Dir => dir(&r.dir),
+    match last {
+        Last::Dir => open_dir(dir),
         Last::Entry {
-            node: Some(Node::Dir(d)),
+            node: Some(Found::Dir(d)),
             ..
-        } => dir(d),
+        } => open_dir(d),
         Last::Entry {
-            node: Some(Node::Symlink(_)),
+            node: Some(Found::Symlink(_)),
             ..
         } => Err(if exclusive {
             FsError::Exists
@@ -212,31 +293,25 @@ fn target(r: &Resolved, oflags: Oflags, base: Rights) -> FsResult<Target> {
             FsError::Loop
         }),
         Last::Entry {
-            node: Some(Node::File(_)),
+            node: Some(Found::File),
             name,
         } => {
             if exclusive {
                 Err(FsError::Exists)
-            } else if want_dir || r.trailing_slash {
+            } else if want_dir || trailing_slash {
                 Err(FsError::NotDir)
             } else {
-                Ok(Target::File {
-                    parent: Arc::clone(&r.dir),
-                    name: name.clone(),
-                })
+                Ok(Opened::Name { parent: dir, name })
             }
         }
         Last::Entry { node: None, name } => {
             if !create {
                 Err(FsError::NotFound)
-            } else if r.trailing_slash {
+            } else if trailing_slash {
                 // open("new/", O_CREAT): only directories end in '/', and open cannot make one.
                 Err(FsError::IsDir)
             } else {
-                Ok(Target::File {
-                    parent: Arc::clone(&r.dir),
-                    name: name.clone(),
-                })
+                Ok(Opened::Name { parent: dir, name })
             }
         }
     }

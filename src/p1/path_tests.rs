@@ -464,3 +464,112 @@ fn readdir_handles_many_entries_in_batches() {
     assert_eq!(from.len(), 302 - 151);
     assert_eq!(from[0].3, entries[151].3);
 }
+
+/// Allows everything but checks every call, so path_open and path_filestat_get take their
+/// full (resolve-first) path instead of the policy-less fast path.
+struct AllowChecked;
+
+impl crate::policy::Policy for AllowChecked {
+    fn decide(&self, _: &crate::policy::Request<'_>) -> crate::policy::Decision {
+        crate::policy::Decision::Allow
+    }
+}
+
+/// The fast paths (no policy: one backend call on the final name, falling back on failure)
+/// answer exactly what the full paths answer, case by case.
+#[test]
+fn fast_paths_agree_with_the_full_paths() {
+    let setup = |t: &mut T| {
+        t.mkdir(ROOT, "d").unwrap();
+        t.create("d/f").unwrap();
+        t.create("f").unwrap();
+        for (target, link) in [("f", "lf"), ("d", "ld"), ("d/", "lds"), ("nowhere", "dang")] {
+            t.symlink(target, link).unwrap();
+        }
+        t.symlink("../..", "d/esc").unwrap();
+    };
+    let mut fast = T::new();
+    let mut full = T::with(
+        WasiCtx::builder()
+            .mount("/", MemFs::new())
+            .policy(AllowChecked),
+    );
+    setup(&mut fast);
+    setup(&mut full);
+    let paths = [
+        "f",
+        "d",
+        "d/f",
+        "d/./f",
+        "d/../f",
+        "ld/f",
+        "lds/f",
+        "lf",
+        "ld",
+        "lds",
+        "dang",
+        "missing",
+        "d/missing",
+        "f/x",
+        "d/esc/f",
+        "d/esc",
+        "..",
+        ".",
+        "d/",
+        "f/",
+        "new",
+        "d/new",
+        "dang/x",
+    ];
+    let none = Fdflags::empty();
+    let r = Rights::FD_READ;
+    let rw = Rights::FD_READ | Rights::FD_WRITE;
+    let excl = Oflags::CREAT | Oflags::EXCL;
+    let oflags = [
+        (Oflags::empty(), r),
+        (Oflags::empty(), rw),
+        (Oflags::TRUNC, rw),
+        (Oflags::CREAT, rw),
+        (excl, rw),
+        (Oflags::DIRECTORY, r),
+    ];
+    for path in paths {
+        for follow in [false, true] {
+            let look = if follow {
+                Lookupflags::SYMLINK_FOLLOW
+            } else {
+                Lookupflags::empty()
+            };
+            let stat = |t: &mut T| t.stat(path, follow).map(|s| (s.filetype, s.ino, s.size));
+            assert_eq!(stat(&mut fast), stat(&mut full), "stat {path:?} {follow}");
+            for (o, base) in oflags {
+                let a = fast.open_follow(ROOT, path, look, o, base, none);
+                let b = full.open_follow(ROOT, path, look, o, base, none);
+                assert_eq!(
+                    a.is_ok(),
+                    b.is_ok(),
+                    "open {path:?} {o:?} {follow}: {a:?} {b:?}"
+                );
+                assert_eq!(a.err(), b.err(), "open {path:?} {o:?} {follow}");
+                if let (Ok(a), Ok(b)) = (a, b) {
+                    // Times differ between the two filesystems; what was opened does not.
+                    let brief = |s: crate::vfs::Filestat| (s.filetype, s.ino, s.size);
+                    let kind = |t: &T, fd: u32| match &t.ctx.table.get(fd).unwrap().kind {
+                        Kind::File(f) => {
+                            format!("file {} {:?}", f.guest_path, f.file.stat().map(brief))
+                        }
+                        Kind::Dir(d) => {
+                            format!("dir {} {:?}", d.guest_path, d.dir.stat().map(brief))
+                        }
+                        _ => "other".to_owned(),
+                    };
+                    assert_eq!(kind(&fast, a), kind(&full, b), "open {path:?} {o:?}");
+                    let rights = |t: &T, fd: u32| t.ctx.table.get(fd).map(|d| (d.base, d.flags));
+                    assert_eq!(rights(&fast, a).ok(), rights(&full, b).ok());
+                    fast.ctx.table.remove(a).unwrap();
+                    full.ctx.table.remove(b).unwrap();
+                }
+            }
+        }
+    }
+}

@@ -114,12 +114,44 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// What a single-name lookup finds, without opening files: enough for the resolver to decide
+/// whether to walk, expand or stop, and for operations that act by (parent, name).
+pub enum NodeKind {
+    /// A directory, with its handle if the backend had to open it anyway (`None`: the
+    /// resolver opens it with `lookup` when it needs it).
+    Dir(Option<Arc<dyn Dir>>),
+    /// A regular file (or another non-directory, non-symlink object), not opened.
+    File,
+    /// A symbolic link and its target text.
+    Symlink(String),
+}
+
+impl std::fmt::Debug for NodeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeKind::Dir(d) => write!(f, "NodeKind::Dir(opened: {})", d.is_some()),
+            NodeKind::File => f.write_str("NodeKind::File"),
+            NodeKind::Symlink(t) => write!(f, "NodeKind::Symlink({t:?})"),
+        }
+    }
+}
+
 /// A directory held open by a backend. Every `name` is one component: never empty, never `.`
 /// or `..`, never containing `/` or NUL (the resolver guarantees it). No method follows a
 /// symlink named by `name`.
 pub trait Dir: Send + Sync + 'static {
     /// Looks `name` up without following it. Errors: NotFound.
     fn lookup(&self, name: &str) -> FsResult<Node>;
+    /// What `name` is, without following it or opening a file. Errors: NotFound. Backends
+    /// whose `lookup` opens host descriptors override this with a plain stat; a wrapper must
+    /// wrap a directory handle it passes on, as its `lookup` does.
+    fn lookup_kind(&self, name: &str) -> FsResult<NodeKind> {
+        Ok(match self.lookup(name)? {
+            Node::Dir(dir) => NodeKind::Dir(Some(dir)),
+            Node::File(_) => NodeKind::File,
+            Node::Symlink(target) => NodeKind::Symlink(target),
+        })
+    }
     /// Opens or creates the regular file `name`. Errors: NotFound (no create), Exists
     /// (exclusive), IsDir (a directory), Loop (a symlink), ReadOnly, NoSpace.
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>>;

@@ -6,7 +6,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use super::{Dir, DirEntry, File, Filestat, FsError, FsResult, Node, OpenOptions, SetTime};
+use super::{
+    Dir, DirEntry, File, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions, SetTime,
+};
 
 /// Wraps `dir` so that it, and everything reached through it, refuses every mutation.
 pub fn read_only(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
@@ -47,6 +49,14 @@ fn wrap(node: Node) -> Node {
 impl Dir for ReadOnlyDir {
     fn lookup(&self, name: &str) -> FsResult<Node> {
         self.inner.lookup(name).map(wrap)
+    }
+
+    fn lookup_kind(&self, name: &str) -> FsResult<NodeKind> {
+        // A directory handle is wrapped like `lookup`'s: no path leads to a writable one.
+        match self.inner.lookup_kind(name)? {
+            NodeKind::Dir(dir) => Ok(NodeKind::Dir(dir.map(read_only))),
+            other => Ok(other),
+        }
     }
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {

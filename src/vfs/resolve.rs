@@ -4,7 +4,7 @@
 //! symlinks are expanded here (never by the OS), at most [`MAX_SYMLINK_EXPANSIONS`] times.
 //! It must not touch guest memory or know errnos: it answers `FsError`, `errno.rs` maps it.
 
-use super::{Dir, File, FsError, FsResult, Node};
+use super::{Dir, FsError, FsResult, Node, NodeKind};
 use std::sync::Arc;
 
 /// Symlink expansions allowed in one resolution; one more is `Loop` (ELOOP). 40 is Linux's
@@ -48,8 +48,30 @@ pub enum Last {
         /// The final component: never empty, `.` or `..`, no `/` or NUL, at most 255 bytes.
         name: String,
         /// The object, if the name exists. A symlink only if it was not to be followed.
-        node: Option<Node>,
+        node: Option<Found>,
     },
+}
+
+/// What the final name is. Only a directory is opened (callers stat it, open it, or list
+/// it); a file is left unopened, so operations act on it by (parent, name) with one host
+/// call instead of opening it twice.
+pub enum Found {
+    /// A directory, already opened.
+    Dir(Arc<dyn Dir>),
+    /// A regular file (or another non-directory, non-symlink object), not opened.
+    File,
+    /// A symbolic link and its target text.
+    Symlink(String),
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::Dir(_) => f.write_str("Found::Dir"),
+            Found::File => f.write_str("Found::File"),
+            Found::Symlink(t) => write!(f, "Found::Symlink({t:?})"),
+        }
+    }
 }
 
 /// The outcome of [`resolve`].
@@ -80,8 +102,13 @@ impl std::fmt::Debug for Resolved {
 pub enum Existing<'a> {
     /// A directory.
     Dir(&'a Arc<dyn Dir>),
-    /// A regular file (or another non-directory).
-    File(&'a Arc<dyn File>),
+    /// A regular file (or another non-directory): its directory and its name.
+    File {
+        /// The directory holding the file.
+        dir: &'a Arc<dyn Dir>,
+        /// The file's name.
+        name: &'a str,
+    },
     /// An unfollowed symlink: its directory, its name and its target.
     Symlink {
         /// The directory holding the link.
@@ -101,17 +128,20 @@ impl Resolved {
             Last::Dir => Ok(Existing::Dir(&self.dir)),
             Last::Entry { node: None, .. } => Err(FsError::NotFound),
             Last::Entry {
-                node: Some(Node::Dir(dir)),
+                node: Some(Found::Dir(dir)),
                 ..
             } => Ok(Existing::Dir(dir)),
             Last::Entry { node: Some(_), .. } if self.trailing_slash => Err(FsError::NotDir),
             Last::Entry {
-                node: Some(Node::File(file)),
-                ..
-            } => Ok(Existing::File(file)),
+                name,
+                node: Some(Found::File),
+            } => Ok(Existing::File {
+                dir: &self.dir,
+                name,
+            }),
             Last::Entry {
                 name,
-                node: Some(Node::Symlink(target)),
+                node: Some(Found::Symlink(target)),
             } => Ok(Existing::Symlink {
                 dir: &self.dir,
                 name,
@@ -127,28 +157,70 @@ impl Resolved {
 /// [`MAX_SYMLINK_EXPANSIONS`]), NameTooLong (a component over 255 bytes, a target over 4096),
 /// and whatever the backend's `lookup` fails with.
 pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: Follow) -> FsResult<Resolved> {
-    // Empty is ENOENT in POSIX and cap-std alike.
-    if path.is_empty() {
-        return Err(FsError::NotFound);
+    Walk::new(start, path)?.run(follow)
+}
+
+/// The directory holding a path's final name and that name, from [`resolve_parent`]. The
+/// name has not been looked up.
+pub struct Parent {
+    /// The directory the final name is in.
+    pub dir: Arc<dyn Dir>,
+    /// The final component, with the same guarantees as [`Last::Entry`]'s `name`.
+    pub name: String,
+    /// The names that entered `dir` from the start (for [`Parent::guest_path`]).
+    names: Vec<String>,
+}
+
+impl Parent {
+    /// As [`Resolved::guest_path`]; joined only on demand (a stat never needs it).
+    pub fn guest_path(&self) -> String {
+        join_names(&self.names, Some(&self.name))
     }
-    // wasmtime hands the path to rustix, whose C-string conversion answers EINVAL.
-    if path.contains('\0') {
-        return Err(FsError::Invalid);
+}
+
+/// Walks all but the final component of `path` exactly as [`resolve`] does, and stops there
+/// without asking the backend about the final name. For fast paths that try one single-name
+/// operation and, if it fails in any way, fall back to [`resolve`] (which then answers with
+/// full semantics). `Ok(None)` when the path does not end in a plain name (`.`, `..`, a
+/// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk.
+pub fn resolve_parent(start: &Arc<dyn Dir>, path: &str) -> FsResult<Option<Parent>> {
+    // The common case, one plain name in the start directory, needs no walk (and none of
+    // its allocations); it is exactly what the walk below would answer.
+    if !path.is_empty() && !path.contains(['/', '\0']) && path != "." && path != ".." {
+        check_name(path)?;
+        return Ok(Some(Parent {
+            dir: Arc::clone(start),
+            name: path.to_owned(),
+            names: Vec::new(),
+        }));
     }
-    // cap-std: a root component is an escape attempt (EPERM), never "the mount's root".
-    if path.starts_with('/') {
-        return Err(FsError::Escape);
+    let mut walk = Walk::new(start, path)?;
+    if walk.trailing_slash {
+        return Ok(None);
     }
-    let mut walk = Walk {
-        start: Arc::clone(start),
-        stack: Vec::new(),
-        names: Vec::new(),
-        work: Vec::new(),
-        expansions: 0,
-        trailing_slash: path.ends_with('/'),
-    };
-    walk.push_components(path);
-    walk.run(follow)
+    while let Some(component) = walk.work.pop() {
+        match component.as_str() {
+            "." | ".." if walk.work.is_empty() => return Ok(None),
+            "." => {}
+            ".." => {
+                if walk.stack.pop().is_none() {
+                    return Err(FsError::Escape);
+                }
+                walk.names.pop();
+            }
+            _ if walk.work.is_empty() => {
+                check_name(&component)?;
+                return Ok(Some(Parent {
+                    dir: walk.top(),
+                    name: component,
+                    names: walk.names,
+                }));
+            }
+            _ => walk.middle_component(component)?,
+        }
+    }
+    // Unreachable: a path that is not empty and does not end in `/` has a last component.
+    Ok(None)
 }
 
 /// The state of one resolution.
@@ -168,6 +240,33 @@ struct Walk {
 }
 
 impl Walk {
+    /// Checks the whole path and sets up its walk. Errors: NotFound (empty), Invalid (NUL),
+    /// Escape (absolute).
+    fn new(start: &Arc<dyn Dir>, path: &str) -> FsResult<Walk> {
+        // Empty is ENOENT in POSIX and cap-std alike.
+        if path.is_empty() {
+            return Err(FsError::NotFound);
+        }
+        // wasmtime hands the path to rustix, whose C-string conversion answers EINVAL.
+        if path.contains('\0') {
+            return Err(FsError::Invalid);
+        }
+        // cap-std: a root component is an escape attempt (EPERM), never "the mount's root".
+        if path.starts_with('/') {
+            return Err(FsError::Escape);
+        }
+        let mut walk = Walk {
+            start: Arc::clone(start),
+            stack: Vec::new(),
+            names: Vec::new(),
+            work: Vec::new(),
+            expansions: 0,
+            trailing_slash: path.ends_with('/'),
+        };
+        walk.push_components(path);
+        Ok(walk)
+    }
+
     fn run(mut self, follow: Follow) -> FsResult<Resolved> {
         while let Some(component) = self.work.pop() {
             match component.as_str() {
@@ -222,14 +321,28 @@ impl Walk {
             Follow::No => self.trailing_slash,
             Follow::Never => false,
         };
-        let node = match self.top().lookup(&name) {
-            Ok(Node::Symlink(target)) if should_follow => {
+        // Only the kind first: a file or symlink is never opened here (one fstatat on a host).
+        let found = match self.top().lookup_kind(&name) {
+            Ok(NodeKind::Symlink(target)) => Some(Found::Symlink(target)),
+            Ok(NodeKind::File) => Some(Found::File),
+            Ok(NodeKind::Dir(Some(dir))) => Some(Found::Dir(dir)),
+            // A directory is handed out opened; its lookup is authoritative if it changed.
+            Ok(NodeKind::Dir(None)) => match self.top().lookup(&name) {
+                Ok(Node::Dir(dir)) => Some(Found::Dir(dir)),
+                Ok(Node::File(_)) => Some(Found::File),
+                Ok(Node::Symlink(target)) => Some(Found::Symlink(target)),
+                Err(FsError::NotFound) => None,
+                Err(error) => return Err(error),
+            },
+            Err(FsError::NotFound) => None,
+            Err(error) => return Err(error),
+        };
+        let node = match found {
+            Some(Found::Symlink(target)) if should_follow => {
                 self.expand(&target)?;
                 return Ok(None);
             }
-            Ok(node) => Some(node),
-            Err(FsError::NotFound) => None,
-            Err(error) => return Err(error),
+            other => other,
         };
         Ok(Some(Resolved {
             dir: self.top(),
@@ -283,14 +396,25 @@ impl Walk {
 
     /// The normalised path of the current directory, plus `last` if given.
     fn joined(&self, last: Option<&str>) -> String {
-        let mut parts: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        parts.extend(last);
-        if parts.is_empty() {
-            ".".to_owned()
-        } else {
-            parts.join("/")
-        }
+        join_names(&self.names, last)
     }
+}
+
+/// `names` and then `last` joined with `/` (names are never empty), or `.` if there are none.
+/// Built in one allocation: this runs on every path call.
+fn join_names(names: &[String], last: Option<&str>) -> String {
+    let len = names.iter().map(|n| n.len() + 1).sum::<usize>() + last.map_or(0, str::len);
+    if len == 0 {
+        return ".".to_owned();
+    }
+    let mut out = String::with_capacity(len);
+    for part in names.iter().map(String::as_str).chain(last) {
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// A component the backend may be asked about: at most NAME_MAX bytes (NUL is refused for

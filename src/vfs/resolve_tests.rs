@@ -1,8 +1,8 @@
-//! Table-driven tests of the resolver over a tiny fake backend that only answers `lookup`:
-//! the resolver must never need anything else.
+//! Table-driven tests of the resolver over a tiny fake backend that only answers `lookup`
+//! (the default `lookup_kind` is built on it): the resolver must never need anything else.
 
 use super::*;
-use crate::vfs::{DirEntry, Filestat, OpenOptions, SetTime};
+use crate::vfs::{DirEntry, File, Filestat, OpenOptions, SetTime};
 use std::any::Any;
 use std::collections::BTreeMap;
 
@@ -194,9 +194,9 @@ fn render(r: FsResult<Resolved>) -> String {
         Last::Entry { name, node } => {
             let kind = match node {
                 None => "-".to_owned(),
-                Some(Node::Dir(d)) => format!("dir({})", dir_path(d)),
-                Some(Node::File(_)) => "file".to_owned(),
-                Some(Node::Symlink(t)) => format!("link({t})"),
+                Some(Found::Dir(d)) => format!("dir({})", dir_path(d)),
+                Some(Found::File) => "file".to_owned(),
+                Some(Found::Symlink(t)) => format!("link({t})"),
             };
             format!("{name}:{kind}")
         }
@@ -325,7 +325,7 @@ fn existing_applies_the_trailing_slash_rule() {
         let r = resolve(&root, path, follow).expect("resolves");
         match r.existing() {
             Ok(Existing::Dir(d)) => format!("dir({})", dir_path(d)),
-            Ok(Existing::File(_)) => "file".to_owned(),
+            Ok(Existing::File { .. }) => "file".to_owned(),
             Ok(Existing::Symlink { name, target, .. }) => format!("link({name}->{target})"),
             Err(e) => format!("Err({e:?})"),
         }
@@ -376,4 +376,77 @@ fn the_directory_stack_is_capped() {
     );
     let deep_enough = "d/".repeat(MAX_DEPTH) + "x";
     assert!(!render(resolve(&root, &deep_enough, Follow::No)).starts_with("Err"));
+}
+
+/// `resolve_parent` walks exactly as `resolve` does up to the final name, which it leaves
+/// alone: the parent and guest path always match what `resolve` (no-follow) finds.
+#[test]
+fn resolve_parent_matches_resolve_up_to_the_final_name() {
+    let root = tree();
+    let parent = |path: &str| match resolve_parent(&root, path) {
+        Ok(Some(p)) => format!("{}|{}|{}", dir_path(&p.dir), p.name, p.guest_path()),
+        Ok(None) => "full".to_owned(),
+        Err(e) => format!("Err({e:?})"),
+    };
+    let cases = [
+        ("f", "|f|f"),
+        ("missing", "|missing|missing"),
+        ("a/b/f", "a/b|f|a/b/f"),
+        ("a/b/new", "a/b|new|a/b/new"),
+        // The final name is never expanded, middle links always are.
+        ("l_f", "|l_f|l_f"),
+        ("l_a/bf", "a|bf|a/bf"),
+        ("a/up/a/./b/f", "a/b|f|a/b/f"),
+        ("l_up/f", "|f|f"),
+        // Only a plain final name: `.`, `..` and a trailing slash need the full resolver.
+        ("a/.", "full"),
+        ("a/..", "full"),
+        ("f/", "full"),
+        ("l_a/", "full"),
+        // The walk's errors are the resolver's.
+        ("", "Err(NotFound)"),
+        ("/f", "Err(Escape)"),
+        ("a\0b", "Err(Invalid)"),
+        ("../f", "Err(Escape)"),
+        ("a/esc/f", "Err(Escape)"),
+        ("f/x", "Err(NotDir)"),
+        ("missing/x", "Err(NotFound)"),
+        ("loop/x", "Err(Loop)"),
+        ("l_abs/x", "Err(Escape)"),
+    ];
+    let mut failures = Vec::new();
+    for (path, expected) in cases {
+        let got = parent(path);
+        if got != expected {
+            failures.push(format!("{path:?}: got {got:?}, want {expected:?}"));
+        }
+        // Wherever the fast walk answers, the full resolver agrees on dir and guest path.
+        if let Ok(Some(p)) = resolve_parent(&root, path) {
+            let full = resolve(&root, path, Follow::Never).expect("resolves");
+            assert_eq!(dir_path(&full.dir), dir_path(&p.dir), "{path:?}");
+            assert_eq!(full.guest_path, p.guest_path(), "{path:?}");
+        }
+    }
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    assert_eq!(parent(&long), "Err(NameTooLong)");
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// A final directory found through a read-only wrapper comes back wrapped too (its
+/// `lookup_kind` hands out the handle the inner backend opened).
+#[test]
+fn final_directories_under_read_only_stay_read_only() {
+    let fs = crate::vfs::MemFs::new();
+    fs.root().create_dir("d").expect("mkdir");
+    let ro = crate::vfs::read_only(fs.root());
+    let r = resolve(&ro, "d", Follow::No).expect("resolves");
+    let Last::Entry {
+        node: Some(Found::Dir(d)),
+        ..
+    } = r.last
+    else {
+        panic!("not a directory: {:?}", r.last);
+    };
+    assert!(crate::vfs::read_only::is_read_only(&*d));
+    assert_eq!(d.create_dir("x"), Err(FsError::ReadOnly));
 }

@@ -121,7 +121,7 @@ pub enum Op {
         /// CREAT=1, DIRECTORY=2, EXCL=4, TRUNC=8 (as preview1).
         oflags: u8,
         rights: RightsSel,
-        /// APPEND=1, DSYNC=2, NONBLOCK=4 (as preview1).
+        /// APPEND=1, DSYNC=2, NONBLOCK=4, RSYNC=8, SYNC=16 (as preview1).
         fdflags: u8,
     },
     /// fd_read of up to `len` bytes (two iovecs when `len > 4`).
@@ -292,7 +292,13 @@ impl Op {
                 path: Path::decode(b),
                 oflags: b.u8() & 0xf,
                 rights: RightsSel::ALL[b.below(RightsSel::ALL.len())],
-                fdflags: b.u8() & 0x7,
+                // Mostly none or APPEND: the sync flags only ever give ENOTSUP.
+                fdflags: match b.below(8) {
+                    0..=4 => 0,
+                    5 => 1,
+                    6 => 4,
+                    _ => b.u8() & 0x1f,
+                },
             },
             3 => Op::Read {
                 fd: fd(b),

@@ -7,9 +7,9 @@
 #[path = "calls.rs"]
 mod calls;
 
-use super::ops::{COMPONENTS, RightsSel, TimeSel};
+use super::ops::{RightsSel, TimeSel};
 use super::outcome::Stat;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use wasi_warden::abi::types::{Errno, Rights};
 use wasi_warden::vfs::TreeEntry;
 
@@ -581,14 +581,5 @@ fn split(path: &str) -> Vec<String> {
     path.rsplit('/')
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
-        .collect()
-}
-
-/// Names the model's alphabet may create (for tests that enumerate them).
-pub fn names() -> BTreeSet<&'static str> {
-    COMPONENTS
-        .iter()
-        .copied()
-        .filter(|c| *c != "." && *c != "..")
         .collect()
 }

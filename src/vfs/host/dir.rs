@@ -18,7 +18,8 @@ use super::{
 };
 use crate::vfs::read_only::is_read_only;
 use crate::vfs::{
-    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
+    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
+    SetTime,
 };
 
 /// One entry of a readdir snapshot.
@@ -184,6 +185,17 @@ impl Dir for HostDir {
             FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
             FileType::Symlink => Ok(Node::Symlink(self.read_link(name)?)),
             _ => self.open_object(name),
+        }
+    }
+
+    fn lookup_kind(&self, name: &str) -> FsResult<NodeKind> {
+        check_name(name)?;
+        // One fstatat, no descriptor: callers that act by (parent, name) need nothing more.
+        let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)?;
+        match filetype(st.st_mode) {
+            FileType::Directory => Ok(NodeKind::Dir(None)),
+            FileType::Symlink => Ok(NodeKind::Symlink(self.read_link(name)?)),
+            _ => Ok(NodeKind::File),
         }
     }
 

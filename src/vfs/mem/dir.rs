@@ -10,7 +10,8 @@ use super::Inner;
 use super::data::SparseData;
 use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target};
 use crate::vfs::{
-    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
+    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
+    SetTime,
 };
 
 /// An open directory of a [`super::MemFs`].
@@ -115,6 +116,18 @@ impl Dir for MemDir {
             Kind::File(_) => Node::File(self.fs.open_file(&mut st, ino)),
         };
         Ok(node)
+    }
+
+    fn lookup_kind(&self, name: &str) -> FsResult<NodeKind> {
+        // No file handle (saves its Arc and bookkeeping); a directory is opened under the
+        // same lock, since the resolver hands it out.
+        let mut st = self.fs.lock();
+        let ino = self.child(&st, name)?;
+        Ok(match &st.get(ino)?.kind {
+            Kind::Symlink(target) => NodeKind::Symlink(target.clone()),
+            Kind::Dir(_) => NodeKind::Dir(Some(self.fs.open_dir(&mut st, ino))),
+            Kind::File(_) => NodeKind::File,
+        })
     }
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
