@@ -146,6 +146,44 @@ fn writes(c: &mut Criterion, fix: &Fixture) {
     group.finish();
 }
 
+/// The policy layer's cost on the hottest call: the same 200,000 `fd_write`s under
+/// `run_command` with no policy, an allow-all table, a table that restricts only other
+/// syscalls, a table whose rule is evaluated on every `fd_write`, and an audit sink.
+fn policies(c: &mut Criterion, fix: &Fixture) {
+    use wasi_warden::policy::{Decision, PolicyTable, Rule, Syscall};
+    let write = fix.module("write");
+    let name = report::POLICY_GROUP;
+    let mut group = c.benchmark_group(name);
+    type Configure = fn(wasi_warden::WasiCtxBuilder) -> wasi_warden::WasiCtxBuilder;
+    let cases: [(&str, Configure); 5] = [
+        ("none", |b| b),
+        ("allow-all", |b| b.policy(PolicyTable::allow_all())),
+        ("other-syscalls", |b| {
+            b.policy(
+                PolicyTable::allow_all()
+                    .rule(Rule::new(Decision::deny()).syscalls(Syscall::PathOpen)),
+            )
+        }),
+        ("rule-on-fd_write", |b| {
+            b.policy(
+                PolicyTable::allow_all()
+                    .rule(Rule::new(Decision::Allow).syscalls(Syscall::FdWrite)),
+            )
+        }),
+        ("audit-sink", |b| {
+            b.audit(|_: &wasi_warden::audit::AuditRecord<'_>| {})
+        }),
+    ];
+    for (id, configure) in cases {
+        host_calls(&mut group, name, id, 200_000, || {
+            let ctx = configure(WasiCtx::builder().stdout(Output::null())).build();
+            let (outcome, _) = wasi_warden::run_command(&fix.engine, &write, ctx).unwrap();
+            assert_eq!(outcome.exit_code(), 0);
+        });
+    }
+    group.finish();
+}
+
 fn reads(c: &mut Criterion, fix: &Fixture) {
     let name = "fd_read_64MiB_in_64KiB";
     let read = fix.module("read");
@@ -242,6 +280,7 @@ fn main() {
     let idle = memory::idle_instances(&fix);
     let mut c = config();
     writes(&mut c, &fix);
+    policies(&mut c, &fix);
     reads(&mut c, &fix);
     paths(&mut c, &fix);
     clocks_and_random(&mut c, &fix);

@@ -153,7 +153,34 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
+/// The criterion group of the policy-overhead rows.
+pub const POLICY_GROUP: &str = "fd_write_16B_policy";
+
+/// Per-call cost of the policy layer on `fd_write`, against no policy at all.
+fn print_policy_overhead() {
+    let base = ns(POLICY_GROUP, "none");
+    println!("\n## policy overhead: fd_write 16 B under run_command (time per call)\n");
+    println!("| policy | time per call | ÷ no policy |");
+    println!("|---|---|---|");
+    for (id, what) in [
+        ("none", "no policy (default handle)"),
+        ("allow-all", "PolicyTable::allow_all()"),
+        ("other-syscalls", "a table restricting only path_open"),
+        (
+            "rule-on-fd_write",
+            "a table with a rule evaluated on every fd_write",
+        ),
+        ("audit-sink", "an audit sink that drops records"),
+    ] {
+        let time = ns(POLICY_GROUP, id);
+        let shown = time.map_or("not run".into(), |t| format!("{t:.1} ns"));
+        let ratio = div(time, base).map_or("".into(), |r| format!("{r:.2}×"));
+        println!("| {what} | {shown} | {ratio} |");
+    }
+}
+
 pub fn print(idle: &Idle) {
+    print_policy_overhead();
     println!(
         "\n## wasi-warden vs wasmtime-wasi 48 (time per call; lower is better, GiB/s higher)\n"
     );
