@@ -211,3 +211,43 @@ pub trait File: Send + Sync + 'static {
     /// Lets callers find the concrete backend.
     fn as_any(&self) -> &dyn Any;
 }
+
+/// Serves one `read_dir` page from a snapshot listing: cookies 0 and 1 are `.` and `..` (with
+/// the inode numbers given), cookie `n + 2` is `listing[n]`; at most `max` entries. Backends
+/// whose own order is not stable (host, overlay) snapshot on rewind and page through this.
+pub(crate) fn page_listing<T>(
+    dots: [u64; 2],
+    listing: &[T],
+    cookie: u64,
+    max: usize,
+    entry: impl Fn(&T) -> (String, u64, FileType),
+) -> Vec<DirEntry> {
+    let mut out = Vec::with_capacity(max.min(256));
+    let mut at = cookie;
+    while out.len() < max {
+        let found = match at {
+            0 | 1 => dots.get(at as usize).map(|ino| {
+                (
+                    [".", ".."][at as usize].to_owned(),
+                    *ino,
+                    FileType::Directory,
+                )
+            }),
+            _ => usize::try_from(at - 2)
+                .ok()
+                .and_then(|i| listing.get(i))
+                .map(&entry),
+        };
+        let Some((name, ino, filetype)) = found else {
+            break;
+        };
+        out.push(DirEntry {
+            next_cookie: at.saturating_add(1),
+            ino,
+            filetype,
+            name,
+        });
+        at = at.saturating_add(1);
+    }
+    out
+}

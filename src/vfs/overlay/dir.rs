@@ -475,30 +475,10 @@ impl Dir for OverlayDir {
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
         let listing = self.listing(cookie)?;
         let ino = self.ino()?;
-        let dots = [(".", ino), ("..", self.parent_ino.unwrap_or(ino))];
-        let mut out = Vec::with_capacity(max.min(256));
-        let mut at = cookie;
-        while out.len() < max {
-            let entry = match at {
-                0 | 1 => dots.get(at as usize).map(|(name, ino)| DirEntry {
-                    next_cookie: at + 1,
-                    ino: *ino,
-                    filetype: FileType::Directory,
-                    name: (*name).to_owned(),
-                }),
-                _ => usize::try_from(at - 2)
-                    .ok()
-                    .and_then(|i| listing.get(i))
-                    .map(|e| DirEntry {
-                        next_cookie: at.saturating_add(1),
-                        ..e.clone()
-                    }),
-            };
-            let Some(entry) = entry else { break };
-            out.push(entry);
-            at = at.saturating_add(1);
-        }
-        Ok(out)
+        let dots = [ino, self.parent_ino.unwrap_or(ino)];
+        Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |e| {
+            (e.name.clone(), e.ino, e.filetype)
+        }))
     }
 
     fn sync(&self) -> FsResult<()> {
