@@ -7,7 +7,7 @@
 use rustix::time::{ClockId, Timespec};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// One of the clocks a guest may ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +84,7 @@ impl TimeSource for HostTime {
 
 /// Nanoseconds since the Unix epoch on the host (0 before it, saturating far after it).
 fn host_realtime() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    nanos(rustix::time::clock_gettime(ClockId::Realtime))
 }
 
 /// A clock that only moves when read or slept on, for reproducible runs. Realtime is
@@ -172,6 +170,11 @@ pub struct Clocks {
     pub grant: ClockGrant,
     /// The monotonic clock's zero (also the zero of virtual time mapped onto `Instant`s).
     pub(crate) start: Instant,
+    /// The same zero in raw `CLOCK_MONOTONIC` nanoseconds (what `Instant` reads on Linux),
+    /// taken just before `start`, so that reads need no `Instant` arithmetic. Being earlier, it
+    /// can only make a deadline computed from a guest's reading wake late by those
+    /// nanoseconds, never early.
+    start_ns: u64,
     /// `Some` in deterministic mode.
     virtual_clock: Option<Arc<VirtualClock>>,
     /// When the run must stop (see `run.rs`); every blocking wait wakes by then.
@@ -181,9 +184,11 @@ pub struct Clocks {
 impl Clocks {
     /// Clocks with the given grant, reading the host's real clocks.
     pub fn new(grant: ClockGrant) -> Self {
+        let start_ns = nanos(rustix::time::clock_gettime(ClockId::Monotonic));
         Clocks {
             grant,
             start: Instant::now(),
+            start_ns,
             virtual_clock: None,
             deadline: None,
         }
@@ -214,7 +219,9 @@ impl Clocks {
     pub fn monotonic_now(&self) -> u64 {
         match &self.virtual_clock {
             Some(v) => v.elapsed(),
-            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            None => {
+                nanos(rustix::time::clock_gettime(ClockId::Monotonic)).saturating_sub(self.start_ns)
+            }
         }
     }
 

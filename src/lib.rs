@@ -63,7 +63,7 @@ pub mod vfs;
 pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use limits::FsLimits;
-pub use linker::add_to_linker;
+pub use linker::{AlreadyBound, add_to_linker};
 pub use policy::{
     Access, ChannelPrompter, Decision, Policy, PolicyHandle, PolicyTable, Prompter, Request, Rule,
     Syscall, TerminalPrompter,

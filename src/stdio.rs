@@ -256,6 +256,56 @@ impl Output {
         }
     }
 
+    /// The fast path's whole write (see `p1/fast.rs`): charges `total` and hands every buffer
+    /// to the sink, or does nothing at all and answers `false` when the general path must
+    /// decide (a sink that can fail or block, or a budget that `total` would cross). Sinks
+    /// that cannot fail make the all-or-nothing answer exact: `true` means every byte went.
+    #[inline]
+    pub(crate) fn write_all_or_defer<'b>(
+        &self,
+        total: u64,
+        buffers: impl Iterator<Item = &'b [u8]>,
+    ) -> bool {
+        if matches!(self.inner.sink, Sink::InheritStdout | Sink::InheritStderr) {
+            return false;
+        }
+        match self.inner.limit {
+            None => {
+                self.inner.written.fetch_add(total, Ordering::Relaxed);
+            }
+            Some(limit) => {
+                let current = self.inner.written.load(Ordering::Relaxed);
+                let fits = current.checked_add(total).is_some_and(|end| end <= limit);
+                if !fits
+                    || self
+                        .inner
+                        .written
+                        .compare_exchange(
+                            current,
+                            current + total,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        )
+                        .is_err()
+                {
+                    return false;
+                }
+            }
+        }
+        match &self.inner.sink {
+            Sink::Capture(buf) => {
+                let mut buf = lock(buf);
+                buffers.for_each(|b| buf.extend_from_slice(b));
+            }
+            Sink::Callback(f) => {
+                let mut f = lock(f);
+                buffers.filter(|b| !b.is_empty()).for_each(&mut *f);
+            }
+            Sink::Null | Sink::InheritStdout | Sink::InheritStderr => {}
+        }
+        true
+    }
+
     /// Delivers bytes that were already charged with [`Output::reserve`].
     pub(crate) fn deliver(&self, bytes: &[u8]) -> Result<(), StreamError> {
         if bytes.is_empty() {

@@ -97,6 +97,7 @@ fn host_calls(
 fn label(host: Host) -> &'static str {
     match host {
         Host::WardenMem => "warden-mem",
+        Host::WardenMemLookup => "warden-mem-lookup",
         Host::WardenHost => "warden-host",
         Host::Wasmtime => "wasmtime-wasi",
         Host::Noop => "floor-noop",
@@ -111,7 +112,7 @@ fn writes(c: &mut Criterion, fix: &Fixture) {
             "fd_write_16B_discard",
             Stdout::Discard,
             16,
-            &[Host::Noop, Host::Raw][..],
+            &[Host::Noop, Host::Raw, Host::WardenMemLookup][..],
         ),
         (
             "fd_write_16B_capture",
@@ -240,7 +241,7 @@ fn clocks_and_random(c: &mut Criterion, fix: &Fixture) {
     for (name, wat) in [("clock_time_get", "clock"), ("random_get_16B", "random")] {
         let module = fix.module(wat);
         let mut group = c.benchmark_group(name);
-        for host in [Host::WardenMem, Host::Wasmtime] {
+        for host in [Host::WardenMem, Host::WardenMemLookup, Host::Wasmtime] {
             guest(&mut group, name, fix, host, &module, Stdout::Discard, 0, 0);
         }
         group.finish();

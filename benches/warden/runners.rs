@@ -24,8 +24,12 @@ pub const DIR_ENTRIES: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names)] // "warden on a host dir" reads better than "OnHost"
 pub enum Host {
-    /// wasi-warden, `/` an in-memory copy of the fixture tree.
+    /// wasi-warden, `/` an in-memory copy of the fixture tree; the store's one instance is
+    /// bound (`WasiCtx::bind_sole_instance`), so calls use its memory without a lookup.
     WardenMem,
+    /// As `WardenMem`, but only `bind_module`: every call asks wasmtime for the caller's
+    /// memory export, as `add_to_linker` alone does.
+    WardenMemLookup,
     /// wasi-warden, `/` the fixture directory on tmpfs.
     WardenHost,
     /// wasmtime-wasi 48 (`p1::add_to_linker_sync`), `/` the same fixture directory.
@@ -114,7 +118,7 @@ impl Fixture {
     /// A fresh instance of `module` under `host`, its `init(arg)` already called.
     pub fn guest(&self, host: Host, module: &Module, stdout: Stdout, arg: i32) -> Box<dyn Loop> {
         match host {
-            Host::WardenMem | Host::WardenHost => {
+            Host::WardenMem | Host::WardenMemLookup | Host::WardenHost => {
                 let builder = WasiCtx::builder()
                     .stdout(match stdout {
                         Stdout::Discard => Output::null(),
@@ -122,7 +126,7 @@ impl Fixture {
                     })
                     .system_clocks()
                     .os_random();
-                let builder = if host == Host::WardenMem {
+                let builder = if host != Host::WardenHost {
                     builder.mount("/", self.mem.clone())
                 } else {
                     builder
@@ -131,7 +135,16 @@ impl Fixture {
                 };
                 let mut ctx = builder.build();
                 ctx.bind_module(module);
-                start(&self.warden, Store::new(&self.engine, ctx), module, arg)
+                let mut store = Store::new(&self.engine, ctx);
+                let instance = self
+                    .warden
+                    .instantiate(&mut store, module)
+                    .expect("instantiating");
+                if host != Host::WardenMemLookup {
+                    let memory = instance.get_memory(&mut store, "memory").unwrap();
+                    store.data_mut().bind_sole_instance(memory).unwrap();
+                }
+                finish(store, &instance, arg)
             }
             Host::Wasmtime => {
                 let mut builder = wasmtime_wasi::WasiCtxBuilder::new();

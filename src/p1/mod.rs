@@ -16,6 +16,7 @@ use wiggle::{GuestMemory, GuestPtr};
 mod args_env;
 mod clock;
 mod convert;
+pub(crate) mod fast;
 mod fd_io;
 mod fd_meta;
 mod fd_readdir;

@@ -1,0 +1,304 @@
+//! Hand-written fast paths for the calls a guest makes in loops: `fd_write` to an output
+//! stream, `clock_time_get` and `random_get`. Each works on the raw guest bytes, without the
+//! generated decoder, and only for the common case: no policy rule or audit sink wants the
+//! call, every pointer is in bounds and aligned, and nothing can fail half-way. Anything else
+//! answers `None` *before any effect*, and the linker then runs the general path, which gives
+//! the errno or the trap. So a fast path never decides an error: it can only be faster, never
+//! different: the property test below runs random calls through both and compares every byte.
+
+use super::clock::host_clock;
+use crate::abi::types::{Clockid, Errno, Rights};
+use crate::ctx::WasiCtx;
+use crate::limits::{MAX_TRANSFER, RANDOM_CHUNK};
+use crate::policy::Syscall;
+use crate::table::Kind;
+
+/// Iovec arrays up to this many entries take the fast path; longer ones are rare and the
+/// general path handles them as well.
+const FAST_IOVS: u32 = 16;
+
+/// `random_get` requests up to this many bytes take the fast path (one pool request).
+const FAST_RANDOM: u32 = RANDOM_CHUNK as u32;
+
+/// The little-endian u32 at `at`, if it is 4-aligned and in bounds.
+#[inline]
+fn word(mem: &[u8], at: u32) -> Option<u32> {
+    if !at.is_multiple_of(4) {
+        return None;
+    }
+    let at = at as usize;
+    let bytes = mem.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Whether a `size`-byte, `size`-aligned slot fits at `at` in a memory of `mem_len` bytes.
+#[inline]
+fn slot_fits(mem_len: usize, at: u32, size: usize) -> bool {
+    let at = at as usize;
+    at.is_multiple_of(size) && at.checked_add(size).is_some_and(|end| end <= mem_len)
+}
+
+/// The `size`-byte, `size`-aligned slot at `at`, if in bounds.
+#[inline]
+fn slot(mem: &mut [u8], at: u32, size: usize) -> Option<&mut [u8]> {
+    if !slot_fits(mem.len(), at, size) {
+        return None;
+    }
+    let at = at as usize;
+    mem.get_mut(at..at + size)
+}
+
+/// The buffer an iovec names, if in bounds.
+#[inline]
+fn buffer(mem: &[u8], ptr: u32, len: u32) -> Option<&[u8]> {
+    let ptr = ptr as usize;
+    mem.get(ptr..ptr.checked_add(len as usize)?)
+}
+
+/// `fd_write` of a few in-bounds buffers to an output stream whose sink cannot fail, within its
+/// budget. Answers the errno (always success), or `None` for the general path.
+#[inline]
+pub(crate) fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> Option<i32> {
+    if ctx.gate.wants(Syscall::FdWrite) {
+        return None;
+    }
+    let desc = ctx.table.get(fd as u32).ok()?;
+    let Kind::Output(out) = &desc.kind else {
+        return None;
+    };
+    let (iovs, count, nwritten) = (iovs as u32, iovs_len as u32, nwritten as u32);
+    if !desc.base.contains(Rights::FD_WRITE) || count > FAST_IOVS {
+        return None;
+    }
+    let entry = |i: u32| -> Option<(u32, u32)> {
+        let at = iovs.checked_add(i * 8)?;
+        Some((word(mem, at)?, word(mem, at.checked_add(4)?)?))
+    };
+    // Every entry and every used buffer in bounds, and the count's slot too, before any byte
+    // moves: the general path traps on any of them, and so must decide.
+    let mut total = 0u64;
+    for i in 0..count {
+        let (ptr, len) = entry(i)?;
+        if len > 0 {
+            buffer(mem, ptr, len)?;
+            total += u64::from(len);
+        }
+    }
+    if total > MAX_TRANSFER || !slot_fits(mem.len(), nwritten, 4) {
+        return None;
+    }
+    let buffers = (0..count).filter_map(|i| {
+        let (ptr, len) = entry(i)?;
+        if len == 0 {
+            return None;
+        }
+        buffer(mem, ptr, len)
+    });
+    if !out.write_all_or_defer(total, buffers) {
+        return None;
+    }
+    let written = total as u32; // ≤ MAX_TRANSFER < 2^32
+    slot(mem, nwritten, 4)?.copy_from_slice(&written.to_le_bytes());
+    Some(0)
+}
+
+/// `clock_time_get` of a granted clock into an aligned, in-bounds slot.
+#[inline]
+pub(crate) fn clock_time_get(ctx: &mut WasiCtx, mem: &mut [u8], id: i32, out: i32) -> Option<i32> {
+    if ctx.gate.wants(Syscall::ClockTimeGet) {
+        return None;
+    }
+    let id = Clockid::try_from(id).ok()?;
+    let clock = host_clock(id);
+    if !ctx.clocks.is_granted(clock) {
+        return None;
+    }
+    let slot = slot(mem, out as u32, 8)?;
+    slot.copy_from_slice(&ctx.clocks.now(clock).to_le_bytes());
+    Some(0)
+}
+
+/// `random_get` of a small in-bounds buffer from a granted source.
+#[inline]
+pub(crate) fn random_get(ctx: &mut WasiCtx, mem: &mut [u8], buf: i32, len: i32) -> Option<i32> {
+    let (buf, len) = (buf as u32, len as u32);
+    if len > FAST_RANDOM || !ctx.random.is_granted() || ctx.gate.wants(Syscall::RandomGet) {
+        return None;
+    }
+    let start = buf as usize;
+    let dest = mem.get_mut(start..start.checked_add(len as usize)?)?;
+    if ctx.random.fill(dest) {
+        Some(0)
+    } else {
+        Some(Errno::Io as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ClockGrant;
+    use crate::stdio::Output;
+
+    /// A context writing to `out`, and a memory whose iovec at 0 names the 5 bytes at 64.
+    fn setup(out: Output) -> (WasiCtx, Vec<u8>) {
+        let ctx = WasiCtx::builder().stdout(out).build();
+        let mut mem = vec![0u8; 128];
+        mem[0..4].copy_from_slice(&64u32.to_le_bytes());
+        mem[4..8].copy_from_slice(&5u32.to_le_bytes());
+        mem[64..69].copy_from_slice(b"hello");
+        (ctx, mem)
+    }
+
+    #[test]
+    fn fd_write_writes_and_counts() {
+        let out = Output::capture();
+        let (mut ctx, mut mem) = setup(out.clone());
+        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16), Some(0));
+        assert_eq!(out.contents(), b"hello");
+        assert_eq!(out.written(), 5);
+        assert_eq!(&mem[16..20], &5u32.to_le_bytes());
+    }
+
+    #[test]
+    fn fd_write_defers_everything_it_does_not_finish_and_leaves_no_trace() {
+        let out = Output::capture().limit(4);
+        let (mut ctx, mut mem) = setup(out.clone());
+        let before = mem.clone();
+        let cases: [(i32, i32, i32, i32); 9] = [
+            (1, 0, 1, 16),   // over the budget: the general path writes 4 and stops the guest
+            (0, 0, 1, 16),   // stdin
+            (9, 0, 1, 16),   // no such fd
+            (1, 2, 1, 16),   // misaligned array
+            (1, 124, 2, 16), // array past the end
+            (1, 0, 1, 126),  // count slot past the end
+            (1, 0, 1, 17),   // misaligned count slot
+            (1, 0, 17, 16),  // more entries than the fast path takes
+            (1, -8, 1, 16),  // array at 4 GiB − 8
+        ];
+        for (fd, iovs, n, nwritten) in cases {
+            assert_eq!(fd_write(&mut ctx, &mut mem, fd, iovs, n, nwritten), None);
+        }
+        mem[4..8].copy_from_slice(&100u32.to_le_bytes()); // buffer past the end
+        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16), None);
+        mem[4..8].copy_from_slice(&5u32.to_le_bytes());
+        assert_eq!(mem, before);
+        assert_eq!(out.written(), 0);
+        assert!(out.contents().is_empty());
+    }
+
+    #[test]
+    fn empty_buffers_are_skipped_unread() {
+        let out = Output::capture();
+        let (mut ctx, mut mem) = setup(out.clone());
+        // A second, empty iovec with a wild pointer.
+        mem[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 2, 16), Some(0));
+        assert_eq!(out.contents(), b"hello");
+    }
+
+    #[test]
+    fn clock_and_random_take_only_granted_aligned_requests() {
+        let mut mem = vec![0u8; 64];
+        let mut none = WasiCtx::builder().build();
+        assert_eq!(clock_time_get(&mut none, &mut mem, 1, 8), None);
+        assert_eq!(random_get(&mut none, &mut mem, 0, 16), None);
+        let mut ctx = WasiCtx::builder()
+            .clocks(ClockGrant::ALL)
+            .seeded_random(1)
+            .build();
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 4), None); // misaligned
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 64), None); // past the end
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 7, 8), None); // no such clock
+        assert_eq!(random_get(&mut ctx, &mut mem, 60, 8), None); // past the end
+        assert_eq!(mem, vec![0u8; 64]);
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 0, 8), Some(0));
+        let realtime = u64::from_le_bytes(mem[8..16].try_into().unwrap());
+        assert!(realtime > 1_600_000_000 * 1_000_000_000);
+        assert_eq!(random_get(&mut ctx, &mut mem, 32, 16), Some(0));
+        assert!(mem[32..48].iter().any(|&b| b != 0));
+    }
+
+    /// What a call did: its errno (`None`: a trap), the guest memory after it, what the
+    /// stream received.
+    type Effect = (Option<i32>, Vec<u8>, Vec<u8>);
+
+    /// One call of `name` with `args` on a fresh context and a copy of `mem`, through the
+    /// fast path (`fast: true`, `None` if it declined) or the general path.
+    fn call(name: &str, args: [i32; 4], mem: &[u8], limit: u64, fast: bool) -> Option<Effect> {
+        use crate::abi::wasi_snapshot_preview1 as general;
+        let out = Output::capture().limit(limit);
+        let mut ctx = WasiCtx::builder()
+            .stdout(out.clone())
+            .clocks(ClockGrant::ALL)
+            .deterministic(3)
+            .build();
+        let mut bytes = mem.to_vec();
+        let [a, b, c, d] = args;
+        let errno = if fast {
+            match name {
+                "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?,
+                "clock_time_get" => clock_time_get(&mut ctx, &mut bytes, a, c)?,
+                _ => random_get(&mut ctx, &mut bytes, a, b)?,
+            }
+            .into()
+        } else {
+            let mut memory = wiggle::GuestMemory::Unshared(&mut bytes);
+            let result = match name {
+                "fd_write" => general::fd_write(&mut ctx, &mut memory, a, b, c, d),
+                "clock_time_get" => {
+                    general::clock_time_get(&mut ctx, &mut memory, a, i64::from(b), c)
+                }
+                _ => general::random_get(&mut ctx, &mut memory, a, b),
+            };
+            result.ok()
+        };
+        Some((errno, bytes, out.contents()))
+    }
+
+    /// Whenever a fast path answers, the general path gives the same errno and leaves the same
+    /// memory and output behind. Arguments are mostly small (near the 96-byte memory's edges)
+    /// and sometimes wild; the iovecs hold small lengths so that some fit.
+    #[test]
+    fn a_fast_path_that_answers_agrees_with_the_general_path() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let arg = || prop_oneof![3 => 0i32..100, 1 => any::<i32>()];
+        let strategy = (
+            0usize..3,
+            0i32..5,
+            [arg(), arg(), arg()],
+            proptest::collection::vec(any::<u8>(), 96),
+            0u64..64,
+        );
+        let answered = std::cell::Cell::new(0);
+        let mut runner = TestRunner::new(Config::with_cases(3000));
+        runner
+            .run(&strategy, |(which, fd_or_id, [b, c, d], mut mem, limit)| {
+                let name = ["fd_write", "clock_time_get", "random_get"][which];
+                for entry in mem[..32].chunks_mut(8) {
+                    entry[1..4].fill(0);
+                    entry[4] %= 24;
+                    entry[5..8].fill(0);
+                }
+                let args = [fd_or_id, b, c % 20, d];
+                if let Some(fast) = call(name, args, &mem, limit, true) {
+                    answered.set(answered.get() + 1);
+                    // Virtual clocks and seeded randomness: both calls read the same values.
+                    let general = call(name, args, &mem, limit, false).unwrap();
+                    prop_assert_eq!(fast, general);
+                }
+                Ok(())
+            })
+            .unwrap();
+        // The comparison must have happened often enough to mean something.
+        assert!(answered.get() > 300, "only {} answered", answered.get());
+    }
+}
