@@ -85,9 +85,11 @@ pub(crate) const STREAM_RIGHTS: Rights = Rights::FD_READ
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    stdin: Input,
-    stdout: Output,
-    stderr: Output,
+    /// Unset streams are made by `build` (empty stdin, null outputs): a default made up front
+    /// and then replaced would cost every context three allocations for nothing.
+    stdin: Option<Input>,
+    stdout: Option<Output>,
+    stderr: Option<Output>,
     mounts: Vec<(String, Arc<dyn Dir>)>,
     clocks: ClockGrant,
     random: RandomSource,
@@ -106,9 +108,9 @@ impl Default for WasiCtxBuilder {
         WasiCtxBuilder {
             args: Vec::new(),
             env: Vec::new(),
-            stdin: Input::empty(),
-            stdout: Output::null(),
-            stderr: Output::null(),
+            stdin: None,
+            stdout: None,
+            stderr: None,
             mounts: Vec::new(),
             clocks: ClockGrant::NONE,
             random: RandomSource::None,
@@ -160,19 +162,19 @@ impl WasiCtxBuilder {
 
     /// Chooses stdin (default: empty).
     pub fn stdin(mut self, input: Input) -> Self {
-        self.stdin = input;
+        self.stdin = Some(input);
         self
     }
 
     /// Chooses stdout (default: discard).
     pub fn stdout(mut self, output: Output) -> Self {
-        self.stdout = output;
+        self.stdout = Some(output);
         self
     }
 
     /// Chooses stderr (default: discard).
     pub fn stderr(mut self, output: Output) -> Self {
-        self.stderr = output;
+        self.stderr = Some(output);
         self
     }
 
@@ -270,26 +272,29 @@ impl WasiCtxBuilder {
     pub fn build(mut self) -> WasiCtx {
         let gate = Gate::new(self.take_handle());
         let clocks = self.make_clocks();
-        self.stdout.set_name("stdout");
-        self.stderr.set_name("stderr");
+        let stdin = self.stdin.take().unwrap_or_else(Input::empty);
+        let stdout = self.stdout.take().unwrap_or_else(Output::null);
+        let stderr = self.stderr.take().unwrap_or_else(Output::null);
+        stdout.set_name("stdout");
+        stderr.set_name("stderr");
         // stdio and preopens are placed even past a tiny cap: the cap limits what the guest opens.
         let granted = self.mounts.len().saturating_add(self.listeners.len());
         let mut table = Table::new(self.max_fds.max(3 + granted as u32));
         let stdio = [
             Descriptor {
-                kind: Kind::Stdin(self.stdin),
+                kind: Kind::Stdin(stdin),
                 base: rights::STDIN,
                 inheriting: rights::STDIN,
                 flags: Fdflags::empty(),
             },
             Descriptor {
-                kind: Kind::Output(self.stdout.clone()),
+                kind: Kind::Output(stdout.clone()),
                 base: rights::STDOUT,
                 inheriting: rights::STDOUT,
                 flags: Fdflags::empty(),
             },
             Descriptor {
-                kind: Kind::Output(self.stderr.clone()),
+                kind: Kind::Output(stderr.clone()),
                 base: rights::STDOUT,
                 inheriting: rights::STDOUT,
                 flags: Fdflags::empty(),
@@ -325,8 +330,8 @@ impl WasiCtxBuilder {
             table,
             clocks,
             random: self.random,
-            stdout: self.stdout,
-            stderr: self.stderr,
+            stdout,
+            stderr,
             gate,
             memory_index: Default::default(),
         }

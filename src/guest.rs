@@ -4,6 +4,7 @@
 //! Out-of-bounds or misaligned pointers become `GuestError`s, which trap (as in wasmtime).
 
 use crate::abi::types::{Errno, Error};
+use std::borrow::Cow;
 use wiggle::{GuestError, GuestMemory, GuestPtr, Region};
 
 // The per-call budgets are documented and defined with the others in `limits.rs`.
@@ -11,15 +12,26 @@ pub(crate) use crate::limits::{MAX_IOVS, MAX_PATH_LEN, MAX_TRANSFER};
 
 /// Reads a guest path: bounds-checked (out of bounds traps, as wasmtime), length-capped
 /// (ENAMETOOLONG), valid UTF-8 (EILSEQ). NUL bytes are left for the resolver to refuse.
-pub(crate) fn read_path(mem: &GuestMemory<'_>, path: GuestPtr<str>) -> Result<String, Error> {
+/// Borrowed from guest memory (unshared memory never copies): a call that writes guest memory
+/// afterwards takes `into_owned` first.
+pub(crate) fn read_path<'m>(
+    mem: &'m GuestMemory<'_>,
+    path: GuestPtr<str>,
+) -> Result<Cow<'m, str>, Error> {
     // Bounds first: a too-long path that is also out of bounds is a trap, as in wasmtime.
     let bytes = mem.as_cow(path.as_bytes())?;
     if path.len() > MAX_PATH_LEN {
         return Err(Errno::Nametoolong.into());
     }
-    match std::str::from_utf8(&bytes) {
-        Ok(s) => Ok(s.to_owned()),
-        Err(_) => Err(Errno::Ilseq.into()),
+    match bytes {
+        Cow::Borrowed(b) => match std::str::from_utf8(b) {
+            Ok(s) => Ok(Cow::Borrowed(s)),
+            Err(_) => Err(Errno::Ilseq.into()),
+        },
+        Cow::Owned(b) => match String::from_utf8(b) {
+            Ok(s) => Ok(Cow::Owned(s)),
+            Err(_) => Err(Errno::Ilseq.into()),
+        },
     }
 }
 

@@ -59,10 +59,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded as is.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            count(new_size as isize - layout.size() as isize);
         }
         p
     }
@@ -92,7 +89,10 @@ pub struct PerInstance {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Idle {
     pub bare: PerInstance,
+    /// wasi-warden, an in-memory root holding the small file.
     pub warden: PerInstance,
+    /// wasi-warden, the host directory holding it (as wasmtime-wasi's).
+    pub warden_host: PerInstance,
     pub wasmtime: PerInstance,
 }
 
@@ -114,7 +114,8 @@ fn measure<S>(mut make: impl FnMut() -> S) -> PerInstance {
 }
 
 /// The environment variable that makes the benchmark binary a measuring child: its value
-/// names the kind of instance (`bare`, `warden`, `wasmtime`), and `DIR_VAR` the fixture.
+/// names the kind of instance (`bare`, `warden`, `warden-host`, `wasmtime`), and `DIR_VAR`
+/// the fixture.
 const KIND_VAR: &str = "WASI_WARDEN_BENCH_IDLE";
 const DIR_VAR: &str = "WASI_WARDEN_BENCH_DIR";
 
@@ -143,6 +144,7 @@ pub fn idle_instances(fix: &Fixture) -> Idle {
     Idle {
         bare: measure_kind("bare"),
         warden: measure_kind("warden"),
+        warden_host: measure_kind("warden-host"),
         wasmtime: measure_kind("wasmtime"),
     }
 }
@@ -168,15 +170,20 @@ pub fn child() -> bool {
                 store
             })
         }
-        "warden" => {
+        "warden" | "warden-host" => {
             let mut linker = Linker::new(engine);
             wasi_warden::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
             let warden = linker.instantiate_pre(&module).unwrap();
             measure(|| {
-                let ctx = WasiCtx::builder()
-                    .stdout(Output::capture())
-                    .mount("/", Fixture::small_mem_root())
-                    .build();
+                let builder = WasiCtx::builder().stdout(Output::capture());
+                let ctx = if kind == "warden" {
+                    builder.mount("/", Fixture::small_mem_root())
+                } else {
+                    builder
+                        .mount_host("/", &one, wasi_warden::Perms::READ_WRITE)
+                        .unwrap()
+                }
+                .build();
                 let mut store = Store::new(engine, ctx);
                 warden.instantiate(&mut store).unwrap();
                 store

@@ -38,7 +38,8 @@ pub enum Host {
     /// trap).
     Noop,
     /// The floor: `fd_write` reads the iovecs through a `Memory` cached in the store and
-    /// discards (or, with a capturing stdout, appends) the bytes.
+    /// discards (or, with a capturing stdout, appends) the bytes; `clock_time_get` reads
+    /// `CLOCK_MONOTONIC` and stores it through the same `Memory`.
     Raw,
 }
 
@@ -264,6 +265,15 @@ fn floor_linker(engine: &Engine, raw: bool) -> Linker<Floor> {
                 },
             )
             .unwrap();
+        linker
+            .func_wrap(
+                m,
+                "clock_time_get",
+                |mut caller: Caller<'_, Floor>, _id: i32, _precision: i64, out: i32| -> i32 {
+                    raw_clock_time_get(&mut caller, out as u32)
+                },
+            )
+            .unwrap();
     } else {
         linker
             .func_wrap(
@@ -308,6 +318,26 @@ fn raw_fd_write(caller: &mut Caller<'_, Floor>, iovs: u32, n: u32, out: u32) -> 
     match mem.get_mut(out as usize..(out as usize).saturating_add(4)) {
         Some(slot) => {
             slot.copy_from_slice(&total.to_le_bytes());
+            0
+        }
+        None => 21,
+    }
+}
+
+/// The least a correct `clock_time_get` of the monotonic clock does: read it, store the
+/// nanoseconds in bounds. Returns EFAULT (21) on a bad pointer.
+fn raw_clock_time_get(caller: &mut Caller<'_, Floor>, out: u32) -> i32 {
+    let Some(memory) = caller.data().memory else {
+        return 21;
+    };
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let nanos = (now.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(now.tv_nsec as u64);
+    let mem = memory.data_mut(caller);
+    match mem.get_mut(out as usize..(out as usize).saturating_add(8)) {
+        Some(slot) => {
+            slot.copy_from_slice(&nanos.to_le_bytes());
             0
         }
         None => 21,

@@ -3,14 +3,14 @@
 //! derives write intent from *every* flag (SECURITY.md: TRUNC on a read-only mount), resolves
 //! through `vfs::resolve`, and inserts the result in the table. It never walks paths itself.
 
-use super::path::{dir_of, follow};
+use super::path::follow;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest;
 use crate::policy::{Access, Flags, Request, Syscall};
 use crate::rights;
 use crate::table::{Descriptor, Kind, OpenDir, OpenFile};
-use crate::vfs::resolve::{Follow, Found, Last, resolve, resolve_parent};
+use crate::vfs::resolve::{Follow, Found, Last, Parent, resolve, resolve_parent};
 use crate::vfs::{Dir, File, FsError, FsResult, OpenOptions};
 use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
@@ -64,7 +64,7 @@ pub(crate) fn path_open(
     if let Ok(Kind::File(_)) = ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
         return Err(Errno::Notdir.into());
     }
-    let dir = dir_of(ctx, fd, needed)?;
+    let dir = &ctx.table.dir(u32::from(fd), needed)?.dir;
     check_flags(oflags, fdflags)?;
     let dir_inheriting = ctx.table.get(u32::from(fd))?.inheriting;
     // Asking for more than the directory passes on is not an error: the new fd gets less.
@@ -77,8 +77,10 @@ pub(crate) fn path_open(
         truncate: oflags.contains(Oflags::TRUNC),
         write: file_write_intent(oflags, base, fdflags),
     };
-    let (opened, rel) = open_target(ctx, &dir, &path, dirflags, oflags, base, options)?;
-    let (mount, guest_path) = placement(ctx, fd, &rel)?;
+    let (mount, under) = placement(ctx, fd)?;
+    let (opened, guest_path) =
+        open_target(ctx, dir, &path, under, dirflags, oflags, base, options)?;
+    let mount = Arc::clone(mount);
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {
         Request::new(Syscall::PathOpen)
@@ -138,19 +140,22 @@ fn check_flags(oflags: Oflags, fdflags: Fdflags) -> Result<(), Errno> {
     Ok(())
 }
 
-/// What `path` opens and its resolved guest path: by the fast path when it applies, else by
-/// resolving and deciding with [`target`].
+/// What `path` opens and its full guest path (`under`, the directory's, joined with the
+/// resolved path): by the fast path when it applies, else by resolving and deciding with
+/// [`target`].
+#[allow(clippy::too_many_arguments)]
 fn open_target(
     ctx: &WasiCtx,
     dir: &Arc<dyn Dir>,
     path: &str,
+    under: &str,
     dirflags: Lookupflags,
     oflags: Oflags,
     base: Rights,
     options: OpenOptions,
 ) -> FsResult<(Opened, String)> {
-    if let Some((file, rel)) = open_fast(ctx, dir, path, oflags, options)? {
-        return Ok((Opened::File(file), rel));
+    if let Some((file, parent)) = open_fast(ctx, dir, path, oflags, options)? {
+        return Ok((Opened::File(file), parent.guest_path_under(under)));
     }
     // O_EXCL never follows a final symlink: an existing link (even dangling) is EEXIST.
     let follow = if options.exclusive {
@@ -159,7 +164,7 @@ fn open_target(
         follow(dirflags)
     };
     let resolved = resolve(dir, path, follow)?;
-    let rel = resolved.guest_path;
+    let guest_path = join(under, &resolved.guest_path);
     let opened = target(
         resolved.dir,
         resolved.last,
@@ -167,7 +172,7 @@ fn open_target(
         oflags,
         base,
     )?;
-    Ok((opened, rel))
+    Ok((opened, guest_path))
 }
 
 /// The common case, without a policy on path_open: a final plain name opened as a file with
@@ -175,13 +180,13 @@ fn open_target(
 /// which re-decides with Linux's error precedence: taken for anything but a successful open
 /// (a failed `open_file` changed nothing) or ENOENT without CREAT (which the full path would
 /// answer too, the name being absent).
-fn open_fast(
+fn open_fast<'p>(
     ctx: &WasiCtx,
-    dir: &Arc<dyn Dir>,
-    path: &str,
+    dir: &'p Arc<dyn Dir>,
+    path: &'p str,
     oflags: Oflags,
     options: OpenOptions,
-) -> FsResult<Option<(Arc<dyn File>, String)>> {
+) -> FsResult<Option<(Arc<dyn File>, Parent<'p>)>> {
     // The policy must see what kind of object is opened, and a full table must leave the
     // filesystem untouched: both need the lookup first.
     if oflags.contains(Oflags::DIRECTORY)
@@ -194,7 +199,7 @@ fn open_fast(
         return Ok(None);
     };
     match parent.dir.open_file(&parent.name, options) {
-        Ok(file) => Ok(Some((file, parent.guest_path()))),
+        Ok(file) => Ok(Some((file, parent))),
         Err(FsError::NotFound) if !options.create => Err(FsError::NotFound),
         Err(_) => Ok(None),
     }
@@ -218,12 +223,12 @@ fn file_kind(
     (Kind::File(open), base & rights::FILE_ALL, flags)
 }
 
-/// The mount and full guest path of a descriptor opened at `rel` below directory `fd`.
-fn placement(ctx: &WasiCtx, fd: Fd, rel: &str) -> Result<(Arc<str>, String), Errno> {
+/// The mount and guest path of directory `fd`, which descriptors opened below it extend.
+fn placement(ctx: &WasiCtx, fd: Fd) -> Result<(&Arc<str>, &str), Errno> {
     let Kind::Dir(open) = &ctx.table.get(u32::from(fd))?.kind else {
         return Err(Errno::Notdir);
     };
-    Ok((Arc::clone(&open.mount), join(&open.guest_path, rel)))
+    Ok((&open.mount, &open.guest_path))
 }
 
 /// What the open wants, for the policy: `Access::for_open` for files (READDIR is meaningless
@@ -320,10 +325,13 @@ fn target(
 /// The guest path of a descriptor opened at `rel` (normalised) below `base`.
 fn join(base: &str, rel: &str) -> String {
     if rel == "." {
-        base.to_owned()
-    } else if base.is_empty() || base.ends_with('/') {
-        format!("{base}{rel}")
-    } else {
-        format!("{base}/{rel}")
+        return base.to_owned();
     }
+    let mut out = String::with_capacity(base.len() + 1 + rel.len());
+    out.push_str(base);
+    if !(base.is_empty() || base.ends_with('/')) {
+        out.push('/');
+    }
+    out.push_str(rel);
+    out
 }

@@ -5,6 +5,7 @@
 //! It must not touch guest memory or know errnos: it answers `FsError`, `errno.rs` maps it.
 
 use super::{Dir, FsError, FsResult, Node, NodeKind};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Symlink expansions allowed in one resolution; one more is `Loop` (ELOOP). 40 is Linux's
@@ -162,19 +163,36 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: Follow) -> FsResult<Res
 
 /// The directory holding a path's final name and that name, from [`resolve_parent`]. The
 /// name has not been looked up.
-pub struct Parent {
-    /// The directory the final name is in.
-    pub dir: Arc<dyn Dir>,
-    /// The final component, with the same guarantees as [`Last::Entry`]'s `name`.
-    pub name: String,
+pub struct Parent<'p> {
+    /// The directory the final name is in: borrowed when it is the start directory.
+    pub dir: Cow<'p, Arc<dyn Dir>>,
+    /// The final component, with the same guarantees as [`Last::Entry`]'s `name`: borrowed
+    /// from the path when the path is that one name.
+    pub name: Cow<'p, str>,
     /// The names that entered `dir` from the start (for [`Parent::guest_path`]).
     names: Vec<String>,
 }
 
-impl Parent {
+impl Parent<'_> {
     /// As [`Resolved::guest_path`]; joined only on demand (a stat never needs it).
     pub fn guest_path(&self) -> String {
         join_names(&self.names, Some(&self.name))
+    }
+
+    /// The guest path below `base` (the guest path of the directory the walk started in),
+    /// built in one allocation: what joining `base` and [`Parent::guest_path`] gives.
+    pub fn guest_path_under(&self, base: &str) -> String {
+        let parts = self.names.iter().map(String::as_str).chain([&*self.name]);
+        let len = base.len() + parts.clone().map(|p| p.len() + 1).sum::<usize>();
+        let mut out = String::with_capacity(len);
+        out.push_str(base);
+        for part in parts {
+            if !out.is_empty() && !out.ends_with('/') {
+                out.push('/');
+            }
+            out.push_str(part);
+        }
+        out
     }
 }
 
@@ -183,14 +201,14 @@ impl Parent {
 /// operation and, if it fails in any way, fall back to [`resolve`] (which then answers with
 /// full semantics). `Ok(None)` when the path does not end in a plain name (`.`, `..`, a
 /// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk.
-pub fn resolve_parent(start: &Arc<dyn Dir>, path: &str) -> FsResult<Option<Parent>> {
+pub fn resolve_parent<'p>(start: &'p Arc<dyn Dir>, path: &'p str) -> FsResult<Option<Parent<'p>>> {
     // The common case, one plain name in the start directory, needs no walk (and none of
     // its allocations); it is exactly what the walk below would answer.
     if !path.is_empty() && !path.contains(['/', '\0']) && path != "." && path != ".." {
         check_name(path)?;
         return Ok(Some(Parent {
-            dir: Arc::clone(start),
-            name: path.to_owned(),
+            dir: Cow::Borrowed(start),
+            name: Cow::Borrowed(path),
             names: Vec::new(),
         }));
     }
@@ -211,8 +229,8 @@ pub fn resolve_parent(start: &Arc<dyn Dir>, path: &str) -> FsResult<Option<Paren
             _ if walk.work.is_empty() => {
                 check_name(&component)?;
                 return Ok(Some(Parent {
-                    dir: walk.top(),
-                    name: component,
+                    dir: Cow::Owned(walk.top()),
+                    name: Cow::Owned(component),
                     names: walk.names,
                 }));
             }

@@ -47,18 +47,20 @@ impl MemDir {
     }
 
     /// Opens or creates a regular file named `name` with the lock held.
+    /// Opens (or creates) `name`. The clock is read only when something is stamped: a plain
+    /// open changes no time, and a virtual clock must not advance for it.
     fn open_locked(
         &self,
         st: &mut State,
         name: &str,
         options: OpenOptions,
-        now: u64,
     ) -> FsResult<Arc<dyn File>> {
         check_name(name)?;
         let Some(ino) = st.dir(self.ino)?.get(name) else {
             if !options.create {
                 return Err(FsError::NotFound);
             }
+            let now = st.now();
             let ino = st.add_child(self.ino, name, Kind::File(SparseData::default()), now)?;
             return Ok(self.fs.open_file(st, ino));
         };
@@ -66,6 +68,7 @@ impl MemDir {
         if options.create && options.exclusive {
             return Err(FsError::Exists);
         }
+        let now = if options.truncate { st.now() } else { 0 };
         let inode = st.get_mut(ino)?;
         let freed = match &mut inode.kind {
             Kind::Dir(_) => return Err(FsError::IsDir),
@@ -132,8 +135,7 @@ impl Dir for MemDir {
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
         let mut st = self.fs.lock();
-        let now = st.now();
-        self.open_locked(&mut st, name, options, now)
+        self.open_locked(&mut st, name, options)
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
