@@ -305,11 +305,14 @@ impl WasiCtxBuilder {
         }
         for (guest_path, dir) in self.mounts {
             let _ = table.insert(Descriptor {
-                kind: Kind::Dir(OpenDir {
-                    dir,
-                    preopen: Some(guest_path.clone()),
-                    mount: Arc::from(guest_path.as_str()),
-                    guest_path,
+                kind: Kind::Dir({
+                    let mount: Arc<str> = Arc::from(guest_path.as_str());
+                    OpenDir {
+                        dir,
+                        preopen: Some(Arc::clone(&mount)),
+                        mount,
+                        guest_path,
+                    }
                 }),
                 base: rights::DIR_BASE,
                 inheriting: rights::DIR_INHERITING,

@@ -174,6 +174,26 @@ macro_rules! link {
     };
 }
 
+/// What a fast path answers: an errno, or (for `path_open`, whose answer is final once it
+/// ran) an errno or a trap; `None` hands the call to the general path.
+trait FastAnswer {
+    fn answer(self) -> Option<wasmtime::Result<i32>>;
+}
+
+impl FastAnswer for Option<i32> {
+    #[inline]
+    fn answer(self) -> Option<wasmtime::Result<i32>> {
+        self.map(Ok)
+    }
+}
+
+impl FastAnswer for Option<wasmtime::Result<i32>> {
+    #[inline]
+    fn answer(self) -> Option<wasmtime::Result<i32>> {
+        self
+    }
+}
+
 /// Like `link!`, for the imports with a hand-written fast path (`p1/fast.rs`): it runs on the
 /// raw guest bytes first and, when it declines (before any effect), the general path runs on
 /// the same borrow of memory.
@@ -187,8 +207,9 @@ macro_rules! link_fast {
                     let memory = find_memory(&mut caller, &$get)?;
                     let (bytes, data) = memory.data_and_store_mut(&mut caller);
                     let ctx = $get(data);
-                    if let Some(errno) = crate::p1::fast::$fast(ctx, bytes, $($fast_arg),*) {
-                        return Ok(errno);
+                    let fast = crate::p1::fast::$fast(ctx, bytes, $($fast_arg),*);
+                    if let Some(answer) = FastAnswer::answer(fast) {
+                        return answer;
                     }
                     let mut memory = GuestMemory::Unshared(bytes);
                     finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($arg),*))
@@ -243,7 +264,6 @@ pub fn add_to_linker<T: 'static>(
         path_filestat_get(a: i32, b: i32, c: i32, d: i32, e: i32);
         path_filestat_set_times(a: i32, b: i32, c: i32, d: i32, e: i64, f: i64, g: i32);
         path_link(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32, g: i32);
-        path_open(a: i32, b: i32, c: i32, d: i32, e: i32, f: i64, g: i64, h: i32, i: i32);
         path_readlink(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
         path_remove_directory(a: i32, b: i32, c: i32);
         path_rename(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
@@ -261,6 +281,8 @@ pub fn add_to_linker<T: 'static>(
         fd_write(a: i32, b: i32, c: i32, d: i32) => fd_write(a, b, c, d);
         clock_time_get(a: i32, b: i64, c: i32) => clock_time_get(a, c);
         random_get(a: i32, b: i32) => random_get(a, b);
+        path_open(a: i32, b: i32, c: i32, d: i32, e: i32, f: i64, g: i64, h: i32, i: i32)
+            => path_open(a, b, c, d, e, f, g, h, i);
     );
     // proc_exit returns nothing: the decoder always answers with the exit "trap".
     linker.func_wrap(

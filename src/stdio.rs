@@ -490,8 +490,11 @@ impl Input {
 
     /// Always at end-of-file.
     pub fn empty() -> Self {
+        // Stateless, so every context shares one: a context's default stdin costs nothing.
+        static EMPTY: std::sync::LazyLock<Arc<Source>> =
+            std::sync::LazyLock::new(|| Arc::new(Source::Empty));
         Input {
-            source: Arc::new(Source::Empty),
+            source: Arc::clone(&EMPTY),
         }
     }
 

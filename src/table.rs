@@ -28,8 +28,9 @@ pub struct OpenFile {
 pub struct OpenDir {
     /// The backend's directory.
     pub dir: Arc<dyn Dir>,
-    /// `Some(name)` for preopens: the name `fd_prestat_dir_name` reports.
-    pub preopen: Option<String>,
+    /// `Some(name)` for preopens: the name `fd_prestat_dir_name` reports (the mount's name,
+    /// shared with `mount`).
+    pub preopen: Option<Arc<str>>,
     /// The guest path of this directory, resolved (for policies, audit and messages only).
     pub guest_path: String,
     /// The guest name of the mount it is under (for policies and audit only).

@@ -1,7 +1,7 @@
 //! The summary printed after criterion's own output: every workload's time per call (or
 //! bandwidth) under each host, the ratios, and each of the targets as met or missed.
-//! Figures are total time over total iterations of every sample criterion took (warm-up
-//! included, which weighs little: its samples are the short ones).
+//! Figures are the median time per iteration over every sample criterion took (warm-up
+//! included).
 
 use crate::memory::{INSTANCES, Idle, PerInstance};
 use crate::runners::CHUNK;
@@ -9,21 +9,34 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Key `group/id` → (iterations, time) summed over samples.
-static RESULTS: Mutex<BTreeMap<String, (u64, Duration)>> = Mutex::new(BTreeMap::new());
+/// Key `group/id` → every sample's (iterations, time), warm-up included.
+static RESULTS: Mutex<BTreeMap<String, Vec<(u64, Duration)>>> = Mutex::new(BTreeMap::new());
 
 pub fn record(key: &str, iters: u64, time: Duration) {
     let mut results = RESULTS.lock().unwrap();
-    let entry = results.entry(key.to_string()).or_default();
-    entry.0 += iters;
-    entry.1 += time;
+    results
+        .entry(key.to_string())
+        .or_default()
+        .push((iters, time));
 }
 
-/// Nanoseconds per iteration of `group/id`, if it ran.
+/// Nanoseconds per iteration of `group/id`, if it ran: the median over its samples, so that a
+/// burst of a shared machine's noise during a few samples moves it little.
 fn ns(group: &str, id: &str) -> Option<f64> {
     let results = RESULTS.lock().unwrap();
-    let (iters, time) = results.get(&format!("{group}/{id}"))?;
-    Some(time.as_nanos() as f64 / *iters as f64)
+    let samples = results.get(&format!("{group}/{id}"))?;
+    let mut per_iter: Vec<f64> = samples
+        .iter()
+        .filter(|(iters, _)| *iters > 0)
+        .map(|(iters, time)| time.as_nanos() as f64 / *iters as f64)
+        .collect();
+    per_iter.sort_by(f64::total_cmp);
+    let n = per_iter.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(per_iter[n / 2]),
+        _ => Some((per_iter[n / 2 - 1] + per_iter[n / 2]) / 2.0),
+    }
 }
 
 /// How a row's figures read.

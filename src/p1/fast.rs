@@ -1,14 +1,17 @@
 //! Hand-written fast paths for the calls a guest makes in loops: `fd_write` to an output
-//! stream, `clock_time_get` and `random_get`. Each works on the raw guest bytes, without the
-//! generated decoder, and only for the common case: no policy rule or audit sink wants the
-//! call, every pointer is in bounds and aligned, and nothing can fail half-way. Anything else
-//! answers `None` *before any effect*, and the linker then runs the general path, which gives
-//! the errno or the trap. So a fast path never decides an error: it can only be faster, never
-//! different: the property test below runs random calls through both and compares every byte.
+//! stream, `clock_time_get`, `random_get` and `path_open`. Each works on the raw guest bytes,
+//! without the generated decoder, and only for the common case: no policy rule or audit sink
+//! wants the call, every argument decodes, every pointer is in bounds and aligned, and nothing
+//! can fail half-way. Anything else answers `None` *before any effect*, and the linker then
+//! runs the general path, which gives the errno or the trap. The first three never decide an
+//! error; `path_open` runs the very function the general path runs once it has decoded, so
+//! its errnos are that function's. Either way a fast path can only be faster, never different:
+//! the property test below runs random calls through both and compares every byte.
 
 use super::clock::host_clock;
-use crate::abi::types::{Clockid, Errno, Rights};
+use crate::abi::types::{Clockid, Errno, Fd, Fdflags, Lookupflags, Oflags, Rights};
 use crate::ctx::WasiCtx;
+use crate::limits::MAX_PATH_LEN;
 use crate::limits::{MAX_TRANSFER, RANDOM_CHUNK};
 use crate::policy::Syscall;
 use crate::table::Kind;
@@ -138,6 +141,60 @@ pub(crate) fn random_get(ctx: &mut WasiCtx, mem: &mut [u8], buf: i32, len: i32) 
         Some(0)
     } else {
         Some(Errno::Io as i32)
+    }
+}
+
+/// `path_open` with decodable flags and an in-bounds UTF-8 path and result slot: decoded
+/// here, then opened by the general path's own function, whose answer is final (an errno, or
+/// a trap — none is expected without a policy — passed on rather than retried, since the open
+/// may have had effects).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn path_open(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    fd: i32,
+    dirflags: i32,
+    path: i32,
+    path_len: i32,
+    oflags: i32,
+    base: i64,
+    inheriting: i64,
+    fdflags: i32,
+    opened: i32,
+) -> Option<wasmtime::Result<i32>> {
+    if ctx.gate.wants(Syscall::PathOpen) {
+        return None;
+    }
+    let dirflags = Lookupflags::try_from(dirflags).ok()?;
+    let oflags = Oflags::try_from(oflags).ok()?;
+    let base = Rights::try_from(base).ok()?;
+    let inheriting = Rights::try_from(inheriting).ok()?;
+    let fdflags = Fdflags::try_from(fdflags).ok()?;
+    let (path, path_len, opened) = (path as u32, path_len as u32, opened as u32);
+    if path_len as usize > MAX_PATH_LEN as usize || !slot_fits(mem.len(), opened, 4) {
+        return None;
+    }
+    let path = std::str::from_utf8(buffer(mem, path, path_len)?).ok()?;
+    let result = super::path_open::open_path(
+        ctx,
+        Fd::from(fd as u32),
+        dirflags,
+        path,
+        oflags,
+        base,
+        inheriting,
+        fdflags,
+    );
+    match result {
+        Ok(new) => {
+            // Checked above: the open must not be retried by the general path.
+            if let Some(slot) = slot(mem, opened, 4) {
+                slot.copy_from_slice(&u32::from(new).to_le_bytes());
+            }
+            Some(Ok(0))
+        }
+        Err(error) => Some(error.downcast().map(|errno| errno as i32)),
     }
 }
 
@@ -300,5 +357,131 @@ mod tests {
             .unwrap();
         // The comparison must have happened often enough to mean something.
         assert!(answered.get() > 300, "only {} answered", answered.get());
+    }
+
+    /// One `path_open` on a fresh in-memory root holding file `a` and directory `d`, through
+    /// the fast path (`None` if it declined) or the general path: its errno (`None`: a trap),
+    /// the guest memory, the descriptors left open and the tree afterwards.
+    fn open(args: [i64; 9], mem: &[u8], fast: bool) -> Option<(Option<i32>, Vec<u8>, u32, String)> {
+        use crate::abi::wasi_snapshot_preview1 as general;
+        use crate::vfs::{MemFs, OpenOptions};
+        let fs = MemFs::new();
+        let create = OpenOptions {
+            create: true,
+            write: true,
+            ..OpenOptions::default()
+        };
+        fs.root().open_file("a", create).unwrap();
+        fs.root().create_dir("d").unwrap();
+        let mut ctx = WasiCtx::builder().mount("/", fs.clone()).build();
+        let mut bytes = mem.to_vec();
+        let [
+            fd,
+            dirflags,
+            path,
+            len,
+            oflags,
+            base,
+            inheriting,
+            fdflags,
+            out,
+        ] = args;
+        let narrow = |v: i64| v as i32;
+        let errno = if fast {
+            let answer = path_open(
+                &mut ctx,
+                &mut bytes,
+                narrow(fd),
+                narrow(dirflags),
+                narrow(path),
+                narrow(len),
+                narrow(oflags),
+                base,
+                inheriting,
+                narrow(fdflags),
+                narrow(out),
+            )?;
+            answer.ok()
+        } else {
+            let mut memory = wiggle::GuestMemory::Unshared(&mut bytes);
+            general::path_open(
+                &mut ctx,
+                &mut memory,
+                narrow(fd),
+                narrow(dirflags),
+                narrow(path),
+                narrow(len),
+                narrow(oflags),
+                base,
+                inheriting,
+                narrow(fdflags),
+                narrow(out),
+            )
+            .ok()
+        };
+        let tree = format!("{:?}", fs.snapshot());
+        Some((errno, bytes, ctx.open_fds(), tree))
+    }
+
+    /// `path_open` through the fast path agrees with the general path: same errno, memory,
+    /// descriptors and tree, over paths that exist, do not, escape or end in `/`, and random
+    /// flags and rights.
+    #[test]
+    fn a_fast_path_open_agrees_with_the_general_path() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        const PATHS: [&str; 10] = [
+            "a", "d", "d/", "nope", "../x", "a/b", "", ".", "d/../a", "d/new",
+        ];
+        let flags =
+            |bits: u32| prop_oneof![4 => 0i64..(1 << bits), 1 => any::<i32>().prop_map(i64::from)];
+        let all = Rights::all().bits() as i64;
+        let rights = move || {
+            prop_oneof![
+                2 => Just(all),
+                4 => any::<i64>().prop_map(move |r| r & all),
+                1 => any::<i64>(),
+            ]
+        };
+        let strategy = (
+            prop_oneof![4 => Just(3i64), 1 => 0i64..6],
+            flags(1),
+            0usize..PATHS.len(),
+            flags(4),
+            rights(),
+            rights(),
+            flags(5),
+            prop_oneof![3 => Just(0i64), 1 => 0i64..70],
+        );
+        let answered = std::cell::Cell::new(0);
+        let mut runner = TestRunner::new(Config::with_cases(3000));
+        runner
+            .run(
+                &strategy,
+                |(fd, dirflags, which, oflags, base, inheriting, fdflags, out)| {
+                    let mut mem = vec![0u8; 64];
+                    let path = PATHS[which];
+                    mem[16..16 + path.len()].copy_from_slice(path.as_bytes());
+                    let args = [
+                        fd,
+                        dirflags,
+                        16,
+                        path.len() as i64,
+                        oflags,
+                        base,
+                        inheriting,
+                        fdflags,
+                        out,
+                    ];
+                    if let Some(fast) = open(args, &mem, true) {
+                        answered.set(answered.get() + 1);
+                        let general = open(args, &mem, false).unwrap();
+                        prop_assert_eq!(fast, general);
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert!(answered.get() > 500, "only {} answered", answered.get());
     }
 }

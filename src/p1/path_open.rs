@@ -54,6 +54,30 @@ pub(crate) fn path_open(
 ) -> Result<Fd, Error> {
     // wasmtime reads the path before looking at the descriptor; keep the same order.
     let path = guest::read_path(mem, path)?;
+    open_path(
+        ctx,
+        fd,
+        dirflags,
+        &path,
+        oflags,
+        fs_rights_base,
+        fs_rights_inheriting,
+        fdflags,
+    )
+}
+
+/// `path_open` once the path is read from guest memory (also the entry of `fast.rs`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn open_path(
+    ctx: &mut WasiCtx,
+    fd: Fd,
+    dirflags: Lookupflags,
+    path: &str,
+    oflags: Oflags,
+    fs_rights_base: Rights,
+    fs_rights_inheriting: Rights,
+    fdflags: Fdflags,
+) -> Result<Fd, Error> {
     let mut needed = Rights::PATH_OPEN;
     if oflags.contains(Oflags::CREAT) {
         needed |= Rights::PATH_CREATE_FILE;
@@ -78,8 +102,7 @@ pub(crate) fn path_open(
         write: file_write_intent(oflags, base, fdflags),
     };
     let (mount, under) = placement(ctx, fd)?;
-    let (opened, guest_path) =
-        open_target(ctx, dir, &path, under, dirflags, oflags, base, options)?;
+    let (opened, guest_path) = open_target(ctx, dir, path, under, dirflags, oflags, base, options)?;
     let mount = Arc::clone(mount);
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {

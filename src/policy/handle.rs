@@ -105,14 +105,20 @@ impl std::fmt::Debug for PolicyHandle {
 impl Default for PolicyHandle {
     /// Allows everything, asks nothing, audits nothing.
     fn default() -> PolicyHandle {
-        PolicyHandle::new(Decision::Allow)
+        // One allow-everything policy shared by every default handle (policies are immutable).
+        static ALLOW: std::sync::LazyLock<Arc<dyn Policy>> =
+            std::sync::LazyLock::new(|| Arc::new(Decision::Allow));
+        PolicyHandle::from_arc(Arc::clone(&ALLOW))
     }
 }
 
 impl PolicyHandle {
     /// A handle installing `policy`, with no prompter and no audit sink.
     pub fn new(policy: impl Policy + 'static) -> PolicyHandle {
-        let policy: Arc<dyn Policy> = Arc::new(policy);
+        PolicyHandle::from_arc(Arc::new(policy))
+    }
+
+    fn from_arc(policy: Arc<dyn Policy>) -> PolicyHandle {
         let policy_checks = policy.checks();
         PolicyHandle {
             shared: Arc::new(Shared {
@@ -336,6 +342,13 @@ struct Call {
 /// atomic load and a branch, and nothing allocates.
 pub struct Gate {
     handle: PolicyHandle,
+    /// The call being audited, in a box made at the first audited call: a guest without an
+    /// audit sink does not carry its few hundred bytes.
+    audit: Option<Box<Audited>>,
+}
+
+/// What an audited call collects between `begin` and `end`.
+struct Audited {
     call: Option<Call>,
     /// The audited request, copied here so it outlives the syscall's borrowed strings.
     request: RequestBuf,
@@ -360,8 +373,7 @@ impl Gate {
     pub fn new(handle: PolicyHandle) -> Gate {
         Gate {
             handle,
-            call: None,
-            request: RequestBuf::new(Syscall::ArgsGet),
+            audit: None,
         }
     }
 
@@ -380,7 +392,10 @@ impl Gate {
     /// Starts a call: while auditing, notes the syscall and the time.
     #[inline]
     pub fn begin(&mut self, syscall: Syscall) {
-        self.call = None;
+        if let Some(audited) = &mut self.audit {
+            // A sink removed since the last call leaves nothing behind to report.
+            audited.call = None;
+        }
         if self.handle.auditing() {
             self.begin_audit(syscall);
         }
@@ -388,8 +403,14 @@ impl Gate {
 
     #[cold]
     fn begin_audit(&mut self, syscall: Syscall) {
-        self.request.reset(syscall);
-        self.call = Some(Call {
+        let audited = self.audit.get_or_insert_with(|| {
+            Box::new(Audited {
+                call: None,
+                request: RequestBuf::new(syscall),
+            })
+        });
+        audited.request.reset(syscall);
+        audited.call = Some(Call {
             syscall,
             start: Instant::now(),
             verdict: None,
@@ -414,8 +435,13 @@ impl Gate {
     #[cold]
     fn check_slow(&mut self, request: &Request<'_>) -> Result<(), Error> {
         let verdict = self.handle.decide(request);
-        if let Some(call) = &mut self.call {
-            self.request.set(request);
+        if let Some(audited) = &mut self.audit
+            && let Audited {
+                call: Some(call),
+                request: copy,
+            } = &mut **audited
+        {
+            copy.set(request);
             call.verdict = Some(verdict.clone());
         }
         verdict.into_result(request.syscall)
@@ -424,20 +450,23 @@ impl Gate {
     /// Ends a call: while auditing, sends the record (request, verdict, result, duration).
     #[inline]
     pub fn end<T: AuditValue>(&mut self, result: &Result<T, Error>) {
-        if self.call.is_some() {
+        if self.audit.as_ref().is_some_and(|a| a.call.is_some()) {
             self.end_with(CallResult::of(result));
         }
     }
 
     /// Ends a call whose result is not a `Result` (`proc_exit`).
     pub fn end_with(&mut self, result: CallResult) {
-        let Some(call) = self.call.take() else {
+        let Some(audited) = &mut self.audit else {
+            return;
+        };
+        let Some(call) = audited.call.take() else {
             return;
         };
         let Some(sink) = self.handle.audit_sink() else {
             return;
         };
-        let mut request = self.request.get();
+        let mut request = audited.request.get();
         // A call that failed before its check still names its syscall.
         request.syscall = call.syscall;
         sink.record(&AuditRecord {

@@ -140,6 +140,13 @@ impl Default for MemFs {
     }
 }
 
+/// The host's clock, shared by every filesystem that stamps from it (it has no state).
+fn host_time() -> Arc<dyn TimeSource> {
+    static HOST: std::sync::LazyLock<Arc<dyn TimeSource>> =
+        std::sync::LazyLock::new(|| Arc::new(HostTime));
+    Arc::clone(&HOST)
+}
+
 impl MemFs {
     /// A new, empty filesystem without byte or inode budgets (see [`MemFs::with_limits`]),
     /// stamping times from the host's clock.
@@ -153,7 +160,7 @@ impl MemFs {
         MemFs {
             inner: Arc::new(Inner {
                 dev: AtomicU64::new(NEXT_DEV.fetch_add(1, Ordering::Relaxed)),
-                state: Mutex::new(State::new(Arc::new(HostTime), limits)),
+                state: Mutex::new(State::new(host_time(), limits)),
             }),
         }
     }

@@ -97,10 +97,11 @@ pub(super) struct DirData {
     depth: u32,
     /// Bytes of the path from the root to here (`a/b` is 3); kept for the path budget.
     path_len: u32,
-    /// name → sequence number.
-    by_name: HashMap<String, u64>,
-    /// sequence number → (name, inode).
-    by_seq: BTreeMap<u64, (String, u64)>,
+    /// name → (sequence number, inode). SipHash (std's default): names are the guest's to
+    /// choose, and a keyed hash keeps it from making them collide.
+    by_name: HashMap<Arc<str>, (u64, u64)>,
+    /// sequence number → (name, inode); the name is shared with `by_name`.
+    by_seq: BTreeMap<u64, (Arc<str>, u64)>,
     next_seq: u64,
 }
 
@@ -120,8 +121,7 @@ impl DirData {
     }
 
     pub(super) fn get(&self, name: &str) -> Option<u64> {
-        let seq = self.by_name.get(name)?;
-        self.by_seq.get(seq).map(|(_, ino)| *ino)
+        self.by_name.get(name).map(|&(_, ino)| ino)
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -132,20 +132,22 @@ impl DirData {
     fn insert(&mut self, name: &str, ino: u64) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
-        self.by_name.insert(name.to_owned(), seq);
-        self.by_seq.insert(seq, (name.to_owned(), ino));
+        let name: Arc<str> = Arc::from(name);
+        self.by_name.insert(Arc::clone(&name), (seq, ino));
+        self.by_seq.insert(seq, (name, ino));
     }
 
     fn remove(&mut self, name: &str) -> Option<u64> {
-        let seq = self.by_name.remove(name)?;
-        self.by_seq.remove(&seq).map(|(_, ino)| ino)
+        let (seq, ino) = self.by_name.remove(name)?;
+        self.by_seq.remove(&seq);
+        Some(ino)
     }
 
     /// Entries whose sequence number is at least `seq`, in order: (seq, name, inode).
     pub(super) fn entries_from(&self, seq: u64) -> impl Iterator<Item = (u64, &str, u64)> {
         self.by_seq
             .range(seq.max(FIRST_SEQ)..)
-            .map(|(s, (name, ino))| (*s, name.as_str(), *ino))
+            .map(|(s, (name, ino))| (*s, &**name, *ino))
     }
 }
 
@@ -267,7 +269,8 @@ impl State {
     pub(super) fn new(clock: Arc<dyn TimeSource>, limits: FsLimits) -> Self {
         let now = clock.now();
         let mut st = State {
-            inodes: InodeMap::default(),
+            // Room for the root and a few entries: a small tree never regrows the map.
+            inodes: InodeMap::with_capacity_and_hasher(4, Default::default()),
             next_ino: ROOT,
             bytes: 0,
             extra_links: 0,
