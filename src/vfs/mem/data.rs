@@ -1,4 +1,5 @@
-//! Sparse contents of one in-memory regular file: fixed-size pages in a `BTreeMap`.
+//! Sparse contents of one in-memory regular file: fixed-size pages, the first inline and the
+//! others in a `BTreeMap`.
 //! Part of the memory backend (`vfs::mem`); pure data, no locking, no timestamps, no quotas
 //! (it only tells what a write would cost: `growth`, which `file.rs` charges first).
 //! A page holds the bytes from its start up to the last byte ever written in it; everything
@@ -26,13 +27,62 @@ pub(super) fn end_of(offset: u64, len: u64) -> FsResult<u64> {
     }
 }
 
+/// Page index → the page's bytes from its start (`len() <= PAGE_SIZE`). Every stored page holds
+/// at least one byte, so an empty page and a missing one are the same thing. Page 0 — the only
+/// page of almost every file — lives inline: a small file costs its bytes, not a tree node.
+#[derive(Debug, Default)]
+struct Pages {
+    first: Vec<u8>,
+    /// Pages 1 and up.
+    rest: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Pages {
+    fn get(&self, index: u64) -> Option<&Vec<u8>> {
+        match index {
+            0 => Some(&self.first).filter(|p| !p.is_empty()),
+            _ => self.rest.get(&index),
+        }
+    }
+
+    fn get_mut(&mut self, index: u64) -> Option<&mut Vec<u8>> {
+        match index {
+            0 => Some(&mut self.first).filter(|p| !p.is_empty()),
+            _ => self.rest.get_mut(&index),
+        }
+    }
+
+    /// The page, created empty if missing (the caller stores at least one byte in it).
+    fn get_or_insert(&mut self, index: u64) -> &mut Vec<u8> {
+        match index {
+            0 => &mut self.first,
+            _ => self.rest.entry(index).or_default(),
+        }
+    }
+
+    /// Drops every page from `index` on; returns the bytes they held.
+    fn drop_from(&mut self, index: u64) -> u64 {
+        let dropped = self.rest.split_off(&index.max(1));
+        let mut bytes: u64 = dropped.values().map(|p| p.len() as u64).sum();
+        if index == 0 {
+            bytes += self.first.len() as u64;
+            self.first = Vec::new();
+        }
+        bytes
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(!self.first.is_empty()) + self.rest.len()
+    }
+}
+
 /// Contents of one regular file.
 #[derive(Debug, Default)]
 pub(super) struct SparseData {
     /// Logical size; may exceed what the pages hold (the rest is a zero gap).
     size: u64,
-    /// Page index → the page's bytes from its start; `len() <= PAGE_SIZE`.
-    pages: BTreeMap<u64, Vec<u8>>,
+    pages: Pages,
     /// Sum of the pages' lengths: the bytes this file really holds (what a quota charges).
     stored: u64,
 }
@@ -64,7 +114,7 @@ impl SparseData {
             } else {
                 PAGE
             };
-            let have = self.pages.get(&index).map_or(0, |p| p.len() as u64);
+            let have = self.pages.get(index).map_or(0, |p| p.len() as u64);
             total = total.saturating_add(need.saturating_sub(have));
         }
         total
@@ -89,7 +139,7 @@ impl SparseData {
             let (index, within) = split_pos(pos);
             let take = rest.len().min(PAGE_SIZE - within);
             let (chunk, tail) = rest.split_at_mut(take);
-            match self.pages.get(&index) {
+            match self.pages.get(index) {
                 Some(page) => copy_out(chunk, page, within),
                 None => chunk.fill(0),
             }
@@ -112,7 +162,7 @@ impl SparseData {
             let (index, within) = split_pos(pos);
             let take = rest.len().min(PAGE_SIZE - within);
             let (chunk, tail) = rest.split_at(take);
-            let page = self.pages.entry(index).or_default();
+            let page = self.pages.get_or_insert(index);
             let need = within + take;
             if page.len() < need {
                 self.stored += (need - page.len()) as u64;
@@ -138,11 +188,10 @@ impl SparseData {
             let (last, within) = split_pos(size);
             // Pages wholly at or past the new end go; `within == 0` means `last` goes too.
             let first_dropped = if within == 0 { last } else { last + 1 };
-            let dropped = self.pages.split_off(&first_dropped);
-            let dropped_bytes: u64 = dropped.values().map(|p| p.len() as u64).sum();
+            let dropped_bytes = self.pages.drop_from(first_dropped);
             self.stored = self.stored.saturating_sub(dropped_bytes);
             if within > 0
-                && let Some(page) = self.pages.get_mut(&last)
+                && let Some(page) = self.pages.get_mut(last)
                 && page.len() > within
             {
                 self.stored = self.stored.saturating_sub((page.len() - within) as u64);
@@ -189,4 +238,72 @@ fn grow_page(page: &mut Vec<u8>, need: usize) {
         page.reserve_exact(target - page.len());
     }
     page.resize(need, 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step against a file: a write of `len` bytes of `byte` at `at`, or a resize.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Write { at: u64, len: usize, byte: u8 },
+        Resize(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        // Offsets around the first pages' edges, where the inline page meets the tree.
+        let near_edge = prop_oneof![
+            0u64..200,
+            (0u64..4).prop_flat_map(|p| (p * PAGE).saturating_sub(100)..p * PAGE + 100),
+            0u64..4 * PAGE,
+        ];
+        prop_oneof![
+            (near_edge.clone(), 0usize..3000, 1u8..=255)
+                .prop_map(|(at, len, byte)| Step::Write { at, len, byte }),
+            near_edge.prop_map(Step::Resize),
+        ]
+    }
+
+    proptest! {
+        /// Against a plain `Vec<u8>`: every read agrees, the size agrees, and the stored
+        /// bytes are exactly what the pages hold and never more than the size rounds up to.
+        #[test]
+        fn sparse_data_behaves_like_a_vec(steps in proptest::collection::vec(step(), 1..40)) {
+            let mut data = SparseData::default();
+            let mut model: Vec<u8> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Write { at, len, byte } => {
+                        let bytes = vec![byte; len];
+                        prop_assert_eq!(data.write_at(&bytes, at).unwrap(), len);
+                        if len > 0 {
+                            let end = at as usize + len;
+                            if model.len() < end {
+                                model.resize(end, 0);
+                            }
+                            model[at as usize..end].fill(byte);
+                        }
+                    }
+                    Step::Resize(size) => {
+                        data.set_size(size).unwrap();
+                        model.resize(size as usize, 0);
+                    }
+                }
+                prop_assert_eq!(data.size(), model.len() as u64);
+                prop_assert_eq!(data.to_vec().unwrap(), model.clone());
+                let held: u64 = data.pages.first.len() as u64
+                    + data.pages.rest.values().map(|p| p.len() as u64).sum::<u64>();
+                prop_assert_eq!(data.stored_bytes(), held);
+                prop_assert!(data.pages.rest.values().all(|p| !p.is_empty()));
+                let mut buf = vec![0u8; 5000];
+                for at in [0u64, PAGE - 7, PAGE, 2 * PAGE + 3] {
+                    let n = data.read_at(&mut buf, at);
+                    let want = model.get(at as usize..).map_or(&[][..], |m| &m[..m.len().min(5000)]);
+                    prop_assert_eq!(&buf[..n], want);
+                }
+            }
+        }
+    }
 }
