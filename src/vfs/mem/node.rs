@@ -269,8 +269,7 @@ impl State {
     pub(super) fn new(clock: Arc<dyn TimeSource>, limits: FsLimits) -> Self {
         let now = clock.now();
         let mut st = State {
-            // Room for the root and a few entries: a small tree never regrows the map.
-            inodes: InodeMap::with_capacity_and_hasher(4, Default::default()),
+            inodes: InodeMap::default(),
             next_ino: ROOT,
             bytes: 0,
             extra_links: 0,
