@@ -1,7 +1,6 @@
 //! The summary printed after criterion's own output: every workload's time per call (or
 //! bandwidth) under each host, the ratios, and each of the targets as met or missed.
-//! Figures are the median time per iteration over every sample criterion took (warm-up
-//! included).
+//! Figures are the median time per iteration over the interleaved rounds of `race.rs`.
 
 use crate::memory::{INSTANCES, Idle, PerInstance};
 use crate::runners::CHUNK;
@@ -9,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Key `group/id` → every sample's (iterations, time), warm-up included.
+/// Key `group/id` → every round's (iterations, time).
 static RESULTS: Mutex<BTreeMap<String, Vec<(u64, Duration)>>> = Mutex::new(BTreeMap::new());
 
 pub fn record(key: &str, iters: u64, time: Duration) {
@@ -20,8 +19,8 @@ pub fn record(key: &str, iters: u64, time: Duration) {
         .push((iters, time));
 }
 
-/// Nanoseconds per iteration of `group/id`, if it ran: the median over its samples, so that a
-/// burst of a shared machine's noise during a few samples moves it little.
+/// Nanoseconds per iteration of `group/id`, if it ran: the median over its rounds, so that a
+/// burst of a shared machine's noise during a few rounds moves it little.
 fn ns(group: &str, id: &str) -> Option<f64> {
     let results = RESULTS.lock().unwrap();
     let samples = results.get(&format!("{group}/{id}"))?;

@@ -260,8 +260,11 @@ mod tests {
             0u64..4 * PAGE,
         ];
         prop_oneof![
-            (near_edge.clone(), 0usize..3000, 1u8..=255)
-                .prop_map(|(at, len, byte)| Step::Write { at, len, byte }),
+            (near_edge.clone(), 0usize..3000, 1u8..=255).prop_map(|(at, len, byte)| Step::Write {
+                at,
+                len,
+                byte
+            }),
             near_edge.prop_map(Step::Resize),
         ]
     }
