@@ -174,7 +174,7 @@ fn writes(c: &mut Criterion, fix: &Fixture) {
 /// `run_command` with no policy, an allow-all table, a table that restricts only other
 /// syscalls, a table whose rule is evaluated on every `fd_write`, and an audit sink.
 fn policies(c: &mut Criterion, fix: &Fixture) {
-    use wasi_warden::policy::{Decision, PolicyTable, Rule, Syscall};
+    use wasi_warden::policy::{Decision, PathPattern, PolicyTable, Rule, Syscall};
     let write = fix.module("write");
     let mut group = Group::new(c, report::POLICY_GROUP);
     type Configure = fn(wasi_warden::WasiCtxBuilder) -> wasi_warden::WasiCtxBuilder;
@@ -187,10 +187,15 @@ fn policies(c: &mut Criterion, fix: &Fixture) {
                     .rule(Rule::new(Decision::deny()).syscalls(Syscall::PathOpen)),
             )
         }),
+        // A deny rule whose path never matches stdout: evaluated on every call (an allow rule
+        // under allow-all would be optimised away), never firing.
         ("rule-on-fd_write", |b| {
             b.policy(
-                PolicyTable::allow_all()
-                    .rule(Rule::new(Decision::Allow).syscalls(Syscall::FdWrite)),
+                PolicyTable::allow_all().rule(
+                    Rule::new(Decision::deny())
+                        .syscalls(Syscall::FdWrite)
+                        .path(PathPattern::subtree("/nowhere")),
+                ),
             )
         }),
         ("audit-sink", |b| {

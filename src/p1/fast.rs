@@ -1,19 +1,20 @@
 //! Hand-written fast paths for the calls a guest makes in loops: `fd_write` to an output
 //! stream, `clock_time_get`, `random_get` and `path_open`. Each works on the raw guest bytes,
-//! without the generated decoder, and only for the common case: no policy rule or audit sink
-//! wants the call, every argument decodes, every pointer is in bounds and aligned, and nothing
-//! can fail half-way. Anything else answers `None` *before any effect*, and the linker then
-//! runs the general path, which gives the errno or the trap. The first three never decide an
-//! error; `path_open` runs the very function the general path runs once it has decoded, so
-//! its errnos are that function's. Either way a fast path can only be faster, never different:
-//! the property test below runs random calls through both and compares every byte.
+//! without the generated decoder, and only for the common case: no audit sink and (but for
+//! `fd_write`, which checks the policy itself) no policy rule wants the call, every argument
+//! decodes, every pointer is in bounds and aligned, and nothing can fail half-way. Anything
+//! else answers `None` *before any effect*, and the linker then runs the general path, which
+//! gives the errno or the trap. The errors a fast path does give are those of the general
+//! path's own functions: `fd_write`'s policy answer, `path_open`'s result once decoded. Either
+//! way a fast path can only be faster, never different: the property tests below run random
+//! calls through both and compare every byte.
 
 use super::clock::host_clock;
 use crate::abi::types::{Clockid, Errno, Fd, Fdflags, Lookupflags, Oflags, Rights};
 use crate::ctx::WasiCtx;
 use crate::limits::MAX_PATH_LEN;
 use crate::limits::{MAX_TRANSFER, RANDOM_CHUNK};
-use crate::policy::Syscall;
+use crate::policy::{Access, Syscall};
 use crate::table::Kind;
 
 /// Iovec arrays up to this many entries take the fast path; longer ones are rare and the
@@ -59,7 +60,10 @@ fn buffer(mem: &[u8], ptr: u32, len: u32) -> Option<&[u8]> {
 }
 
 /// `fd_write` of a few in-bounds buffers to an output stream whose sink cannot fail, within its
-/// budget. Answers the errno (always success), or `None` for the general path.
+/// budget. A policy rule on `fd_write` is checked here, after every check of the general path
+/// and with the same request, so its answer (an errno, or a trap) is final; an audit sink sends
+/// the call down the general path, which records it. Otherwise answers success, or `None` for
+/// the general path.
 #[inline]
 pub(crate) fn fd_write(
     ctx: &mut WasiCtx,
@@ -68,8 +72,10 @@ pub(crate) fn fd_write(
     iovs: i32,
     iovs_len: i32,
     nwritten: i32,
-) -> Option<i32> {
-    if ctx.gate.wants(Syscall::FdWrite) {
+) -> Option<wasmtime::Result<i32>> {
+    let s = Syscall::FdWrite;
+    let check = ctx.gate.wants(s);
+    if check && ctx.gate.handle().auditing() {
         return None;
     }
     let desc = ctx.table.get(fd as u32).ok()?;
@@ -97,6 +103,13 @@ pub(crate) fn fd_write(
     if total > MAX_TRANSFER || !slot_fits(mem.len(), nwritten, 4) {
         return None;
     }
+    if check {
+        let kind = &desc.kind;
+        let request = || super::request::io(s, Fd::from(fd as u32), kind, Access::WRITE, total);
+        if let Err(error) = ctx.gate.check(s, request) {
+            return Some(error.downcast().map(|errno| errno as i32));
+        }
+    }
     let buffers = (0..count).filter_map(|i| {
         let (ptr, len) = entry(i)?;
         if len == 0 {
@@ -104,12 +117,24 @@ pub(crate) fn fd_write(
         }
         buffer(mem, ptr, len)
     });
-    if !out.write_all_or_defer(total, buffers) {
+    let written = if out.write_all_or_defer(total, buffers) {
+        total
+    } else if !check {
+        // Nothing decided yet: the general path does it all.
         return None;
+    } else {
+        // The policy has answered (perhaps a person, at a prompt): finish as the general path
+        // would — a budget crossed, a sink that can fail — without asking again.
+        match super::fd_io::write_output_checked(out, mem, iovs, count) {
+            Ok(n) => n,
+            Err(error) => return Some(error.downcast().map(|errno| errno as i32)),
+        }
+    };
+    // ≤ MAX_TRANSFER < 2^32, and the slot was checked before any effect.
+    if let Some(slot) = slot(mem, nwritten, 4) {
+        slot.copy_from_slice(&(written as u32).to_le_bytes());
     }
-    let written = total as u32; // ≤ MAX_TRANSFER < 2^32
-    slot(mem, nwritten, 4)?.copy_from_slice(&written.to_le_bytes());
-    Some(0)
+    Some(Ok(0))
 }
 
 /// `clock_time_get` of a granted clock into an aligned, in-bounds slot.
@@ -218,7 +243,10 @@ mod tests {
     fn fd_write_writes_and_counts() {
         let out = Output::capture();
         let (mut ctx, mut mem) = setup(out.clone());
-        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16), Some(0));
+        assert_eq!(
+            fd_write(&mut ctx, &mut mem, 1, 0, 1, 16).unwrap().unwrap(),
+            0
+        );
         assert_eq!(out.contents(), b"hello");
         assert_eq!(out.written(), 5);
         assert_eq!(&mem[16..20], &5u32.to_le_bytes());
@@ -241,10 +269,10 @@ mod tests {
             (1, -8, 1, 16),  // array at 4 GiB − 8
         ];
         for (fd, iovs, n, nwritten) in cases {
-            assert_eq!(fd_write(&mut ctx, &mut mem, fd, iovs, n, nwritten), None);
+            assert!(fd_write(&mut ctx, &mut mem, fd, iovs, n, nwritten).is_none());
         }
         mem[4..8].copy_from_slice(&100u32.to_le_bytes()); // buffer past the end
-        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16), None);
+        assert!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16).is_none());
         mem[4..8].copy_from_slice(&5u32.to_le_bytes());
         assert_eq!(mem, before);
         assert_eq!(out.written(), 0);
@@ -257,7 +285,10 @@ mod tests {
         let (mut ctx, mut mem) = setup(out.clone());
         // A second, empty iovec with a wild pointer.
         mem[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(fd_write(&mut ctx, &mut mem, 1, 0, 2, 16), Some(0));
+        assert_eq!(
+            fd_write(&mut ctx, &mut mem, 1, 0, 2, 16).unwrap().unwrap(),
+            0
+        );
         assert_eq!(out.contents(), b"hello");
     }
 
@@ -301,7 +332,7 @@ mod tests {
         let [a, b, c, d] = args;
         let errno = if fast {
             match name {
-                "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?,
+                "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?.ok()?,
                 "clock_time_get" => clock_time_get(&mut ctx, &mut bytes, a, c)?,
                 _ => random_get(&mut ctx, &mut bytes, a, b)?,
             }
@@ -483,5 +514,89 @@ mod tests {
             )
             .unwrap();
         assert!(answered.get() > 500, "only {} answered", answered.get());
+    }
+
+    /// `fd_write` under a policy with a rule on it: the fast path checks it itself. Whatever
+    /// the rule says and whether or not the write fits the stream's budget, the fast path's
+    /// answer, memory and output match the general path's, and a prompt is asked once.
+    #[test]
+    fn fd_write_under_a_policy_agrees_and_asks_once() {
+        use crate::policy::{Decision, PathPattern, PolicyTable, Rule};
+        use crate::stdio::LimitAction;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let asked = Arc::new(AtomicUsize::new(0));
+        type Table = fn() -> PolicyTable;
+        let rules: [(&str, Table); 4] = [
+            ("deny", || {
+                PolicyTable::allow_all()
+                    .rule(Rule::new(Decision::deny()).syscalls(Syscall::FdWrite))
+            }),
+            ("never matches", || {
+                PolicyTable::allow_all().rule(
+                    Rule::new(Decision::deny())
+                        .syscalls(Syscall::FdWrite)
+                        .path(PathPattern::subtree("/nowhere")),
+                )
+            }),
+            ("trap", || {
+                PolicyTable::allow_all()
+                    .rule(Rule::new(Decision::trap("no output")).syscalls(Syscall::FdWrite))
+            }),
+            ("ask", || {
+                PolicyTable::allow_all().rule(Rule::new(Decision::Ask).syscalls(Syscall::FdWrite))
+            }),
+        ];
+        for (what, table) in rules {
+            for (limit, action) in [
+                (None, LimitAction::Trap),
+                (Some(3), LimitAction::Trap),
+                (Some(3), LimitAction::Truncate),
+                (Some(0), LimitAction::Truncate),
+            ] {
+                let run = |fast: bool| {
+                    let out = match limit {
+                        Some(n) => Output::capture().limit(n).on_limit(action),
+                        None => Output::capture(),
+                    };
+                    let asked = Arc::clone(&asked);
+                    let prompter = move |_: &crate::policy::Prompt| {
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        crate::policy::Answer::AllowOnce
+                    };
+                    let mut ctx = WasiCtx::builder()
+                        .stdout(out.clone())
+                        .policy(table())
+                        .prompter(prompter)
+                        .build();
+                    let (_, mut mem) = setup(Output::null());
+                    let errno = if fast {
+                        fd_write(&mut ctx, &mut mem, 1, 0, 1, 16)
+                            .expect("the fast path answers")
+                            .ok()
+                    } else {
+                        let mut memory = wiggle::GuestMemory::Unshared(&mut mem);
+                        crate::abi::wasi_snapshot_preview1::fd_write(
+                            &mut ctx,
+                            &mut memory,
+                            1,
+                            0,
+                            1,
+                            16,
+                        )
+                        .ok()
+                    };
+                    (errno, mem, out.contents())
+                };
+                asked.store(0, Ordering::SeqCst);
+                let fast = run(true);
+                let asked_fast = asked.swap(0, Ordering::SeqCst);
+                let general = run(false);
+                let asked_general = asked.load(Ordering::SeqCst);
+                assert_eq!(fast, general, "{what}, limit {limit:?} {action:?}");
+                assert_eq!(asked_fast, asked_general, "{what}: prompts");
+                assert!(asked_fast <= 1, "{what}: asked {asked_fast} times");
+            }
+        }
     }
 }

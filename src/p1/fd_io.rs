@@ -160,6 +160,20 @@ fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u6
     Ok(done)
 }
 
+/// The rest of `fd_write` to an output stream once its policy check has passed: what the fast
+/// path (`fast.rs`) finishes with when the stream will not take the whole write at once, so
+/// that the policy is not asked twice. Same checks and errors as the general path.
+pub(super) fn write_output_checked(
+    out: &Output,
+    mem: &mut [u8],
+    iovs: u32,
+    count: u32,
+) -> Result<u64, Error> {
+    let mem = GuestMemory::Unshared(mem);
+    let iovs = IoVecs::check(&mem, (iovs, count))?;
+    write_stream(out, &mem, &iovs)
+}
+
 /// Mirrors `readv`. Errors: EBADF (not readable: stdout, a directory, no FD_READ), EAGAIN
 /// (non-blocking stdin with nothing buffered), EIO, backend errors.
 pub(crate) fn fd_read(
