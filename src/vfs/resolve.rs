@@ -176,7 +176,7 @@ pub struct Parent<'p> {
 impl Parent<'_> {
     /// As [`Resolved::guest_path`]; joined only on demand (a stat never needs it).
     pub fn guest_path(&self) -> String {
-        join_names(&self.names, Some(&self.name))
+        self.guest_path_under("")
     }
 
     /// The guest path below `base` (the guest path of the directory the walk started in),
