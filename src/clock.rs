@@ -4,6 +4,7 @@
 //! come from, and the run's deadline every blocking wait honours. Nothing is granted by default;
 //! an ungranted clock answers ENOTCAPABLE (see `p1/clock.rs`). No ABI, no guest memory here.
 
+use crate::deadline::Deadline;
 use rustix::time::{ClockId, Timespec};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -177,8 +178,10 @@ pub struct Clocks {
     start_ns: u64,
     /// `Some` in deterministic mode.
     virtual_clock: Option<Arc<VirtualClock>>,
-    /// When the run must stop (see `run.rs`); every blocking wait wakes by then.
-    deadline: Option<Instant>,
+    /// When the run must stop (see `run.rs`); every blocking wait wakes by then. Shared with
+    /// the run's epoch callback and the guest's policy gate (which postpones it by the time a
+    /// person spends on a prompt).
+    deadline: Deadline,
 }
 
 impl Clocks {
@@ -190,7 +193,7 @@ impl Clocks {
             start: Instant::now(),
             start_ns,
             virtual_clock: None,
-            deadline: None,
+            deadline: Deadline::new(),
         }
     }
 
@@ -289,16 +292,21 @@ impl Clocks {
 
     /// The instant the run must stop by, if the embedder set a time limit.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.deadline.at()
     }
 
     /// Sets (or clears) the run's deadline; `run.rs` does this from the run's time limit.
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+        self.deadline.set(deadline);
+    }
+
+    /// The shared deadline itself: clones see every change (see [`Deadline`]).
+    pub fn deadline_handle(&self) -> &Deadline {
+        &self.deadline
     }
 
     /// Whether the run's deadline has passed.
     pub(crate) fn deadline_passed(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.passed()
     }
 }

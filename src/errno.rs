@@ -30,6 +30,7 @@ impl From<FsError> for Errno {
             FsError::Overflow => Errno::Overflow,
             FsError::IllegalSequence => Errno::Ilseq,
             FsError::NotSupported => Errno::Notsup,
+            FsError::TimedOut => Errno::Timedout,
             FsError::Io(_) => Errno::Io,
         }
     }
@@ -37,7 +38,13 @@ impl From<FsError> for Errno {
 
 impl From<FsError> for Error {
     fn from(error: FsError) -> Error {
-        Errno::from(error).into()
+        match error {
+            // A deadline reached inside a backend stops the guest, as one reached in a wait.
+            FsError::TimedOut => {
+                Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
+            }
+            error => Errno::from(error).into(),
+        }
     }
 }
 

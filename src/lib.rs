@@ -47,6 +47,7 @@ pub mod abi;
 pub mod audit;
 pub mod clock;
 pub mod ctx;
+pub mod deadline;
 mod errno;
 mod guest;
 pub mod limits;

@@ -139,6 +139,14 @@ fn memory_and_ctx<'a, T: 'static>(
     Ok((GuestMemory::Unshared(bytes), get(data)))
 }
 
+/// Makes the context's deadline the thread's current one for this call, so that backend work
+/// that sees no context (an overlay copy-up) stops at it too. Free when no deadline is set.
+#[inline]
+fn deadline_scope(ctx: &WasiCtx) -> Option<crate::deadline::Scope> {
+    let deadline = ctx.clocks.deadline_handle();
+    deadline.is_set().then(|| deadline.enter())
+}
+
 /// Maps what the generated decoder returns: bad enum or flag values in arguments are EINVAL
 /// (as SECURITY.md and the spec ask) rather than a trap; everything else passes through.
 fn finish(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
@@ -167,6 +175,7 @@ macro_rules! link {
                 stringify!($name),
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
                     let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
+                    let _deadline = deadline_scope(ctx);
                     finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($arg),*))
                 },
             )?;
@@ -207,6 +216,7 @@ macro_rules! link_fast {
                     let memory = find_memory(&mut caller, &$get)?;
                     let (bytes, data) = memory.data_and_store_mut(&mut caller);
                     let ctx = $get(data);
+                    let _deadline = deadline_scope(ctx);
                     let fast = crate::p1::fast::$fast(ctx, bytes, $($fast_arg),*);
                     if let Some(answer) = FastAnswer::answer(fast) {
                         return answer;

@@ -5,6 +5,7 @@
 //! can still be read (and saved). This layer knows nothing of the ABI or guest memory.
 
 use crate::ctx::WasiCtx;
+use crate::deadline::Deadline;
 use crate::limits::{FuelExhausted, MemoryLimitExceeded, TimeLimitExceeded};
 use crate::stdio::OutputLimitExceeded;
 use std::fmt;
@@ -236,10 +237,13 @@ pub fn run_command_with(
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
     // A timeout too large for `Instant` is no deadline at all.
-    let deadline = limits
+    let timeout = limits
         .timeout
-        .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
-    ctx.clocks.set_deadline(deadline.map(|(at, _)| at));
+        .filter(|t| Instant::now().checked_add(*t).is_some());
+    ctx.clocks
+        .set_deadline(timeout.and_then(|t| Instant::now().checked_add(t)));
+    // Shared with every wait of the guest and its prompts, which may postpone it.
+    let deadline = ctx.clocks.deadline_handle().clone();
     ctx.bind_module(module);
     let limiter = Limiter {
         max_memory: limits.max_memory,
@@ -251,17 +255,18 @@ pub fn run_command_with(
         store.set_fuel(fuel)?;
     }
     // Dropping `_ticker` (when this function returns) stops the epoch thread.
-    let _ticker = deadline.map(|(at, limit)| {
+    let _ticker = timeout.map(|limit| {
         store.set_epoch_deadline(1);
+        let at = deadline.clone();
         store.epoch_deadline_callback(move |_| {
             // Another store's ticker may bump the shared epoch: only our deadline stops us.
-            if Instant::now() >= at {
+            if at.passed() {
                 Err(TimeLimitExceeded { limit: Some(limit) }.into())
             } else {
                 Ok(UpdateDeadline::Continue(1))
             }
         });
-        Ticker::start(engine.clone(), at)
+        Ticker::start(engine.clone(), deadline.clone())
     });
     let result = linker.instantiate(&mut store, module).and_then(|instance| {
         // This store holds this one instance: its memory is every caller's memory.
@@ -272,6 +277,9 @@ pub fn run_command_with(
     });
     let outcome = match result {
         Ok(call) => Outcome::from_call(call.map_err(|e| name_stop(e, limits))),
+        // `proc_exit` in the module's start function ends the run with that status, as under
+        // wasmtime: the instance never existed, but the guest did exit.
+        Err(error) if error.downcast_ref::<I32Exit>().is_some() => Outcome::from_call(Err(error)),
         Err(error) => {
             let error = name_stop(error, limits);
             if LimitStop::of(&error).is_none() && error.downcast_ref::<Trap>().is_none() {
@@ -307,24 +315,25 @@ fn name_stop(error: wasmtime::Error, limits: &RunLimits) -> wasmtime::Error {
 }
 
 /// A thread that bumps the engine's epoch once the deadline passed (and every 10 ms after, in
-/// case a bump raced with the callback), until dropped.
+/// case a bump raced with the callback), until dropped. It re-reads the shared deadline after
+/// every wait, so a prompt that postponed it is honoured.
 struct Ticker {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Ticker {
-    fn start(engine: Engine, at: Instant) -> Ticker {
+    fn start(engine: Engine, deadline: Deadline) -> Ticker {
         let (stop, stopped) = mpsc::channel::<()>();
+        let left = move || deadline.remaining().unwrap_or(Duration::from_secs(3600));
         let thread = std::thread::spawn(move || {
-            let mut wait = at.saturating_duration_since(Instant::now());
+            let mut wait = left();
             // Only a disconnect (the run ended) or a timeout can end a wait.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
-                if Instant::now() >= at {
+                wait = left();
+                if wait.is_zero() {
                     engine.increment_epoch();
                     wait = Duration::from_millis(10);
-                } else {
-                    wait = at.saturating_duration_since(Instant::now());
                 }
             }
         });

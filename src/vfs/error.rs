@@ -47,6 +47,9 @@ pub enum FsError {
     IllegalSequence,
     /// ENOTSUP: the backend cannot do this.
     NotSupported,
+    /// The run's deadline passed during a long operation (`crate::deadline::check`): the
+    /// guest stops as its time limit says (ETIMEDOUT only where no trap can be raised).
+    TimedOut,
     /// EIO: the host failed; the message is for logs only, never shown to the guest.
     Io(String),
 }

@@ -1,0 +1,200 @@
+//! The run's deadline: one instant shared by everything that must stop the guest on time — the
+//! epoch callback that interrupts wasm code (`run.rs`), every wait in `p1/` and `stdio.rs`
+//! (stdin, stdout/stderr pipes, sockets, `poll_oneoff`), and long backend work (an overlay
+//! copy-up). Backends see no context, so the linker makes the calling context's deadline the
+//! thread's [`current`] one for the length of each call. Time a person spends answering a
+//! prompt moves the deadline later by as long ([`Deadline::postpone`]).
+
+use crate::vfs::{FsError, FsResult};
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// `at` when no deadline is set.
+const NONE: u64 = u64::MAX;
+
+/// Longest single wait of a loop that re-reads the deadline: a postponed or newly set deadline
+/// is noticed within this time, however long the wait it interrupts.
+pub const RECHECK: Duration = Duration::from_millis(100);
+
+struct Inner {
+    /// The zero of `at`.
+    origin: Instant,
+    /// Nanoseconds after `origin`, or [`NONE`].
+    at: AtomicU64,
+}
+
+/// A shared, movable deadline. Clones share one instant: setting or postponing it through any
+/// clone is seen by all (the epoch callback, the ticker thread and every wait of the run).
+#[derive(Clone)]
+pub struct Deadline {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Deadline").field(&self.at()).finish()
+    }
+}
+
+impl Default for Deadline {
+    fn default() -> Deadline {
+        Deadline::new()
+    }
+}
+
+impl Deadline {
+    /// A deadline that is not set: nothing ever times out.
+    pub fn new() -> Deadline {
+        Deadline {
+            inner: Arc::new(Inner {
+                origin: Instant::now(),
+                at: AtomicU64::new(NONE),
+            }),
+        }
+    }
+
+    /// The instant, if one is set.
+    pub fn at(&self) -> Option<Instant> {
+        match self.inner.at.load(Ordering::Acquire) {
+            NONE => None,
+            nanos => self.inner.origin.checked_add(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Whether a deadline is set (one atomic load: the common case of no timeout stays cheap).
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.inner.at.load(Ordering::Relaxed) != NONE
+    }
+
+    /// Sets the instant (`None` clears it). An instant before this deadline was created counts
+    /// as already passed; one too far away to represent is no deadline at all.
+    pub fn set(&self, at: Option<Instant>) {
+        let nanos = match at {
+            None => NONE,
+            Some(at) => {
+                let after = at.saturating_duration_since(self.inner.origin).as_nanos();
+                u64::try_from(after).unwrap_or(NONE).min(NONE - 1)
+            }
+        };
+        self.inner.at.store(nanos, Ordering::Release);
+    }
+
+    /// Whether the deadline is set and has passed.
+    pub fn passed(&self) -> bool {
+        self.at().is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Time left before the deadline (zero once passed), or `None` when none is set.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.at()
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Moves the deadline later by `by` (if one is set): what a prompt does for the time a
+    /// person took to answer, so that a slow click does not kill the guest right after.
+    pub fn postpone(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(NONE);
+        let _ = self
+            .inner
+            .at
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |at| {
+                (at != NONE).then(|| at.saturating_add(by).min(NONE - 1))
+            });
+    }
+
+    /// Makes this the calling thread's [`current`] deadline until the returned guard drops
+    /// (the previous one is restored then, so scopes nest).
+    pub fn enter(&self) -> Scope {
+        let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
+        Scope { previous }
+    }
+}
+
+thread_local! {
+    /// The deadline of the call this thread is serving, for code that sees no context.
+    static CURRENT: RefCell<Option<Deadline>> = const { RefCell::new(None) };
+}
+
+/// Restores the previous [`current`] deadline when dropped.
+#[must_use = "the deadline is current only while the scope lives"]
+pub struct Scope {
+    previous: Option<Deadline>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// The deadline of the call this thread is serving, if one is set.
+pub fn current() -> Option<Instant> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(Deadline::at))
+}
+
+/// For long backend work done in steps (a copy-up): `Err(FsError::TimedOut)` once the current
+/// call's deadline has passed, which stops the guest as its time limit does.
+pub fn check() -> FsResult<()> {
+    match current() {
+        Some(at) if Instant::now() >= at => Err(FsError::TimedOut),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_one_instant_and_postpone_moves_it() {
+        let d = Deadline::new();
+        assert!(!d.is_set() && !d.passed() && d.remaining().is_none());
+        // Postponing nothing sets nothing.
+        d.postpone(Duration::from_secs(1));
+        assert!(!d.is_set());
+        let other = d.clone();
+        other.set(Some(Instant::now()));
+        assert!(d.passed());
+        d.postpone(Duration::from_secs(3600));
+        assert!(!other.passed());
+        assert!(other.remaining().unwrap() > Duration::from_secs(3500));
+        other.set(None);
+        assert!(!d.is_set());
+    }
+
+    #[test]
+    fn far_and_past_instants_are_representable() {
+        let d = Deadline::new();
+        d.set(Some(Instant::now() + Duration::from_secs(10 * 365 * 86400)));
+        assert!(d.is_set() && !d.passed());
+        d.postpone(Duration::MAX);
+        assert!(d.is_set() && !d.passed());
+        let early = Instant::now();
+        let d = Deadline::new();
+        d.set(Some(early));
+        assert!(d.passed());
+    }
+
+    #[test]
+    fn scopes_make_a_deadline_current_and_nest() {
+        assert_eq!(current(), None);
+        assert_eq!(check(), Ok(()));
+        let outer = Deadline::new();
+        outer.set(Some(Instant::now()));
+        {
+            let _outer = outer.enter();
+            assert_eq!(check(), Err(FsError::TimedOut));
+            let inner = Deadline::new();
+            {
+                let _inner = inner.enter();
+                assert_eq!(check(), Ok(()));
+            }
+            assert_eq!(check(), Err(FsError::TimedOut));
+        }
+        assert_eq!(current(), None);
+    }
+}
