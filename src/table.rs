@@ -237,6 +237,27 @@ impl Table {
         Ok(())
     }
 
+    /// After a rename of `old` (in the mount named `old_mount`) to `new` (in `new_mount`):
+    /// every file and directory descriptor at or below `old` gets the name it now has. Only
+    /// names change (they are for policies, audit and messages); the objects are the same.
+    /// Preopens are mount roots, which no rename moves.
+    pub fn rename_paths(&mut self, old_mount: &str, old: &str, new_mount: &Arc<str>, new: &str) {
+        for desc in self.slots.iter_mut().flatten() {
+            let (mount, path) = match &mut desc.kind {
+                Kind::File(f) => (&mut f.mount, &mut f.guest_path),
+                Kind::Dir(d) if d.preopen.is_none() => (&mut d.mount, &mut d.guest_path),
+                Kind::Dir(_) | Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => continue,
+            };
+            if **mount != *old_mount || !crate::policy::is_under(path, old) {
+                continue;
+            }
+            // `is_under` held, so `old` is a prefix at a component boundary.
+            let below = path.get(old.len()..).unwrap_or_default();
+            *path = crate::policy::join(new, below);
+            *mount = Arc::clone(new_mount);
+        }
+    }
+
     /// Iterates over open descriptors in fd order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Descriptor)> {
         self.slots

@@ -11,6 +11,8 @@ mod exec;
 mod ops;
 #[path = "model/outcome.rs"]
 mod outcome;
+#[path = "model/policy_oracle.rs"]
+mod policy_oracle;
 #[path = "model/reference.rs"]
 mod reference;
 
@@ -18,6 +20,8 @@ mod reference;
 mod image_tar;
 #[path = "../fuzz/targets/op_plans.rs"]
 mod op_plans;
+#[path = "../fuzz/targets/policy_plans.rs"]
+mod policy_plans;
 #[path = "../fuzz/targets/policy_toml.rs"]
 mod policy_toml;
 #[path = "../fuzz/targets/raw_abi.rs"]
@@ -58,6 +62,11 @@ fn raw_abi_corpus_replays_cleanly() {
 #[test]
 fn op_plans_corpus_replays_cleanly() {
     replay("op_plans", op_plans::run);
+}
+
+#[test]
+fn policy_plans_corpus_replays_cleanly() {
+    replay("policy_plans", policy_plans::run);
 }
 
 #[test]

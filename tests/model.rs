@@ -18,6 +18,8 @@ mod exec;
 mod ops;
 #[path = "model/outcome.rs"]
 mod outcome;
+#[path = "model/policy_oracle.rs"]
+mod policy_oracle;
 #[path = "model/reference.rs"]
 mod reference;
 #[path = "model/strategy.rs"]
@@ -63,6 +65,17 @@ proptest! {
     #[test]
     fn backends_agree_with_each_other_and_the_model(plan in strategy::plan(24)) {
         check::all_backends(&plan).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Under every protecting policy, on every backend, no name of the protected contents —
+    /// however it was made — reads, changes or receives them.
+    #[test]
+    fn protected_contents_stay_protected_under_every_name(plan in strategy::plan(24)) {
+        policy_oracle::check_all(&plan).map_err(TestCaseError::fail)?;
     }
 }
 

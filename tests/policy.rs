@@ -4,6 +4,7 @@
 //! path, granted sockets, and the CLI's `--policy`/`--ask`/`--audit`/`--tcplisten`.
 
 mod policy {
+    pub mod aliases;
     pub mod cli;
     pub mod driver;
 }

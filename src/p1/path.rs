@@ -156,7 +156,7 @@ pub(crate) fn path_link(
     let new_name = new_entry(&new, false)?;
     let s = Syscall::PathLink;
     let (from, to) = ((old_fd, &old), (new_fd, &new));
-    check_two_paths(ctx, s, from, to, Access::LINK, lookup(old_flags))?;
+    check_two_paths(ctx, s, from, to, (Access::LINK, false), lookup(old_flags))?;
     old.dir.link(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -286,15 +286,10 @@ pub(crate) fn path_rename(
         return Err(FsError::NotDir.into());
     }
     let s = Syscall::PathRename;
-    check_two_paths(
-        ctx,
-        s,
-        (fd, &old),
-        (new_fd, &new),
-        Access::RENAME,
-        Flags::NONE,
-    )?;
+    let (from, to) = ((fd, &old), (new_fd, &new));
+    check_two_paths(ctx, s, from, to, (Access::RENAME, old_is_dir), Flags::NONE)?;
     old.dir.rename(old_name, &*new.dir, new_name)?;
+    request::track_rename(ctx, from, to);
     Ok(())
 }
 

@@ -82,14 +82,15 @@ pub(super) fn check_path(
 }
 
 /// The policy check of a two-path call (rename, link): both sides are shown, so a rule on
-/// either side applies.
+/// either side applies; `subtree` (a directory rename) says each side stands for everything
+/// below it, which the policy judges too (`Request::gives_new_names`).
 #[inline]
 pub(super) fn check_two_paths(
     ctx: &mut WasiCtx,
     syscall: Syscall,
     (fd, old): (Fd, &Resolved),
     (new_fd, new): (Fd, &Resolved),
-    access: Access,
+    (access, subtree): (Access, bool),
     flags: Flags,
 ) -> Result<(), Error> {
     if !ctx.gate.wants(syscall) {
@@ -102,8 +103,33 @@ pub(super) fn check_two_paths(
             .fd2(u32::from(new_fd))
             .path2(to.mount, &to.path)
             .access(access)
+            .subtree(subtree)
             .flags(flags)
     })
+}
+
+/// After a successful rename: descriptors opened at or below the old name answer to the new
+/// one, so that policies (and audit) see where their contents are now — a descriptor held
+/// across a rename must not keep a name that no rule protects.
+pub(super) fn track_rename(
+    ctx: &mut WasiCtx,
+    (fd, old): (Fd, &Resolved),
+    (new_fd, new): (Fd, &Resolved),
+) {
+    let side = |fd: Fd, resolved: &Resolved| match ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
+        Ok(Kind::Dir(dir)) => Some((
+            std::sync::Arc::clone(&dir.mount),
+            join(&dir.guest_path, &resolved.guest_path),
+        )),
+        _ => None,
+    };
+    let (Some((old_mount, old_path)), Some((new_mount, new_path))) =
+        (side(fd, old), side(new_fd, new))
+    else {
+        return;
+    };
+    ctx.table
+        .rename_paths(&old_mount, &old_path, &new_mount, &new_path);
 }
 
 /// Lookup flags as a request's flags.

@@ -42,9 +42,11 @@ impl<P: Policy> AskFirst<P> {
     /// Whether `request` touches a guarded path with a call that asks.
     fn guarded(&self, request: &Request<'_>) -> bool {
         self.syscalls.contains(request.syscall)
-            && request
-                .paths()
-                .any(|p| self.guarded.iter().any(|g| g.matches(p.path)))
+            && request.paths().any(|p| {
+                self.guarded
+                    .iter()
+                    .any(|g| g.overlaps(p.path, request.subtree))
+            })
     }
 }
 

@@ -74,14 +74,19 @@ impl Remembered {
         {
             return false;
         }
-        let path_matches =
-            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.matches(p.path));
+        // A directory rename stands for its whole subtree: an "always" must cover all of it,
+        // a "never" applies if it touches any of it.
+        let subtree = request.subtree;
+        let covered =
+            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.covers(p.path, subtree));
+        let touched =
+            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.overlaps(p.path, subtree));
         if self.allow {
             self.access.contains(request.access)
-                && (self.paths.is_empty() || request.paths().all(path_matches))
+                && (self.paths.is_empty() || request.paths().all(covered))
         } else {
             (self.access.intersects(request.access) || request.access == self.access)
-                && (self.paths.is_empty() || request.paths().any(path_matches))
+                && (self.paths.is_empty() || request.paths().any(touched))
         }
     }
 }

@@ -23,6 +23,7 @@ mod tests;
 pub use ask::AskFirst;
 pub use file::PolicyFileError;
 pub use handle::{Gate, PolicyHandle};
+pub(crate) use pattern::is_under;
 pub use pattern::{PathPattern, PatternError};
 pub use prompt::{
     Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter, escape,

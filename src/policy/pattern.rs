@@ -83,6 +83,48 @@ impl PathPattern {
             }
         }
     }
+
+    /// Whether the pattern matches `path` or, with `subtree`, any path at or below it: could
+    /// a rule with this pattern decide about something a rename of `path` moves?
+    pub fn overlaps(&self, path: &str, subtree: bool) -> bool {
+        if !subtree {
+            return self.matches(path);
+        }
+        let path = normalize(path);
+        match self {
+            PathPattern::Exact(want) => is_under(want, &path),
+            PathPattern::Subtree(dir) => is_under(&path, dir) || is_under(dir, &path),
+            PathPattern::Glob(glob) => {
+                let globs: Vec<&str> = components(glob).collect();
+                let parts: Vec<&str> = components(&path).collect();
+                match_some_extension(&globs, &parts)
+            }
+        }
+    }
+
+    /// Whether the pattern matches `path` and, with `subtree`, every path below it: does a rule
+    /// with this pattern decide about everything a rename of `path` moves? Conservative for
+    /// globs: only a glob ending in `/**` whose head matches a prefix of `path` covers a subtree.
+    pub fn covers(&self, path: &str, subtree: bool) -> bool {
+        if !subtree {
+            return self.matches(path);
+        }
+        let path = normalize(path);
+        match self {
+            PathPattern::Exact(_) => false,
+            PathPattern::Subtree(dir) => is_under(&path, dir),
+            PathPattern::Glob(glob) => {
+                let globs: Vec<&str> = components(glob).collect();
+                let parts: Vec<&str> = components(&path).collect();
+                match globs.split_last() {
+                    Some((&"**", head)) => {
+                        (0..=parts.len()).any(|k| match_components(head, &parts[..k]))
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Display for PathPattern {
@@ -124,6 +166,23 @@ fn match_components(globs: &[&str], parts: &[&str]) -> bool {
             Some((part, tail)) => match_one(glob, part) && match_components(rest, tail),
             None => false,
         },
+    }
+}
+
+/// Whether `globs` matches `parts` followed by some (possibly no) further components. Every
+/// glob component matches at least one name, so once `parts` is used up the rest can match.
+fn match_some_extension(globs: &[&str], parts: &[&str]) -> bool {
+    match (globs.split_first(), parts.split_first()) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some((&"**", rest)), Some(_)) => (0..=parts.len()).any(|skip| {
+            parts
+                .get(skip..)
+                .is_some_and(|tail| match_some_extension(rest, tail))
+        }),
+        (Some((glob, rest)), Some((part, tail))) => {
+            match_one(glob, part) && match_some_extension(rest, tail)
+        }
     }
 }
 
@@ -231,6 +290,41 @@ mod tests {
         assert!(out.matches("//data//out.txt/"));
         assert!(!out.matches("/data/out.txt2"));
         assert!(!out.matches("/data/out.txt/x"));
+    }
+
+    #[test]
+    fn overlap_and_cover_of_moved_subtrees() {
+        let secret = p("/data/proj/secret/**");
+        // A rename of an ancestor moves the protected subtree; of a sibling, nothing of it.
+        for (path, overlaps, covers) in [
+            ("/data", true, false),
+            ("/data/proj", true, false),
+            ("/data/proj/secret", true, true),
+            ("/data/proj/secret/x/y", true, true),
+            ("/data/pub", false, false),
+            ("/data/proj2", false, false),
+            ("/", true, false),
+        ] {
+            assert_eq!(secret.overlaps(path, true), overlaps, "{path}");
+            assert_eq!(secret.covers(path, true), covers, "{path}");
+        }
+        let file = p("/data/proj/secret/f");
+        assert!(file.overlaps("/data/proj", true) && !file.covers("/data/proj", true));
+        assert!(!file.overlaps("/data/proj/secret/g", true));
+        assert!(file.covers("/data/proj/secret/f", false));
+        let glob = p("/data/*/secret/*");
+        assert!(glob.overlaps("/data", true) && glob.overlaps("/data/x", true));
+        assert!(glob.overlaps("/data/x/secret", true));
+        assert!(!glob.overlaps("/data/x/public", true) && !glob.overlaps("/etc", true));
+        assert!(!glob.covers("/data/x/secret", true));
+        let deep = p("/data/*/pub/**");
+        assert!(deep.covers("/data/x/pub", true) && deep.covers("/data/x/pub/y", true));
+        assert!(!deep.covers("/data/x", true) && deep.overlaps("/data/x", true));
+        let any = p("/**/*.key");
+        assert!(any.overlaps("/data", true) && !any.covers("/data", true));
+        // Without `subtree`, both are plain matching.
+        assert!(secret.overlaps("/data/proj/secret/f", false));
+        assert!(!secret.overlaps("/data/proj", false));
     }
 
     #[test]

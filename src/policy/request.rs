@@ -155,6 +155,9 @@ pub struct Request<'a> {
     pub path2: Option<GuestPath<'a>>,
     /// `path_symlink`'s link contents (not a path the call touches).
     pub contents: Option<&'a str>,
+    /// A directory rename: `path` and `path2` stand for whole subtrees, since everything
+    /// below the directory gets a new name too (see [`Request::gives_new_names`]).
+    pub subtree: bool,
     /// Bytes asked for: the iovec total of reads/writes, `random_get`'s length.
     pub bytes: Option<u64>,
     /// An offset: pread/pwrite/allocate offset, readdir cookie.
@@ -178,6 +181,7 @@ impl<'a> Request<'a> {
             path: None,
             path2: None,
             contents: None,
+            subtree: false,
             bytes: None,
             offset: None,
             code: None,
@@ -252,9 +256,26 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Marks `path` and `path2` as whole subtrees (a directory rename).
+    pub const fn subtree(mut self, subtree: bool) -> Self {
+        self.subtree = subtree;
+        self
+    }
+
     /// The paths of the request (zero, one or two).
     pub fn paths(&self) -> impl Iterator<Item = GuestPath<'a>> {
         self.path.into_iter().chain(self.path2)
+    }
+
+    /// Whether the call gives contents a new name: `path_rename` (the contents at `path` —
+    /// with [`Request::subtree`], everything below it — are then reached as `path2`) and
+    /// `path_link` (the file at `path` is also `path2`). A policy that protects contents by
+    /// path must judge such a call as an access of every kind to every path it moves, on both
+    /// sides: afterwards the same bytes answer to the other name. [`PolicyTable`] does.
+    ///
+    /// [`PolicyTable`]: super::PolicyTable
+    pub fn gives_new_names(&self) -> bool {
+        matches!(self.syscall, Syscall::PathRename | Syscall::PathLink)
     }
 }
 

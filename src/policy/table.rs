@@ -94,6 +94,23 @@ impl Rule {
                 .any(|p| self.paths.iter().any(|pat| pat.matches(p.path)))
     }
 
+    /// Whether some call that carries a path at or (with `subtree`) below `path` could match
+    /// this rule — whatever the call, whatever it wants: the question a rename or link that
+    /// moves `path` asks of every rule (see [`PolicyTable::decide`]).
+    fn may_match_below(&self, path: &str, subtree: bool) -> bool {
+        !self.syscalls.intersection(path_syscalls()).is_empty()
+            && (self.paths.is_empty() || self.paths.iter().any(|p| p.overlaps(path, subtree)))
+    }
+
+    /// Whether every call that carries a path at or (with `subtree`) below `path` matches
+    /// this rule: it has no access filter, covers every call with a path, and a pattern
+    /// covers the whole subtree.
+    fn matches_all_below(&self, path: &str, subtree: bool) -> bool {
+        self.access.is_none()
+            && self.syscalls.intersection(path_syscalls()) == path_syscalls()
+            && (self.paths.is_empty() || self.paths.iter().any(|p| p.covers(path, subtree)))
+    }
+
     /// Whether the rule matches every request of its syscalls (no access or path filter).
     fn unconditional(&self) -> bool {
         self.access.is_none() && self.paths.is_empty()
@@ -110,8 +127,38 @@ impl Rule {
     }
 }
 
+/// The syscalls whose requests can carry a path: every `fd_*` and `path_*` call.
+fn path_syscalls() -> SyscallSet {
+    SyscallSet::group("fs").unwrap_or(SyscallSet::ALL)
+}
+
+/// How strict a decision is, for combining two: trap, then deny, then ask, then allow.
+fn severity(decision: &Decision) -> u8 {
+    match decision {
+        Decision::Allow => 0,
+        Decision::Ask => 1,
+        Decision::Deny(_) => 2,
+        Decision::Trap(_) => 3,
+    }
+}
+
+/// The stricter of two decisions (the first on a tie).
+fn stricter(a: Decision, b: Decision) -> Decision {
+    if severity(&b) > severity(&a) { b } else { a }
+}
+
 /// An ordered rule list and a default. The first rule that matches decides; when none does,
 /// the default does.
+///
+/// A rename or link gives contents a new name ([`Request::gives_new_names`]), so it is also
+/// judged by what it moves: for each side (the source and the destination; with
+/// [`Request::subtree`], each whole subtree) the rules are walked in order as if every call
+/// on every path of that side were asked at once, ignoring their access and syscall filters.
+/// The first rule that could match any of them and does not allow decides; a rule that allows
+/// *all* of them (no access filter, every call with a path, a pattern covering the side) ends
+/// the walk with Allow; otherwise the default decides. The call gets the strictest of these
+/// answers and its own. This is an over-approximation by pattern overlap — the tree is never
+/// walked — so a rename may be refused although no protected name exists below it yet.
 #[derive(Debug, Clone)]
 pub struct PolicyTable {
     rules: Vec<Rule>,
@@ -164,10 +211,56 @@ impl PolicyTable {
         &self.default
     }
 
+    /// The first-match decision for `request`, as if it were any call on any path at or below
+    /// `path` (a side of a rename or link).
+    fn decide_moved(&self, request: &Request<'_>, path: &str, subtree: bool) -> Decision {
+        for rule in &self.rules {
+            if !rule.may_match_below(path, subtree) {
+                continue;
+            }
+            match &rule.action {
+                Action::Decide(Decision::Allow) => {}
+                Action::Decide(decision) => return decision.clone(),
+                // The delegate sees the rename itself: it is the one to judge it.
+                Action::Delegate(policy) => match policy.decide(request) {
+                    Decision::Allow => {}
+                    decision => return decision,
+                },
+            }
+            if rule.matches_all_below(path, subtree) {
+                return Decision::Allow;
+            }
+        }
+        self.default.clone()
+    }
+
+    /// The first matching rule's decision, or the default.
+    fn first_match(&self, request: &Request<'_>) -> Decision {
+        for rule in &self.rules {
+            if rule.matches(request) {
+                return match &rule.action {
+                    Action::Decide(decision) => decision.clone(),
+                    Action::Delegate(policy) => policy.decide(request),
+                };
+            }
+        }
+        self.default.clone()
+    }
+
     /// Per syscall, walks the rules as a request would: it needs a check if a rule that may
-    /// restrict comes before any unconditional Allow, or if the default restricts.
+    /// restrict comes before any unconditional Allow, or if the default restricts. Renames
+    /// and links also need one when any rule may restrict any call with a path, since they
+    /// are judged by every call on what they move.
     fn compute_checks(&self) -> SyscallSet {
         let mut checks = SyscallSet::EMPTY;
+        let restricts_paths = self.default != Decision::Allow
+            || self
+                .rules
+                .iter()
+                .any(|r| !r.may_restrict().intersection(path_syscalls()).is_empty());
+        if restricts_paths {
+            checks = checks.with(Syscall::PathRename).with(Syscall::PathLink);
+        }
         for syscall in Syscall::ALL {
             let mut needs = self.default != Decision::Allow;
             for rule in self.rules.iter().filter(|r| r.syscalls.contains(syscall)) {
@@ -197,15 +290,14 @@ impl Default for PolicyTable {
 
 impl Policy for PolicyTable {
     fn decide(&self, request: &Request<'_>) -> Decision {
-        for rule in &self.rules {
-            if rule.matches(request) {
-                return match &rule.action {
-                    Action::Decide(decision) => decision.clone(),
-                    Action::Delegate(policy) => policy.decide(request),
-                };
+        let mut decision = self.first_match(request);
+        if request.gives_new_names() {
+            for side in request.paths() {
+                let moved = self.decide_moved(request, side.path, request.subtree);
+                decision = stricter(decision, moved);
             }
         }
-        self.default.clone()
+        decision
     }
 
     fn checks(&self) -> SyscallSet {
@@ -264,10 +356,12 @@ mod tests {
             t.decide(&Request::new(Syscall::FdWrite).fd(1)),
             Decision::Allow
         );
-        assert_eq!(
-            t.checks(),
-            SyscallSet::one(Syscall::PathOpen).with(Syscall::RandomGet)
-        );
+        // Renames and links are checked too: they could move what the path_open rule guards.
+        let checked = SyscallSet::one(Syscall::PathOpen)
+            .with(Syscall::RandomGet)
+            .with(Syscall::PathRename)
+            .with(Syscall::PathLink);
+        assert_eq!(t.checks(), checked);
     }
 
     #[test]
@@ -317,6 +411,72 @@ mod tests {
         assert_eq!(t.decide(&unlink), Decision::deny());
         assert_eq!(t.decide(&open("/x", Access::WRITE)), Decision::Allow);
         assert_eq!(t.decide(&Request::new(Syscall::FdClose)), Decision::Allow);
+    }
+
+    fn rename<'a>(from: &'a str, to: &'a str, subtree: bool) -> Request<'a> {
+        Request::new(Syscall::PathRename)
+            .access(Access::RENAME)
+            .path("/", from)
+            .path2("/", to)
+            .subtree(subtree)
+    }
+
+    #[test]
+    fn renames_are_judged_by_everything_they_move_whatever_the_filters() {
+        // A rule on reads by path_open alone still protects the subtree from being renamed.
+        let t = PolicyTable::allow_all().rule(
+            Rule::new(Decision::trap("secret"))
+                .syscalls(Syscall::PathOpen)
+                .access(Access::READ)
+                .path(PathPattern::subtree("/a/secret")),
+        );
+        assert!(t.checks().contains(Syscall::PathRename));
+        assert!(t.checks().contains(Syscall::PathLink));
+        let trap = Decision::trap("secret");
+        assert_eq!(t.decide(&rename("/a", "/b", true)), trap);
+        assert_eq!(t.decide(&rename("/a/secret/f", "/b", false)), trap);
+        assert_eq!(t.decide(&rename("/b", "/a/secret", true)), trap);
+        assert_eq!(t.decide(&rename("/b", "/a", true)), trap);
+        assert_eq!(t.decide(&rename("/b", "/a", false)), Decision::Allow);
+        assert_eq!(t.decide(&rename("/a/pub", "/c", true)), Decision::Allow);
+        let link = Request::new(Syscall::PathLink)
+            .access(Access::LINK)
+            .path("/", "/a/secret/f")
+            .path2("/", "/pub/f");
+        assert_eq!(t.decide(&link), trap);
+        // The moved sides get the strictest answer of all: a deny on one side, a trap on the
+        // other.
+        let both = t
+            .clone()
+            .rule(Rule::new(Decision::deny()).path(PathPattern::subtree("/z")));
+        assert_eq!(both.decide(&rename("/z/x", "/a/secret/y", false)), trap);
+        // Calls that give nothing a new name are judged as before.
+        let unlink = Request::new(Syscall::PathUnlinkFile)
+            .access(Access::REMOVE)
+            .path("/", "/a/secret/f");
+        assert_eq!(t.decide(&unlink), Decision::Allow);
+    }
+
+    #[test]
+    fn an_allow_covering_a_moved_side_ends_its_walk() {
+        let t = PolicyTable::deny_all()
+            .rule(Rule::new(Decision::Allow).path(PathPattern::subtree("/pub")))
+            .rule(
+                Rule::new(Decision::Allow)
+                    .access(Access::READ)
+                    .path(PathPattern::subtree("/ro")),
+            );
+        assert_eq!(t.decide(&rename("/pub/a", "/pub/b", true)), Decision::Allow);
+        assert_eq!(t.decide(&rename("/pub", "/pub2", true)), Decision::deny());
+        // A conditional allow covers only some calls: the default decides the rest.
+        assert_eq!(
+            t.decide(&rename("/ro/a", "/pub/a", false)),
+            Decision::deny()
+        );
+        // Rules about other syscalls are not about contents.
+        let random = PolicyTable::allow_all().on(Syscall::RandomGet, Decision::deny());
+        assert!(!random.checks().contains(Syscall::PathRename));
+        assert_eq!(random.decide(&rename("/a", "/b", true)), Decision::Allow);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::reference::rights_of;
 use std::fs;
 use std::path::{Path, PathBuf};
 use wasi_warden::vfs::TreeEntry;
-use wasi_warden::{MemFs, Overlay, Perms, WasiCtx};
+use wasi_warden::{MemFs, Overlay, Perms, WasiCtx, WasiCtxBuilder};
 
 // Guest memory layout of one call.
 const PATH1: u32 = 0;
@@ -104,6 +104,15 @@ pub struct Rig {
 impl Rig {
     /// Mounts the seed on `backend` as the preopen `/` (fd 3).
     pub fn new(backend: Backend, seed: &[(String, TreeEntry)]) -> Rig {
+        Rig::configured(backend, seed, |builder| builder)
+    }
+
+    /// [`Rig::new`], with `configure` adding grants (a policy, say) to the context.
+    pub fn configured(
+        backend: Backend,
+        seed: &[(String, TreeEntry)],
+        configure: impl FnOnce(WasiCtxBuilder) -> WasiCtxBuilder,
+    ) -> Rig {
         let temp = match backend {
             Backend::Mem => None,
             Backend::Host | Backend::Overlay => {
@@ -121,7 +130,7 @@ impl Rig {
             }
         };
         let (mut mem, mut overlay) = (None, None);
-        let builder = WasiCtx::builder();
+        let builder = configure(WasiCtx::builder());
         let builder = match backend {
             Backend::Mem => {
                 let fs = MemFs::new();

@@ -18,6 +18,7 @@ pub const IMPORTS: &[(&str, &str)] = &[
     ("fd_write", "iiii"),
     ("path_create_directory", "iii"),
     ("path_filestat_get", "iiiii"),
+    ("path_link", "iiiiiii"),
     ("path_open", "iiiiiIIii"),
     ("path_rename", "iiiiii"),
     ("path_symlink", "iiiii"),

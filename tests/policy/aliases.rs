@@ -1,0 +1,344 @@
+//! A rule protects contents, not spellings: renames and links that would give protected
+//! contents a new name (the file, its directory, any ancestor; the destination side too) are
+//! judged by every path they move, descriptors follow renames, and all of it on the in-memory
+//! and the host backend. Each test here failed before rename/link were judged by subtree.
+
+use super::driver::{Driver, OUT, PATH1, PATH2, abi::*};
+use wasi_warden::policy::{PathPattern, SyscallSet};
+use wasi_warden::vfs::{Node, OpenOptions};
+use wasi_warden::{Access, Decision, MemFs, Perms, PolicyTable, Rule, WasiCtx};
+
+/// The contents of `/data/proj/secret/f`. The tree also holds `/data/pub/` and
+/// `/data/x/secret/` (empty), written into a host directory (which `Backend::Host` mounts) or
+/// copied into a `MemFs`.
+const SECRET: &[u8] = b"top secret";
+
+/// Every right a directory descriptor can use (bits 0..=28 of preview1's rights, but
+/// FD_WRITE, which opening a directory refuses).
+const DIR_RIGHTS: i64 = ((1 << 29) - 1) & !FD_WRITE;
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Mem,
+    Host,
+}
+
+const BACKENDS: [Backend; 2] = [Backend::Mem, Backend::Host];
+
+/// The running guest plus what is needed to look at its tree from the host side.
+struct Rig {
+    d: Driver,
+    mem: Option<MemFs>,
+    host: Option<tempfile::TempDir>,
+}
+
+impl Rig {
+    fn new(backend: Backend, policy: PolicyTable) -> Rig {
+        let host = tempfile::tempdir().unwrap();
+        for dir in ["data/proj/secret", "data/pub", "data/x/secret"] {
+            std::fs::create_dir_all(host.path().join(dir)).unwrap();
+        }
+        std::fs::write(host.path().join("data/proj/secret/f"), SECRET).unwrap();
+        let builder = WasiCtx::builder().policy(policy);
+        match backend {
+            Backend::Mem => {
+                let fs = MemFs::from_host_dir(host.path()).unwrap();
+                let d = Driver::new(builder.mount("/", fs.clone()).build());
+                Rig {
+                    d,
+                    mem: Some(fs),
+                    host: None,
+                }
+            }
+            Backend::Host => {
+                let ctx = builder
+                    .mount_host("/", host.path(), Perms::READ_WRITE)
+                    .unwrap()
+                    .build();
+                Rig {
+                    d: Driver::new(ctx),
+                    mem: None,
+                    host: Some(host),
+                }
+            }
+        }
+    }
+
+    /// The contents at `path` (relative to the mount), read by the host, not the guest.
+    fn contents(&self, path: &str) -> Option<Vec<u8>> {
+        if let Some(host) = &self.host {
+            return std::fs::read(host.path().join(path)).ok();
+        }
+        let mut dir = self.mem.as_ref().unwrap().root();
+        let mut parts = path.split('/').peekable();
+        while let Some(name) = parts.next() {
+            match dir.lookup(name).ok()? {
+                Node::Dir(d) => dir = d,
+                Node::File(f) if parts.peek().is_none() => {
+                    let mut buf = vec![0u8; 64];
+                    let n = f.read_at(&mut buf, 0).ok()?;
+                    buf.truncate(n);
+                    return Some(buf);
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> i32 {
+        self.rename_at(3, from, 3, to)
+    }
+
+    fn rename_at(&mut self, fd: u32, from: &str, new_fd: u32, to: &str) -> i32 {
+        let [p1, l1] = self.d.path(PATH1, from);
+        let [p2, l2] = self.d.path(PATH2, to);
+        self.d.errno(
+            "path_rename",
+            &[i64::from(fd), p1, l1, i64::from(new_fd), p2, l2],
+        )
+    }
+
+    fn link(&mut self, from: &str, to: &str) -> i32 {
+        let [p1, l1] = self.d.path(PATH1, from);
+        let [p2, l2] = self.d.path(PATH2, to);
+        self.d.errno("path_link", &[3, 0, p1, l1, 3, p2, l2])
+    }
+
+    /// Reads the file at `path` through the guest: `Ok(bytes)` or the errno.
+    fn read(&mut self, path: &str) -> Result<Vec<u8>, i32> {
+        let fd = self.d.open(3, path, 0, FD_READ)?;
+        let iov = self.d.iov(b"", 32);
+        let errno = self
+            .d
+            .errno("fd_read", &[i64::from(fd), iov[0], iov[1], OUT as i64]);
+        if errno != 0 {
+            return Err(errno);
+        }
+        let n = self.d.u32_at(OUT) as usize;
+        Ok(self.d.get(super::driver::BUF, n))
+    }
+
+    fn mkdir(&mut self, fd: u32, path: &str) -> i32 {
+        let [p, l] = self.d.path(PATH1, path);
+        self.d
+            .errno("path_create_directory", &[i64::from(fd), p, l])
+    }
+
+    fn create(&mut self, fd: u32, path: &str) -> Result<u32, i32> {
+        self.d.open(fd, path, CREAT, FD_READ | FD_WRITE)
+    }
+}
+
+fn deny_secret() -> PolicyTable {
+    PolicyTable::allow_all()
+        .rule(Rule::new(Decision::deny()).path(PathPattern::parse("/data/proj/secret/**").unwrap()))
+}
+
+#[test]
+fn renaming_an_ancestor_of_a_protected_subtree_is_refused() {
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, deny_secret());
+        assert_eq!(rig.read("data/proj/secret/f"), Err(EACCES), "{backend:?}");
+        for (from, to) in [
+            ("data/proj", "data/proj2"),
+            ("data", "elsewhere"),
+            ("data/proj/secret", "data/pub/s"),
+            ("data/proj/secret/f", "data/pub/f"),
+        ] {
+            assert_eq!(rig.rename(from, to), EACCES, "{backend:?} {from} -> {to}");
+        }
+        assert_eq!(rig.link("data/proj/secret/f", "data/pub/f"), EACCES);
+        // Nothing moved, nothing can be read under any name.
+        assert_eq!(rig.contents("data/proj/secret/f").as_deref(), Some(SECRET));
+        assert_eq!(rig.contents("data/proj2/secret/f"), None, "{backend:?}");
+        assert_eq!(rig.read("data/proj2/secret/f"), Err(ENOENT));
+        // A rename that touches nothing protected still works.
+        assert_eq!(rig.rename("data/pub", "data/pub2"), 0, "{backend:?}");
+    }
+}
+
+#[test]
+fn nothing_can_be_moved_or_linked_into_a_protected_subtree() {
+    // The rule protects `/data/vault/secret/**`, a name nothing has yet.
+    let vault = || {
+        PolicyTable::allow_all().rule(
+            Rule::new(Decision::deny()).path(PathPattern::parse("/data/vault/secret/**").unwrap()),
+        )
+    };
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, vault());
+        assert!(rig.create(3, "data/x/secret/planted").is_ok());
+        // `/data/x/secret` would become `/data/vault/secret` if `x` became `vault`: refused,
+        // though neither name is itself under the rule.
+        assert_eq!(rig.rename("data/x", "data/vault"), EACCES, "{backend:?}");
+        assert_eq!(rig.mkdir(3, "data/vault"), 0);
+        assert_eq!(rig.rename("data/x/secret", "data/vault/secret"), EACCES);
+        assert_eq!(rig.mkdir(3, "data/vault/secret"), EACCES);
+        assert_eq!(
+            rig.rename("data/x/secret/planted", "data/vault/secret"),
+            EACCES
+        );
+        assert_eq!(
+            rig.link("data/x/secret/planted", "data/vault/secret"),
+            EACCES
+        );
+        assert_eq!(rig.contents("data/vault/secret/planted"), None);
+        assert_eq!(rig.contents("data/vault/secret"), None, "{backend:?}");
+        // Next to the protected name, moves are fine.
+        assert_eq!(
+            rig.rename("data/x/secret", "data/vault/public"),
+            0,
+            "{backend:?}"
+        );
+    }
+}
+
+#[test]
+fn a_descriptor_held_across_a_rename_is_judged_by_its_new_name() {
+    for backend in BACKENDS {
+        // At first nothing is protected: `x` may move anywhere.
+        let mut rig = Rig::new(backend, PolicyTable::allow_all());
+        let x = rig.d.open(3, "data/x", DIRECTORY, DIR_RIGHTS).unwrap();
+        assert_eq!(rig.rename("data/x", "data/moved"), 0, "{backend:?}");
+        // Now protect the new name: the old descriptor must not plant files there.
+        let handle = rig.d.store.data().policy_handle().clone();
+        handle.set_policy(
+            PolicyTable::allow_all()
+                .rule(Rule::new(Decision::deny()).path(PathPattern::subtree("/data/moved"))),
+        );
+        assert_eq!(rig.create(x, "secret/planted"), Err(EACCES), "{backend:?}");
+        assert_eq!(rig.mkdir(x, "new"), EACCES, "{backend:?}");
+        assert_eq!(rig.contents("data/moved/secret/planted"), None);
+        // A rename through a descriptor moves the names of descriptors below it too.
+        handle.set_policy(PolicyTable::allow_all());
+        let moved = rig.d.open(3, "data/moved", DIRECTORY, DIR_RIGHTS).unwrap();
+        let inner = rig.d.open(moved, "secret", DIRECTORY, DIR_RIGHTS).unwrap();
+        assert_eq!(rig.rename_at(moved, "secret", 3, "data/pub/s"), 0);
+        handle.set_policy(
+            PolicyTable::allow_all()
+                .rule(Rule::new(Decision::deny()).path(PathPattern::subtree("/data/pub"))),
+        );
+        assert_eq!(rig.create(inner, "f"), Err(EACCES), "{backend:?}");
+    }
+}
+
+#[test]
+fn read_rules_hold_against_links_and_renames_of_the_file_and_its_directories() {
+    let pattern = || PathPattern::parse("/data/proj/secret/**").unwrap();
+    let by_access = PolicyTable::allow_all().rule(
+        Rule::new(Decision::deny())
+            .access(Access::READ)
+            .path(pattern()),
+    );
+    let by_syscall = PolicyTable::allow_all().rule(
+        Rule::new(Decision::deny())
+            .syscalls(SyscallSet::group("fs-read").unwrap())
+            .path(pattern()),
+    );
+    let exact_file = PolicyTable::allow_all().rule(
+        Rule::new(Decision::deny())
+            .access(Access::READ)
+            .path(PathPattern::exact("/data/proj/secret/f")),
+    );
+    let glob = PolicyTable::allow_all().rule(
+        Rule::new(Decision::deny())
+            .access(Access::READ)
+            .path(PathPattern::parse("/data/*/secret/*").unwrap()),
+    );
+    for (name, table) in [
+        ("access", by_access),
+        ("syscalls", by_syscall),
+        ("exact", exact_file),
+        ("glob", glob),
+    ] {
+        for backend in BACKENDS {
+            let label = format!("{name} {backend:?}");
+            let mut rig = Rig::new(backend, table.clone());
+            assert_eq!(rig.read("data/proj/secret/f"), Err(EACCES), "{label}");
+            assert_eq!(
+                rig.link("data/proj/secret/f", "data/pub/f"),
+                EACCES,
+                "{label}"
+            );
+            for (from, to) in [
+                ("data/proj/secret/f", "data/pub/f"),
+                ("data/proj/secret", "data/pub/s"),
+                ("data/proj", "data/pub/p"),
+                ("data", "d2"),
+            ] {
+                assert_eq!(rig.rename(from, to), EACCES, "{label} {from} -> {to}");
+            }
+            for public in [
+                "data/pub/f",
+                "data/pub/s/f",
+                "data/pub/p/secret/f",
+                "d2/proj/secret/f",
+            ] {
+                assert_eq!(rig.read(public), Err(ENOENT), "{label} {public}");
+            }
+            // Writing is not what these rules restrict: the file can still be created next
+            // to it, and public files renamed freely.
+            assert!(rig.create(3, "data/pub/new").is_ok(), "{label}");
+            assert_eq!(rig.rename("data/pub/new", "data/pub/new2"), 0, "{label}");
+        }
+    }
+}
+
+#[test]
+fn an_earlier_allow_covering_the_moved_names_lets_the_rename_through() {
+    // Everything under /data is denied but /data/pub, which an unconditional allow covers.
+    let table = PolicyTable::allow_all()
+        .rule(Rule::new(Decision::Allow).path(PathPattern::subtree("/data/pub")))
+        .rule(Rule::new(Decision::deny()).path(PathPattern::subtree("/data")));
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, table.clone());
+        assert!(rig.create(3, "data/pub/a").is_ok());
+        assert_eq!(rig.mkdir(3, "data/pub/d"), 0);
+        assert_eq!(rig.rename("data/pub/a", "data/pub/d/b"), 0, "{backend:?}");
+        assert_eq!(rig.rename("data/pub/d", "data/pub/e"), 0, "{backend:?}");
+        assert_eq!(rig.link("data/pub/e/b", "data/pub/c"), 0, "{backend:?}");
+        // Out of the allowed area, or in from the denied one: refused.
+        assert_eq!(rig.rename("data/pub/e", "data/e"), EACCES);
+        assert_eq!(rig.rename("data/x", "data/pub/x"), EACCES);
+        assert_eq!(rig.rename("data/pub", "data/pub3"), EACCES);
+    }
+}
+
+#[test]
+fn a_rename_that_a_rule_asks_about_asks_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use wasi_warden::policy::{Answer, Prompt};
+    // Ask before writes below /data/proj: a rename of /data (which moves it) asks.
+    let table = PolicyTable::allow_all().rule(
+        Rule::new(Decision::Ask)
+            .syscalls(wasi_warden::Syscall::PathOpen)
+            .access(Access::WRITE)
+            .path(PathPattern::subtree("/data/proj")),
+    );
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(host.path().join("data/proj")).unwrap();
+    let ctx = WasiCtx::builder()
+        .policy(table)
+        .prompter(move |p: &Prompt| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(p.syscall, wasi_warden::Syscall::PathRename);
+            Answer::AllowOnce
+        })
+        .mount("/", MemFs::from_host_dir(host.path()).unwrap())
+        .build();
+    let mut rig = Rig {
+        d: Driver::new(ctx),
+        mem: None,
+        host: None,
+    };
+    assert_eq!(rig.rename("data", "d2"), 0);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    // Creating elsewhere asks nothing.
+    assert!(rig.create(3, "d2/other").is_ok());
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    let _ = OpenOptions::default();
+}
