@@ -1,10 +1,13 @@
 //! What each operation needs, as data: the rights a descriptor must hold, and the rights new
 //! descriptors start with. `table.rs` verifies them; nothing else in the crate spells out rights.
 
-use crate::abi::types::{Fdflags, Rights};
+use crate::abi::types::{Fdflags, Oflags, Rights};
 
-/// Rights of a preopened directory: every directory operation (the set wasmtime reports).
+/// Rights of a preopened directory: every directory operation — the set wasmtime reports,
+/// and PATH_FILESTAT_SET_SIZE, which `path_open` with O_TRUNC needs (a read-only mount holds
+/// it too and refuses the truncation itself with EPERM, as wasmtime).
 pub const DIR_BASE: Rights = Rights::PATH_CREATE_DIRECTORY
+    .union(Rights::PATH_FILESTAT_SET_SIZE)
     .union(Rights::PATH_CREATE_FILE)
     .union(Rights::PATH_LINK_SOURCE)
     .union(Rights::PATH_LINK_TARGET)
@@ -58,6 +61,19 @@ pub const PWRITE: Rights = Rights::FD_WRITE.union(Rights::FD_SEEK);
 /// fd_seek that leaves the position unchanged (`whence::cur`, offset 0): the spec lets
 /// FD_TELL alone allow it.
 pub const SEEK_QUERY: Rights = Rights::FD_TELL;
+
+/// What `path_open` needs of its directory for `oflags`: PATH_OPEN, PATH_CREATE_FILE with
+/// CREAT, PATH_FILESTAT_SET_SIZE with TRUNC (as the spec says).
+pub fn path_open(oflags: Oflags) -> Rights {
+    let mut needed = Rights::PATH_OPEN;
+    if oflags.contains(Oflags::CREAT) {
+        needed |= Rights::PATH_CREATE_FILE;
+    }
+    if oflags.contains(Oflags::TRUNC) {
+        needed |= Rights::PATH_FILESTAT_SET_SIZE;
+    }
+    needed
+}
 
 /// fd_datasync: FD_DATASYNC, or FD_SYNC, the stronger right (fsync implies fdatasync). wasi-libc
 /// drops FD_DATASYNC from read-only opens, where wasmtime still lets fdatasync succeed.

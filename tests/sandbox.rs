@@ -29,7 +29,13 @@ const EXCL: u32 = 4;
 const TRUNC: u32 = 8;
 const APPEND: u32 = 1;
 
+const NOTCAPABLE: u16 = 76;
+
 const FD_READ: u64 = 1 << 1;
+const PATH_OPEN: u64 = 1 << 13;
+const FD_READDIR: u64 = 1 << 14;
+const PATH_FILESTAT_GET: u64 = 1 << 18;
+const PATH_CREATE_FILE: u64 = 1 << 10;
 const FD_WRITE: u64 = 1 << 6;
 const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
@@ -171,6 +177,13 @@ impl Prog {
         ))
     }
 
+    /// fd_fdstat_set_rights(fd, base, inheriting).
+    fn set_rights(&mut self, fd: u32, base: u64, inheriting: u64) -> &mut Self {
+        self.call(format!(
+            "(call $fd_fdstat_set_rights (i32.const {fd}) (i64.const {base}) (i64.const {inheriting}))"
+        ))
+    }
+
     /// fd_filestat_set_times("now") on the last opened descriptor.
     fn set_times_last(&mut self) -> &mut Self {
         self.call(format!(
@@ -204,6 +217,7 @@ impl Prog {
   (import "wasi_snapshot_preview1" "path_readlink" (func $path_readlink (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_filestat_set_times" (func $fd_filestat_set_times (param i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_fdstat_set_rights" (func $fd_fdstat_set_rights (param i32 i64 i64) (result i32)))
   (memory (export "memory") {pages})
   (data (i32.const {DATA}) "{data}")
   (func (export "_start")
@@ -574,4 +588,55 @@ fn overlay_leaves_the_host_byte_identical() {
     assert_eq!(get("new.txt"), Some(TreeEntry::File(b"new".to_vec())));
     assert_eq!(get("abs"), Some(TreeEntry::Symlink("new.txt".into())));
     assert_eq!(get("made"), Some(TreeEntry::Dir));
+}
+
+#[test]
+fn o_trunc_needs_path_filestat_set_size_on_every_backend() {
+    // A directory opened with read-only rights, and the preopen narrowed: neither may truncate.
+    let read_only_dir = PATH_OPEN | FD_READ | FD_READDIR | PATH_FILESTAT_GET;
+    let mut p = Prog::default();
+    p.open(3, false, "sub", DIRECTORY, read_only_dir) // fd 5
+        .open(5, false, "inner.txt", TRUNC, FD_READ)
+        .open(5, false, "inner.txt", TRUNC, RW)
+        .open(5, false, "inner.txt", 0, FD_READ)
+        .set_rights(3, PATH_OPEN | PATH_CREATE_FILE | PATH_FILESTAT_GET, RW)
+        .open(3, false, "file.txt", TRUNC, RW)
+        .open(3, false, "file.txt", TRUNC | CREAT, RW)
+        // The other mount still holds the right: O_TRUNC works there.
+        .open(4, false, "x.txt", TRUNC, RW);
+    let want = [
+        OK, NOTCAPABLE, NOTCAPABLE, OK, OK, NOTCAPABLE, NOTCAPABLE, OK,
+    ];
+    for backend in [Backend::HostRw, Backend::Overlay] {
+        let tmp = fixture();
+        let (builder, ov) = mounts(tmp.path(), backend);
+        assert_eq!(run(&p, builder), want, "{backend:?}");
+        let m = tmp.path().join("mount");
+        assert_eq!(fs::read(m.join("file.txt")).unwrap(), b"inside");
+        assert_eq!(fs::read(m.join("sub/inner.txt")).unwrap(), b"inner");
+        assert_eq!(fs::read(tmp.path().join("mount2/x.txt")).unwrap(), b"");
+        if let Some(ov) = ov {
+            let snap = ov.snapshot();
+            let get = |path: &str| snap.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
+            assert_eq!(get("file.txt"), Some(TreeEntry::File(b"inside".to_vec())));
+            assert_eq!(
+                get("sub/inner.txt"),
+                Some(TreeEntry::File(b"inner".to_vec()))
+            );
+        }
+    }
+    let tmp = fixture();
+    let fs = wasi_warden::MemFs::from_host_dir(&tmp.path().join("mount")).unwrap();
+    let builder = WasiCtx::builder()
+        .mount("/", fs.clone())
+        .mount_host("/two", tmp.path().join("mount2"), Perms::READ_WRITE)
+        .unwrap();
+    assert_eq!(run(&p, builder), want, "Mem");
+    let snap = fs.snapshot();
+    let get = |path: &str| snap.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
+    assert_eq!(get("file.txt"), Some(TreeEntry::File(b"inside".to_vec())));
+    assert_eq!(
+        get("sub/inner.txt"),
+        Some(TreeEntry::File(b"inner".to_vec()))
+    );
 }

@@ -37,7 +37,8 @@ enum Opened {
     File(Arc<dyn File>),
 }
 
-/// openat: EBADF, ENOTDIR, ENOTCAPABLE (PATH_OPEN, +PATH_CREATE_FILE with CREAT), ENOTSUP
+/// openat: EBADF, ENOTDIR, ENOTCAPABLE (PATH_OPEN, +PATH_CREATE_FILE with CREAT,
+/// +PATH_FILESTAT_SET_SIZE with TRUNC), ENOTSUP
 /// (sync fdflags, as wasmtime), EINVAL (DIRECTORY with CREAT/EXCL/TRUNC), ENOENT, EEXIST,
 /// EISDIR, ELOOP (a final symlink without SYMLINK_FOLLOW), EPERM (escape or read-only mount), EMFILE.
 #[allow(clippy::too_many_arguments)]
@@ -78,12 +79,7 @@ pub(super) fn open_path(
     fs_rights_inheriting: Rights,
     fdflags: Fdflags,
 ) -> Result<Fd, Error> {
-    let mut needed = Rights::PATH_OPEN;
-    if oflags.contains(Oflags::CREAT) {
-        needed |= Rights::PATH_CREATE_FILE;
-    }
-    // The spec also names PATH_FILESTAT_SET_SIZE for TRUNC, but no preopen (ours or
-    // wasmtime's) holds it; TRUNC is instead counted as a write below, which is what matters.
+    let needed = rights::path_open(oflags);
     // wasmtime reports ENOTDIR (not EBADF) when the base of path_open is a regular file.
     if let Ok(Kind::File(_)) = ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
         return Err(Errno::Notdir.into());

@@ -186,6 +186,63 @@ fn descriptor_checks_come_from_the_table() {
 }
 
 #[test]
+fn path_open_needs_the_right_each_flag_names() {
+    let mut t = T::new();
+    t.mkdir(ROOT, "d").unwrap();
+    let f = t.create("d/f").unwrap();
+    if let Ok(crate::table::Kind::File(open)) = t.ctx.table.get(f).map(|d| &d.kind) {
+        open.file.write_at(b"xyz", 0).unwrap();
+    }
+    let none = Fdflags::empty();
+    let r = Rights::FD_READ;
+    // (right the directory lacks, oflags, answer): each flag needs its own right, as the spec
+    // lists them; O_TRUNC needs PATH_FILESTAT_SET_SIZE even with read rights only.
+    let rows = [
+        (Rights::PATH_OPEN, Oflags::empty(), Err(Notcapable)),
+        (Rights::PATH_CREATE_FILE, Oflags::CREAT, Err(Notcapable)),
+        (Rights::PATH_CREATE_FILE, Oflags::empty(), Ok(())),
+        (
+            Rights::PATH_FILESTAT_SET_SIZE,
+            Oflags::TRUNC,
+            Err(Notcapable),
+        ),
+        (
+            Rights::PATH_FILESTAT_SET_SIZE,
+            Oflags::CREAT | Oflags::TRUNC,
+            Err(Notcapable),
+        ),
+        (Rights::PATH_FILESTAT_SET_SIZE, Oflags::CREAT, Ok(())),
+        (Rights::PATH_FILESTAT_SET_SIZE, Oflags::empty(), Ok(())),
+    ];
+    for (missing, oflags, want) in rows {
+        let dir_rights = Rights::all()
+            .difference(missing)
+            .difference(Rights::FD_WRITE);
+        let d = errno(t.call(&["d"], |c, m, p| {
+            path_open(
+                c,
+                m,
+                ROOT.into(),
+                Lookupflags::empty(),
+                p[0],
+                Oflags::DIRECTORY,
+                dir_rights,
+                dir_rights,
+                none,
+            )
+        }))
+        .map(u32::from)
+        .unwrap();
+        let got = t.open(d, "f", oflags, r, none).map(|_| ());
+        assert_eq!(got, want, "without {missing:?}, {oflags:?}");
+    }
+    // Nothing was truncated on the way.
+    assert_eq!(t.stat("d/f", false).map(|s| s.size), Ok(3));
+    // The preopen holds every one of them.
+    assert!(t.open(ROOT, "d/f", Oflags::TRUNC, r, none).is_ok());
+}
+
+#[test]
 fn path_open_flags_and_kinds() {
     let mut t = T::new();
     let none = Fdflags::empty();

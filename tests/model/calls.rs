@@ -241,6 +241,9 @@ impl Model {
         if creat {
             needed |= Rights::PATH_CREATE_FILE;
         }
+        if trunc {
+            needed |= Rights::PATH_FILESTAT_SET_SIZE;
+        }
         // path_open alone answers ENOTDIR for a regular file as its base (as wasmtime).
         if let Ok(Desc {
             kind: DescKind::File { .. },

@@ -53,6 +53,7 @@ struct Desc {
 /// Rights a preopen holds and passes on (wasi-warden's `rights.rs`, restated).
 fn dir_base() -> Rights {
     Rights::PATH_CREATE_DIRECTORY
+        | Rights::PATH_FILESTAT_SET_SIZE
         | Rights::PATH_CREATE_FILE
         | Rights::PATH_LINK_SOURCE
         | Rights::PATH_LINK_TARGET
