@@ -290,6 +290,24 @@ impl Clocks {
         true
     }
 
+    /// Virtual time only: moves the clock to its end (u64::MAX ns), for a timer later than any
+    /// `Instant`. Returns `false` for real clocks.
+    pub(crate) fn skip_to_end(&self) -> bool {
+        let Some(v) = &self.virtual_clock else {
+            return false;
+        };
+        v.advance(u64::MAX);
+        true
+    }
+
+    /// Whether virtual time has reached its end (u64::MAX ns) and cannot move further: timers
+    /// beyond it fire there. Always `false` for real clocks.
+    pub(crate) fn virtual_time_ended(&self) -> bool {
+        self.virtual_clock
+            .as_ref()
+            .is_some_and(|v| v.elapsed() == u64::MAX)
+    }
+
     /// The instant the run must stop by, if the embedder set a time limit.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline.at()

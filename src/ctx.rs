@@ -26,7 +26,7 @@ pub struct WasiCtx {
     pub(crate) stderr: Output,
     /// The policy every call goes through (and its audit).
     pub(crate) gate: Gate,
-    /// Where the guest's memory is exported, once known (see `WasiCtx::bind_module`).
+    /// The guest's memory, once bound (see `WasiCtx::bind_sole_instance`).
     pub(crate) memory_index: crate::linker::MemoryIndex,
 }
 
@@ -270,8 +270,9 @@ impl WasiCtxBuilder {
     /// Builds the context: stdio at 0–2, mounts as preopens from 3 in the order given, then
     /// the granted listeners.
     pub fn build(mut self) -> WasiCtx {
-        let gate = Gate::new(self.take_handle());
+        let mut gate = Gate::new(self.take_handle());
         let clocks = self.make_clocks();
+        gate.share_deadline(clocks.deadline_handle().clone());
         let stdin = self.stdin.take().unwrap_or_else(Input::empty);
         let stdout = self.stdout.take().unwrap_or_else(Output::null);
         let stderr = self.stderr.take().unwrap_or_else(Output::null);

@@ -145,6 +145,33 @@ pub fn check() -> FsResult<()> {
     }
 }
 
+/// Waits until `fd` is ready for `events` (readable, writable) or `deadline` passes:
+/// `Ok(true)` when it is ready (or in an error or hang-up state the next call will report),
+/// `Ok(false)` when the deadline passed first. No deadline waits as long as it takes. This is
+/// the one blocking wait on host descriptors (stdin, stdout and stderr pipes, sockets).
+pub(crate) fn wait_fd(
+    fd: std::os::fd::BorrowedFd<'_>,
+    events: rustix::event::PollFlags,
+    deadline: Option<Instant>,
+) -> std::io::Result<bool> {
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let timeout = left.map(|left| rustix::time::Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        });
+        let mut fds = [rustix::event::PollFd::new(&fd, events)];
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(0) if left.is_some_and(|l| l.is_zero()) => return Ok(false),
+            // Woken early (or a zero-length wait rounded): look at the clock again.
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +204,19 @@ mod tests {
         let d = Deadline::new();
         d.set(Some(early));
         assert!(d.passed());
+    }
+
+    #[test]
+    fn waiting_on_a_silent_descriptor_ends_at_the_deadline() {
+        let (reader, _writer) = rustix::pipe::pipe().unwrap();
+        let at = Instant::now() + Duration::from_millis(50);
+        let ready = wait_fd(
+            std::os::fd::AsFd::as_fd(&reader),
+            rustix::event::PollFlags::IN,
+            Some(at),
+        );
+        assert!(!ready.unwrap());
+        assert!(Instant::now() >= at);
     }
 
     #[test]

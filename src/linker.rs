@@ -1,24 +1,21 @@
 //! Our linker glue: one `func_wrap` per preview1 import that finds guest memory, hands it and
 //! the guest's `WasiCtx` to the wiggle-generated decoder in `abi.rs`, and maps the decoder's
 //! guest errors. Written by hand (not wiggle's wasmtime integration) so that this hot path stays
-//! ours to optimise: the caller's memory is found through an export index cached in the
-//! context (see [`WasiCtx::bind_module`]), falling back to the lookup by name; under
-//! `run_command`, whose store holds one instance, it is the cached `Memory` itself.
+//! ours to optimise: under `run_command`, whose store holds one instance, the caller's memory
+//! is the cached `Memory` itself; otherwise each call looks it up by name in the caller.
 
 use crate::abi::{self, types::Errno};
 use crate::ctx::WasiCtx;
-use wasmtime::{Caller, Extern, Linker, Memory, Module, ModuleExport};
+use wasmtime::{Caller, Extern, Linker, Memory, Module};
 use wiggle::{GuestError, GuestMemory};
 
 /// The module name every preview1 import lives in.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// Where the guest's memory is, as far as the context knows: an index into one compiled
-/// module's exports, which wasmtime resolves in the calling instance without hashing a name,
-/// and, when the store holds a single guest instance, the memory itself.
+/// Where the guest's memory is, as far as the context knows: when the store holds a single
+/// guest instance, the memory itself; otherwise nothing, and each call asks the caller.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct MemoryIndex {
-    export: Option<ModuleExport>,
     /// The memory of the only instance the store holds (see [`WasiCtx::bind_sole_instance`]).
     sole: Option<Memory>,
 }
@@ -38,14 +35,12 @@ impl std::fmt::Display for AlreadyBound {
 impl std::error::Error for AlreadyBound {}
 
 impl WasiCtx {
-    /// Tells the context which module its guest is, so that every import finds the guest's
-    /// memory by a cached export index instead of by name. Safe with any module: wasmtime
-    /// checks the index against the calling instance's own module, and calls from instances
-    /// of other modules (or if `module` exports no memory) take the lookup by name, as they
-    /// do without this call. [`crate::run_command`] calls it.
-    pub fn bind_module(&mut self, module: &Module) {
-        self.memory_index.export = module.get_export_index("memory");
-    }
+    /// Formerly made imports find the guest's memory by a cached export index; now it does
+    /// nothing. wasmtime's lookup by index panics when an import is called from the host
+    /// (`Func::call` on a re-exported import), so every call asks for the memory by name,
+    /// which answers "no memory" there. Use [`Self::bind_sole_instance`] for speed.
+    #[deprecated(note = "does nothing: use `bind_sole_instance`, or nothing")]
+    pub fn bind_module(&mut self, _module: &Module) {}
 
     /// For a store that holds one guest instance, `memory` being its exported memory: every
     /// call then reads and writes `memory` directly, without asking wasmtime for the
@@ -108,19 +103,11 @@ fn find_memory<T: 'static>(
     if let Some(memory) = ctx.sole_memory() {
         return Ok(memory);
     }
-    let index = ctx.memory_index.export;
-    // The export index is a (module id, entity) pair: `get_module_export` answers `None`
-    // unless the caller is an instance of that very module, and then resolves the entity in
-    // the caller itself, so two instances (or two modules) sharing one context each get their
-    // own memory.
-    let export = match index {
-        Some(export) => match caller.get_module_export(&export) {
-            Some(found) => Some(found),
-            None => caller.get_export("memory"),
-        },
-        None => caller.get_export("memory"),
-    };
-    match export {
+    // By name, in the caller itself, so that two instances (or two modules) sharing one
+    // context each get their own memory. Not by `ModuleExport` index: wasmtime's index lookup
+    // panics when the import is called from the host (`Func::call` on a re-exported import,
+    // where the caller is no wasm instance), while the name lookup answers `None` there.
+    match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
         Some(Extern::SharedMemory(_)) => {
             wasmtime::bail!("wasi-warden does not support shared guest memory")
@@ -342,8 +329,7 @@ mod tests {
         let engine = Engine::default();
         let (a, b) = (writer(&engine, "AAAA"), writer(&engine, "BB"));
         let out = Output::capture();
-        let mut ctx = WasiCtx::builder().stdout(out.clone()).build();
-        ctx.bind_module(&a);
+        let ctx = WasiCtx::builder().stdout(out.clone()).build();
         let mut linker = Linker::new(&engine);
         add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
         let mut store = Store::new(&engine, ctx);
@@ -377,6 +363,56 @@ mod tests {
     }
 
     #[test]
+    fn an_import_called_from_the_host_is_an_error_not_a_panic() {
+        // The module re-exports our imports: calling them with `Func::call` runs them with no
+        // wasm frame above, where wasmtime has no caller instance to find a memory in.
+        let engine = Engine::default();
+        let module = Module::new(
+            &engine,
+            r#"(module
+              (import "wasi_snapshot_preview1" "fd_write"
+                (func $w (param i32 i32 i32 i32) (result i32)))
+              (import "wasi_snapshot_preview1" "proc_exit" (func $x (param i32)))
+              (import "wasi_snapshot_preview1" "path_open"
+                (func $o (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (export "w" (func $w))
+              (export "x" (func $x))
+              (export "o" (func $o)))"#,
+        )
+        .unwrap();
+        let mut linker = Linker::new(&engine);
+        add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        {
+            let ctx = WasiCtx::builder().build();
+            let mut store = Store::new(&engine, ctx);
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let w = instance
+                .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "w")
+                .unwrap();
+            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                w.call(&mut store, (1, 0, 0, 8))
+            }));
+            let result = called.expect("calling an import from the host must not panic");
+            // With no memory to find, the call fails; it never reads the wrong memory.
+            assert!(result.is_err(), "{result:?}");
+            let x = instance.get_typed_func::<i32, ()>(&mut store, "x").unwrap();
+            let called =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| x.call(&mut store, 3)));
+            assert!(called.expect("no panic").is_err());
+            let o = instance
+                .get_typed_func::<(i32, i32, i32, i32, i32, i64, i64, i32, i32), i32>(
+                    &mut store, "o",
+                )
+                .unwrap();
+            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                o.call(&mut store, (3, 0, 0, 1, 0, 0, 0, 0, 8))
+            }));
+            assert!(called.expect("no panic").is_err());
+        }
+    }
+
+    #[test]
     fn a_sole_instance_binding_is_used_refused_twice_and_undone() {
         let engine = Engine::default();
         let a = writer(&engine, "AAAA");
@@ -402,9 +438,8 @@ mod tests {
         store.data_mut().unbind_instance();
         run(&mut store, other);
         assert_eq!(out.contents(), b"AAAAAAAABB");
-        let mut ctx = store.into_data();
         // Unbound, the context serves in another store.
-        ctx.bind_module(&a);
+        let ctx = store.into_data();
         let mut store = Store::new(&engine, ctx);
         let instance = linker.instantiate(&mut store, &a).unwrap();
         run(&mut store, instance);

@@ -244,7 +244,6 @@ pub fn run_command_with(
         .set_deadline(timeout.and_then(|t| Instant::now().checked_add(t)));
     // Shared with every wait of the guest and its prompts, which may postpone it.
     let deadline = ctx.clocks.deadline_handle().clone();
-    ctx.bind_module(module);
     let limiter = Limiter {
         max_memory: limits.max_memory,
         ..Limiter::default()
@@ -268,25 +267,20 @@ pub fn run_command_with(
         });
         Ticker::start(engine.clone(), deadline.clone())
     });
-    let result = linker.instantiate(&mut store, module).and_then(|instance| {
-        // This store holds this one instance: its memory is every caller's memory.
-        let memory = instance.get_memory(&mut store, "memory");
-        store.data_mut().wasi.bind_sole_memory(memory);
-        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-        Ok(start.call(&mut store, ()))
-    });
-    let outcome = match result {
-        Ok(call) => Outcome::from_call(call.map_err(|e| name_stop(e, limits))),
-        // `proc_exit` in the module's start function ends the run with that status, as under
-        // wasmtime: the instance never existed, but the guest did exit.
-        Err(error) if error.downcast_ref::<I32Exit>().is_some() => Outcome::from_call(Err(error)),
-        Err(error) => {
-            let error = name_stop(error, limits);
-            if LimitStop::of(&error).is_none() && error.downcast_ref::<Trap>().is_none() {
-                return Err(error);
-            }
-            Outcome::Trapped(error)
+    // Linking is the host's business (an unknown import is "cannot run"); from the start
+    // function on, everything that stops the guest is how its run ended.
+    let pre = linker.instantiate_pre(module)?;
+    let outcome = match pre.instantiate(&mut store) {
+        Ok(instance) => {
+            // This store holds this one instance: its memory is every caller's memory.
+            let memory = instance.get_memory(&mut store, "memory");
+            store.data_mut().wasi.bind_sole_memory(memory);
+            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            Outcome::from_call(start.call(&mut store, ()).map_err(|e| name_stop(e, limits)))
         }
+        // A trap, a limit, a policy stop or `proc_exit` in the module's start function (which
+        // ends the run with that status, as under wasmtime).
+        Err(error) => Outcome::from_call(Err(name_stop(error, limits))),
     };
     let mut ctx = store.into_data().wasi;
     ctx.clocks.set_deadline(None);

@@ -346,11 +346,138 @@ impl Output {
             }
             Sink::InheritStdout => {
                 let mut out = std::io::stdout().lock();
-                io(out.write_all(bytes).and_then(|_| out.flush()))
+                match crate::deadline::current() {
+                    None => io(out.write_all(bytes).and_then(|_| out.flush())),
+                    Some(at) => {
+                        // Whatever the host printed first goes first.
+                        io(out.flush())?;
+                        host_out::write_all(HostStream::Stdout, bytes, at)
+                    }
+                }
             }
-            Sink::InheritStderr => io(std::io::stderr().lock().write_all(bytes)),
+            Sink::InheritStderr => match crate::deadline::current() {
+                None => io(std::io::stderr().lock().write_all(bytes)),
+                Some(at) => {
+                    let _err = std::io::stderr().lock();
+                    host_out::write_all(HostStream::Stderr, bytes, at)
+                }
+            },
             Sink::Null => Ok(()),
         }
+    }
+}
+
+/// The host's output streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostStream {
+    Stdout,
+    Stderr,
+}
+
+/// Writing to the host's stdout or stderr without ever waiting past the run's deadline (a pipe
+/// whose reader stopped reading, a terminal on hold). The host's own descriptors are shared
+/// with other processes, so their blocking mode is never changed: a pipe or terminal is opened
+/// a second time, non-blocking, through `/proc/self/fd/N` (a new description of the same
+/// object), and a socket is written with MSG_DONTWAIT. Anything else (a regular file) cannot
+/// block for long and is written as it is.
+mod host_out {
+    use super::{HostStream, StreamError};
+    use rustix::event::PollFlags;
+    use rustix::fs::{FileType, Mode, OFlags};
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    /// How writes to one host stream avoid blocking.
+    enum Route {
+        /// A non-blocking description of the same pipe or terminal.
+        Twin(OwnedFd),
+        /// A socket: MSG_DONTWAIT on the shared descriptor.
+        Socket,
+        /// Nothing that blocks for long (a file), or nothing better found: plain writes,
+        /// after waiting for room.
+        Plain,
+    }
+
+    static ROUTES: [OnceLock<Route>; 2] = [OnceLock::new(), OnceLock::new()];
+
+    fn shared(stream: HostStream) -> BorrowedFd<'static> {
+        match stream {
+            HostStream::Stdout => rustix::stdio::stdout(),
+            HostStream::Stderr => rustix::stdio::stderr(),
+        }
+    }
+
+    fn route(stream: HostStream) -> &'static Route {
+        let slot = &ROUTES[stream as usize];
+        slot.get_or_init(|| {
+            let fd = shared(stream);
+            match rustix::fs::fstat(fd).map(|st| FileType::from_raw_mode(st.st_mode)) {
+                Ok(FileType::Fifo | FileType::CharacterDevice) => {
+                    let path = format!("/proc/self/fd/{}", stream as i32 + 1);
+                    let flags =
+                        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+                    match rustix::fs::open(path.as_str(), flags, Mode::empty()) {
+                        Ok(twin) => Route::Twin(twin),
+                        Err(_) => Route::Plain,
+                    }
+                }
+                Ok(FileType::Socket) => Route::Socket,
+                _ => Route::Plain,
+            }
+        })
+    }
+
+    /// Writes all of `bytes`, waiting for room no later than `at`. Errors: Timeout (the
+    /// deadline passed with bytes left), Io.
+    pub(super) fn write_all(
+        stream: HostStream,
+        bytes: &[u8],
+        at: Instant,
+    ) -> Result<(), StreamError> {
+        let io = |e: rustix::io::Errno| StreamError::Io(e.to_string());
+        let route = route(stream);
+        let fd = match route {
+            Route::Twin(twin) => twin.as_fd(),
+            Route::Socket | Route::Plain => shared(stream),
+        };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // A plain descriptor may block: write only once it has room, and at most what a
+            // pipe takes whole (PIPE_BUF) in case it is one after all.
+            if matches!(route, Route::Plain) {
+                if !crate::deadline::wait_fd(fd, PollFlags::OUT, Some(at))
+                    .map_err(|e| StreamError::Io(e.to_string()))?
+                {
+                    return Err(StreamError::Timeout);
+                }
+            }
+            let chunk = match route {
+                Route::Plain => rest.get(..rest.len().min(4096)).unwrap_or(rest),
+                Route::Twin(_) | Route::Socket => rest,
+            };
+            let written = match route {
+                Route::Socket => rustix::net::send(
+                    fd,
+                    chunk,
+                    rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
+                ),
+                Route::Twin(_) | Route::Plain => rustix::io::write(fd, chunk),
+            };
+            match written {
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => {
+                    let ready = crate::deadline::wait_fd(fd, PollFlags::OUT, Some(at))
+                        .map_err(|e| StreamError::Io(e.to_string()))?;
+                    if !ready {
+                        return Err(StreamError::Timeout);
+                    }
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,6 +2,9 @@
 //! filesystem, sleep forever, spin, and grow memory; each is stopped (or refused) at its limit
 //! with the right error, and what it produced up to the limit is intact.
 
+#[path = "limits/waits.rs"]
+mod waits;
+
 use std::time::{Duration, Instant};
 use wasi_warden::limits::{FsLimits, TimeLimitExceeded};
 use wasi_warden::stdio::LimitAction;
@@ -20,6 +23,9 @@ fn wat(body: &str) -> String {
   (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "wasi_snapshot_preview1" "sock_accept" (func $sock_accept (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_recv" (func $sock_recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_send" (func $sock_send (param i32 i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 20)
   {body})"#
     )

@@ -60,7 +60,7 @@ type RowSpec = (
 
 /// The in-memory column's id: the guest's instance bound as the store's sole one.
 const MEM: &str = "warden-mem";
-/// The same guest, its memory looked up on every call (`add_to_linker` and `bind_module`).
+/// The same guest, its memory looked up on every call (`add_to_linker` alone).
 const LOOKUP: &str = "warden-mem-lookup";
 
 const W16: &str = "fd_write_16B_discard";

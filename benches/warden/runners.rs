@@ -27,8 +27,8 @@ pub enum Host {
     /// wasi-warden, `/` an in-memory copy of the fixture tree; the store's one instance is
     /// bound (`WasiCtx::bind_sole_instance`), so calls use its memory without a lookup.
     WardenMem,
-    /// As `WardenMem`, but only `bind_module`: every call asks wasmtime for the caller's
-    /// memory export, as `add_to_linker` alone does.
+    /// As `WardenMem`, but unbound: every call asks wasmtime for the caller's memory
+    /// export, as `add_to_linker` alone does.
     WardenMemLookup,
     /// wasi-warden, `/` the fixture directory on tmpfs.
     WardenHost,
@@ -134,8 +134,7 @@ impl Fixture {
                         .mount_host("/", &self.host, Perms::READ_WRITE)
                         .expect("mounting the fixture")
                 };
-                let mut ctx = builder.build();
-                ctx.bind_module(module);
+                let ctx = builder.build();
                 let mut store = Store::new(&self.engine, ctx);
                 let instance = self
                     .warden

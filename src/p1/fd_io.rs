@@ -146,6 +146,8 @@ fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u6
             .unwrap_or(buf);
         match out.deliver(fits) {
             Ok(()) => done += fits.len() as u64,
+            // The run's deadline stops the guest, however much went out before.
+            Err(StreamError::Timeout) => return Err(StreamError::Timeout.into()),
             Err(_) if done > 0 => break,
             Err(e) => return Err(e.into()),
         }
@@ -205,7 +207,8 @@ pub(crate) fn fd_read(
         }
         Kind::Socket(socket) => {
             allowed?;
-            super::sock::recv(socket, false, false, mem, &iovs)?
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline);
+            super::sock::recv(socket, (false, false), wait, mem, &iovs)?
         }
         Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };
@@ -222,9 +225,11 @@ pub(crate) fn fd_write(
     iovs: CiovecArray,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
+    let deadline = super::poll::run_deadline(ctx);
     let desc = ctx.table.get_mut(fd.into())?;
     let allowed = desc.require(Rights::FD_WRITE);
     let append = desc.flags.contains(Fdflags::APPEND);
+    let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
     if allowed.is_ok() && writable(&desc.kind) {
         let (s, kind) = (Syscall::FdWrite, &desc.kind);
         ctx.gate
@@ -253,7 +258,8 @@ pub(crate) fn fd_write(
         }
         Kind::Socket(socket) => {
             allowed?;
-            super::sock::send(socket, mem, &iovs)?
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline);
+            super::sock::send(socket, wait, mem, &iovs)?
         }
         Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };

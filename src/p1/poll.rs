@@ -87,6 +87,9 @@ fn status(
             let at = clock_deadline(ctx, clock, start, now)?;
             return Ok(match at {
                 Some(at) if at <= now => ready(0),
+                // Virtual time that reached its end (u64::MAX ns) cannot move on: a timer
+                // beyond it fires there, instead of being waited for forever.
+                _ if ctx.clocks.virtual_time_ended() => ready(0),
                 _ => Status::Clock(at),
             });
         }
@@ -135,6 +138,8 @@ fn status(
 #[derive(Default)]
 struct Pending {
     wake: Option<Instant>,
+    /// A clock fires later than any `Instant` can say.
+    beyond: bool,
     stdin: Option<Input>,
 }
 
@@ -157,6 +162,7 @@ fn pass(
         let fd_readwrite = match status(ctx, &sub, start, now)? {
             Status::Ready(rw) => rw,
             Status::Clock(at) => {
+                pending.beyond |= at.is_none();
                 pending.wake = match (pending.wake, at) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -235,17 +241,21 @@ pub(crate) fn poll_oneoff(
         if count > 0 {
             return Ok(count);
         }
-        // Virtual time (deterministic mode) jumps to the earliest timer instead of sleeping.
-        if let Some(at) = pending.wake
-            && ctx.clocks.skip_to(at)
-        {
-            continue;
-        }
-        wait(pending, run_deadline(ctx));
-        // The run's deadline ends the wait, and the run.
+        // Nothing is ready: the run's deadline ends the wait, and the run. Checked on every
+        // pass, so that no way round this loop can outlast it.
         if ctx.clocks.deadline_passed() {
             let stop = crate::limits::TimeLimitExceeded { limit: None };
             return Err(Error::trap(stop.into()));
+        }
+        // Virtual time (deterministic mode) jumps to the earliest timer instead of sleeping,
+        // or to its own end for a timer no `Instant` can name; the next pass fires it.
+        let jumped = match pending.wake {
+            Some(at) => ctx.clocks.skip_to(at),
+            None if pending.beyond => ctx.clocks.skip_to_end(),
+            None => false,
+        };
+        if !jumped {
+            wait(pending, run_deadline(ctx));
         }
     }
 }

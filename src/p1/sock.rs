@@ -10,8 +10,12 @@ use crate::ctx::{STREAM_RIGHTS, WasiCtx};
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Flags, Syscall};
 use crate::table::{Descriptor, Kind, Socket, Table};
+use rustix::event::PollFlags;
+use rustix::net::{RecvFlags, SendFlags};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Instant;
 use wiggle::GuestMemory;
 
 /// The errno of a failed host socket call. Kept here, next to the only host calls that can
@@ -56,6 +60,112 @@ fn stream(socket: &Socket) -> Result<&TcpStream, Errno> {
     }
 }
 
+/// How long a socket call may wait for its peer: not at all (a NONBLOCK fd), as long as it
+/// takes (a blocking fd in a run without a time limit), or until the run's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wait {
+    /// The fd is NONBLOCK: EAGAIN rather than wait.
+    Never,
+    /// Blocking, no deadline.
+    Forever,
+    /// Blocking until this instant, then the guest stops (its time limit).
+    Until(Instant),
+}
+
+impl Wait {
+    /// The wait of a call on `desc` in a run whose deadline is `deadline`.
+    pub(super) fn of(desc: &Descriptor, deadline: Option<Instant>) -> Wait {
+        Wait::of_flags(desc.flags.contains(Fdflags::NONBLOCK), deadline)
+    }
+
+    /// The wait of a call on a NONBLOCK (or blocking) fd in a run whose deadline is `deadline`.
+    pub(super) fn of_flags(nonblocking: bool, deadline: Option<Instant>) -> Wait {
+        match (nonblocking, deadline) {
+            (true, _) => Wait::Never,
+            (false, None) => Wait::Forever,
+            (false, Some(at)) => Wait::Until(at),
+        }
+    }
+}
+
+/// The trap of a wait that reached the run's deadline.
+fn timed_out() -> Error {
+    Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
+}
+
+/// Runs `attempt` (a call that does not block: it answers WouldBlock instead) until it does
+/// something, waiting for `events` on `fd` in between, never past the deadline.
+fn until_deadline<T>(
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    at: Instant,
+    mut attempt: impl FnMut() -> io::Result<T>,
+) -> Result<T, Error> {
+    loop {
+        match attempt() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map_err(net),
+        }
+        if !crate::deadline::wait_fd(fd, events, Some(at)).map_err(net)? {
+            return Err(timed_out());
+        }
+    }
+}
+
+/// One receive into `buf`: blocking, non-blocking, or waiting no later than the deadline
+/// (then without touching the socket's own blocking mode: MSG_DONTWAIT per call).
+fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Result<usize, Error> {
+    let flags = if peek {
+        RecvFlags::PEEK | RecvFlags::DONTWAIT
+    } else {
+        RecvFlags::DONTWAIT
+    };
+    let raw = |buf: &mut [u8]| {
+        rustix::net::recv(stream, buf, flags)
+            .map(|(n, _)| n)
+            .map_err(io::Error::from)
+    };
+    match wait {
+        Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::IN, at, || raw(&mut *buf)),
+        Wait::Never => raw(buf).map_err(net),
+        Wait::Forever if peek => stream.peek(buf).map_err(net),
+        Wait::Forever => (&*stream).read(buf).map_err(net),
+    }
+}
+
+/// One send of `buf`, waiting as [`recv_some`] does (MSG_NOSIGNAL: a closed peer is EPIPE,
+/// never a signal).
+fn send_some(stream: &TcpStream, buf: &[u8], wait: Wait) -> Result<usize, Error> {
+    let raw = || {
+        rustix::net::send(stream, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
+            .map_err(io::Error::from)
+    };
+    match wait {
+        Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::OUT, at, raw),
+        Wait::Never => raw().map_err(net),
+        Wait::Forever => (&*stream).write(buf).map_err(net),
+    }
+}
+
+/// accept(2) on a granted listener, waiting as [`recv_some`] does. Waiting with a deadline
+/// makes the listener non-blocking for the call: a connection reset between poll and accept
+/// must not leave accept blocked (accept has no per-call MSG_DONTWAIT).
+fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
+    match wait {
+        Wait::Never | Wait::Forever => listener.accept().map(|(s, _)| s).map_err(net),
+        Wait::Until(at) => {
+            listener.set_nonblocking(true).map_err(net)?;
+            let accepted = until_deadline(listener.as_fd(), PollFlags::IN, at, || {
+                listener.accept().map(|(s, _)| s)
+            });
+            // Back to what the guest's fd flags say (blocking) whatever happened.
+            listener.set_nonblocking(false).map_err(net)?;
+            accepted
+        }
+    }
+}
+
 /// Makes the host socket blocking or not, as the guest's fd flags say.
 pub(super) fn set_nonblocking(socket: &Socket, nonblocking: bool) -> Result<(), Error> {
     match socket {
@@ -70,12 +180,12 @@ pub(super) fn set_nonblocking(socket: &Socket, nonblocking: bool) -> Result<(), 
 /// leaves the bytes queued. Used by `sock_recv` and by `fd_read` on a socket.
 pub(super) fn recv(
     socket: &Socket,
-    peek: bool,
-    wait_all: bool,
+    (peek, wait_all): (bool, bool),
+    wait: Wait,
     mem: &mut GuestMemory<'_>,
     iovs: &IoVecs,
 ) -> Result<u64, Error> {
-    let mut stream = stream(socket)?;
+    let stream = stream(socket)?;
     let mut done = 0u64;
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
@@ -87,17 +197,14 @@ pub(super) fn recv(
         let mut filled = 0usize;
         while filled < buf.len() {
             let rest = buf.get_mut(filled..).unwrap_or_default();
-            let got = if peek {
-                stream.peek(rest)
-            } else {
-                stream.read(rest)
-            };
-            match got {
+            match recv_some(stream, rest, peek, wait) {
                 Ok(0) => return Ok(done + filled as u64),
                 Ok(n) => filled += n.min(rest.len()),
+                // The deadline stops the guest, whatever was received.
+                Err(e) if e.downcast_ref().is_none() => return Err(e),
                 // Bytes already moved are reported; the error comes back on the next call.
                 Err(_) if done + filled as u64 > 0 => return Ok(done + filled as u64),
-                Err(e) => return Err(net(e)),
+                Err(e) => return Err(e),
             }
             // Peeking again would see the same bytes; without WAITALL one read is the answer.
             if peek || !wait_all {
@@ -111,8 +218,13 @@ pub(super) fn recv(
 
 /// Sends the buffers in order, stopping at the first short send. Used by `sock_send` and by
 /// `fd_write` on a socket. Errors: ENOTCONN (a listener), EPIPE, ECONNRESET, EAGAIN.
-pub(super) fn send(socket: &Socket, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
-    let mut stream = stream(socket)?;
+pub(super) fn send(
+    socket: &Socket,
+    wait: Wait,
+    mem: &GuestMemory<'_>,
+    iovs: &IoVecs,
+) -> Result<u64, Error> {
+    let stream = stream(socket)?;
     let mut done = 0u64;
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
@@ -121,10 +233,12 @@ pub(super) fn send(socket: &Socket, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Res
             continue;
         }
         let buf = guest::bytes(mem, ptr, len)?;
-        let n = match stream.write(buf) {
+        let n = match send_some(stream, buf, wait) {
             Ok(n) => n.min(buf.len()),
+            // The deadline stops the guest, whatever was sent.
+            Err(e) if e.downcast_ref().is_none() => return Err(e),
             Err(_) if done > 0 => break,
-            Err(e) => return Err(net(e)),
+            Err(e) => return Err(e),
         };
         done += n as u64;
         if n < buf.len() {
@@ -159,7 +273,7 @@ pub(crate) fn sock_accept(
     };
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).flags(request_flags))?;
-    let (stream, _peer) = listener.accept().map_err(net)?;
+    let stream = accept(listener, Wait::of(desc, ctx.clocks.deadline()))?;
     stream
         .set_nonblocking(flags.contains(Fdflags::NONBLOCK))
         .map_err(net)?;
@@ -193,7 +307,8 @@ pub(crate) fn sock_recv(
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
     let peek = ri_flags.contains(Riflags::RECV_PEEK);
     let wait_all = ri_flags.contains(Riflags::RECV_WAITALL);
-    let n = recv(socket, peek, wait_all, mem, &iovs)?;
+    let wait = Wait::of(desc, ctx.clocks.deadline());
+    let n = recv(socket, (peek, wait_all), wait, mem, &iovs)?;
     Ok((guest::size(n)?, Roflags::empty()))
 }
 
@@ -214,7 +329,8 @@ pub(crate) fn sock_send(
     let s = Syscall::SockSend;
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
-    guest::size(send(socket, mem, &iovs)?)
+    let wait = Wait::of(desc, ctx.clocks.deadline());
+    guest::size(send(socket, wait, mem, &iovs)?)
 }
 
 /// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK, ENOTCONN (a listener, or the peer is gone),

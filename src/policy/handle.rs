@@ -11,10 +11,11 @@ use super::{
 };
 use crate::abi::types::Error;
 use crate::audit::{AuditRecord, AuditSink, AuditValue, CallResult};
+use crate::deadline::Deadline;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Set in the mask while an audit sink is installed (above the 46 syscall bits).
 const AUDIT_BIT: u64 = 1 << 63;
@@ -226,34 +227,53 @@ impl PolicyHandle {
     /// Decides `request` fully: the policy, then for `Ask` the remembered answers, then the
     /// prompter (none, a panic or a failure: deny with EACCES). Blocks while the prompter does.
     pub fn decide(&self, request: &Request<'_>) -> Verdict {
+        self.decide_timed(request).0
+    }
+
+    /// [`PolicyHandle::decide`], and how long the prompter took (zero when none was asked):
+    /// the time a person spent, which the run's deadline does not count.
+    pub(crate) fn decide_timed(&self, request: &Request<'_>) -> (Verdict, Duration) {
         let (policy, prompter) = {
             let state = self.state();
             if !state.policy_checks.contains(request.syscall) {
-                return verdict(Ruling::Allow, Source::Policy);
+                return (verdict(Ruling::Allow, Source::Policy), Duration::ZERO);
             }
             (Arc::clone(&state.policy), state.prompter.clone())
         };
         // No lock is held from here on: the policy and the prompter may take their time, and
         // the host may swap policies meanwhile without waiting for them.
+        let decided = |ruling| (verdict(ruling, Source::Policy), Duration::ZERO);
         match policy.decide(request) {
-            Decision::Allow => verdict(Ruling::Allow, Source::Policy),
-            Decision::Deny(errno) => verdict(Ruling::Deny(errno), Source::Policy),
-            Decision::Trap(message) => verdict(Ruling::Trap(message), Source::Policy),
+            Decision::Allow => decided(Ruling::Allow),
+            Decision::Deny(errno) => decided(Ruling::Deny(errno)),
+            Decision::Trap(message) => decided(Ruling::Trap(message)),
             Decision::Ask => self.ask(request, prompter),
         }
     }
 
-    fn ask(&self, request: &Request<'_>, prompter: Option<Arc<dyn Prompter>>) -> Verdict {
+    fn ask(
+        &self,
+        request: &Request<'_>,
+        prompter: Option<Arc<dyn Prompter>>,
+    ) -> (Verdict, Duration) {
         if let Some(allow) = self.recall(request) {
-            return verdict(allow_or_deny(allow), Source::Remembered);
+            return (
+                verdict(allow_or_deny(allow), Source::Remembered),
+                Duration::ZERO,
+            );
         }
         let Some(prompter) = prompter else {
-            return verdict(allow_or_deny(false), Source::Prompter);
+            return (
+                verdict(allow_or_deny(false), Source::Prompter),
+                Duration::ZERO,
+            );
         };
         let prompt = Prompt::new(request);
+        let asked = Instant::now();
         // A panicking prompter must not unwind through the guest's call: it means deny.
         let answer =
             catch_unwind(AssertUnwindSafe(|| prompter.ask(&prompt))).unwrap_or(Answer::DenyOnce);
+        let waited = asked.elapsed();
         let allow = match answer {
             Answer::AllowOnce => true,
             Answer::DenyOnce => false,
@@ -266,7 +286,7 @@ impl PolicyHandle {
                 false
             }
         };
-        verdict(allow_or_deny(allow), Source::Prompter)
+        (verdict(allow_or_deny(allow), Source::Prompter), waited)
     }
 
     /// A remembered answer for `request`; "never" answers are consulted before "always" ones.
@@ -347,6 +367,8 @@ struct Call {
 /// atomic load and a branch, and nothing allocates.
 pub struct Gate {
     handle: PolicyHandle,
+    /// The run's deadline, postponed by the time a person spends answering a prompt.
+    deadline: Option<Deadline>,
     /// The call being audited, in a box made at the first audited call: a guest without an
     /// audit sink does not carry its few hundred bytes.
     audit: Option<Box<Audited>>,
@@ -378,8 +400,15 @@ impl Gate {
     pub fn new(handle: PolicyHandle) -> Gate {
         Gate {
             handle,
+            deadline: None,
             audit: None,
         }
+    }
+
+    /// Shares the run's deadline with the gate, which postpones it while a prompt waits for
+    /// a person (the guest is not running then; a slow answer must not stop it right after).
+    pub(crate) fn share_deadline(&mut self, deadline: Deadline) {
+        self.deadline = Some(deadline);
     }
 
     /// The handle controlling this gate.
@@ -439,7 +468,10 @@ impl Gate {
 
     #[cold]
     fn check_slow(&mut self, request: &Request<'_>) -> Result<(), Error> {
-        let verdict = self.handle.decide(request);
+        let (verdict, prompting) = self.handle.decide_timed(request);
+        if let Some(deadline) = &self.deadline {
+            deadline.postpone(prompting);
+        }
         if let Some(audited) = &mut self.audit
             && let Audited {
                 call: Some(call),
