@@ -6,7 +6,8 @@
 use crate::abi::types::{
     Clockid, Errno, Error, Fd, Fdstat, Filestat, Prestat, Roflags, Size, Timestamp,
 };
-use crate::policy::{Request, Ruling, Verdict, errno_name, escape};
+use crate::escape::escape;
+use crate::policy::{Request, Ruling, Verdict, errno_name};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Mutex;
@@ -134,6 +135,14 @@ pub struct AuditRecord<'a> {
 /// `offset`, `code`, `clock`, `decision` (`allow`/`deny`/`trap`, or null when the call failed
 /// before its check), `via` (`policy`/`remembered`/`prompt`), `deny_errno`, `trap`, `result`
 /// (`ok`/`errno`/`trap`), `value`, `errno`, `error`, `duration_ns`.
+///
+/// Every string value is the [`escape`]d text of the original (`"/a\\u{202e}b"` in the file,
+/// `/a\u{202e}b` once decoded), as in the trace: a JSON `\u202e` escape would keep the file's
+/// bytes clean, but `jq -r .path` (or any reader that decodes the string and prints it) would
+/// then put the raw character on the terminal. Escaping before encoding keeps both the file and
+/// every decoded value free of controls and invisible characters; the original is recovered by
+/// undoing the escapes (`\\`, `\"`, `\n`, `\r`, `\t`, `\xHH`, `\u{HEX}`). Plain values (no
+/// backslash, quote, control or invisible character) are stored unchanged.
 pub struct JsonLinesAudit {
     out: Mutex<Box<dyn Write + Send>>,
     errors: AtomicU64,
@@ -240,8 +249,9 @@ impl AuditSink for JsonLinesAudit {
 
 /// Writes strace-like lines:
 /// `wasi-warden: path_open(fd=3, "/data/out.txt", oflags=CREAT|TRUNC, access=write) = 4 <12µs>`
-/// followed by `[deny EACCES by policy]` when the policy did not simply allow. Guest strings are
-/// escaped, so a path cannot forge lines or terminal escapes.
+/// followed by `[deny EACCES by policy]` when the policy did not simply allow. Guest strings
+/// (paths, symlink targets, trap messages) are [`escape`]d inside their quotes, so a path
+/// cannot forge lines, end its quotes early or reach the terminal as a control sequence.
 pub struct TraceAudit {
     out: Mutex<Box<dyn Write + Send>>,
 }
@@ -359,9 +369,10 @@ impl JsonObject {
         self.text.push_str(value);
     }
 
+    /// A string value, escaped first (see [`JsonLinesAudit`] for why).
     fn str(&mut self, key: &str, value: &str) {
         self.key(key);
-        push_json_string(&mut self.text, value);
+        push_json_string(&mut self.text, &escape(value));
     }
 
     fn opt_num(&mut self, key: &str, value: Option<u64>) {
@@ -396,8 +407,8 @@ impl JsonObject {
     }
 }
 
-/// Appends `s` as a JSON string. Besides what JSON requires, the line/paragraph separators and
-/// bidi controls are `\u`-escaped too, so a record viewed raw cannot be visually forged.
+/// Appends `s` as a JSON string (RFC 8259 escapes). Values reach it [`escape`]d already, so
+/// only their quotes and backslashes need JSON escapes here; the rest is for keys and safety.
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -407,12 +418,8 @@ fn push_json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20
-                || ('\u{7f}'..='\u{9f}').contains(&c)
-                || ('\u{2028}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }
@@ -452,7 +459,7 @@ mod tests {
 
     /// Runs a few calls through a gate, the way the syscalls will: begin, check, act, end.
     fn run_calls(gate: &mut Gate) {
-        let evil = "/data/a\"b\n\u{202e}c";
+        let evil = "/data/a\"b\n\u{202e}c\u{1b}\u{e0041}\u{200b}";
         gate.begin(Syscall::PathOpen);
         let open = Request::new(Syscall::PathOpen)
             .fd(3)
@@ -526,7 +533,12 @@ mod tests {
         assert_eq!(open["syscall"], "path_open");
         assert_eq!(open["fd"], 3);
         assert_eq!(open["mount"], "/data");
-        assert_eq!(open["path"], "/data/a\"b\n\u{202e}c");
+        // Escaped text, so that a decoded value is as safe to print as the line.
+        assert_eq!(
+            open["path"],
+            r#"/data/a\"b\n\u{202e}c\x1b\u{e0041}\u{200b}"#
+        );
+        assert!(text.is_ascii(), "{text}");
         assert_eq!(open["access"], serde_json::json!(["write", "create"]));
         assert_eq!(open["oflags"], serde_json::json!(["CREAT", "TRUNC"]));
         assert_eq!(open["fdflags"], serde_json::json!(["APPEND"]));
@@ -582,8 +594,9 @@ mod tests {
         assert_eq!(lines.len(), 5, "{text}");
         assert!(
             lines[0].starts_with(
-                "wasi-warden: path_open(fd=3, \"/data/a\\\"b\\n\\u{202e}c\", oflags=CREAT|TRUNC, \
-                 fdflags=APPEND, lookup=SYMLINK_FOLLOW, access=write|create) = 4 <"
+                "wasi-warden: path_open(fd=3, \"/data/a\\\"b\\n\\u{202e}c\\x1b\\u{e0041}\\u{200b}\", \
+                 oflags=CREAT|TRUNC, fdflags=APPEND, lookup=SYMLINK_FOLLOW, access=write|create) \
+                 = 4 <"
             ),
             "{}",
             lines[0]

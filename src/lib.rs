@@ -49,6 +49,7 @@ pub mod clock;
 pub mod ctx;
 pub mod deadline;
 mod errno;
+pub mod escape;
 mod guest;
 pub mod limits;
 mod linker;
@@ -63,6 +64,7 @@ pub mod vfs;
 
 pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use escape::escape;
 pub use limits::FsLimits;
 pub use linker::{AlreadyBound, add_to_linker};
 pub use policy::{

@@ -18,7 +18,7 @@ use wasi_warden::stdio::OutputLimitExceeded;
 use wasi_warden::wasmtime::{Config, Engine, Module, Trap};
 use wasi_warden::{
     I32Exit, Input, LimitStop, MemFs, Outcome, Output, Overlay, Perms, RunLimits, WasiCtx,
-    WasiCtxBuilder, run_command_with,
+    WasiCtxBuilder, escape, run_command_with,
 };
 
 /// Exit status when the guest trapped or was stopped by a limit: 128 + SIGABRT, what
@@ -35,13 +35,15 @@ const EXIT_FUEL: u8 = 125;
 const EXIT_MEMORY: u8 = 123;
 
 fn main() -> ExitCode {
+    report_panics_escaped();
     let Cli { command } = Cli::parse();
     match command {
         Command::Run(args) => run(args),
     }
 }
 
-/// Everything that can stop the guest from starting, as one line for the user.
+/// Everything that can stop the guest from starting, as one line for the user (unescaped:
+/// [`fail`] escapes it).
 struct SetupError(String);
 
 fn run(args: RunArgs) -> ExitCode {
@@ -363,9 +365,37 @@ fn trapped(error: &wasi_warden::wasmtime::Error, timeout: Option<Duration>) -> E
     fail(EXIT_TRAPPED, &message)
 }
 
+/// Prints `wasi-warden: MESSAGE` on stderr and returns `status`. Every message of the CLI goes
+/// through here, and all of it after the prefix is [`escape`]d: messages carry guest-controlled
+/// text (import and export names, module and function names from the name section in
+/// wasmtime's backtraces, module file names, guest paths and names inside trap and `--save-fs`
+/// errors) mixed with ours, and escaping the whole message cannot miss any of it.
 fn fail(status: u8, message: &str) -> ExitCode {
-    eprintln!("wasi-warden: {message}");
+    eprintln!("{}", shown(message));
     ExitCode::from(status)
+}
+
+/// `message` as [`fail`] prints it: prefixed and escaped.
+fn shown(message: &str) -> String {
+    format!("wasi-warden: {}", escape(message))
+}
+
+/// Replaces the default panic message (which prints the payload raw, and a payload may quote
+/// guest data) with one escaped line; `RUST_BACKTRACE` still adds the host backtrace.
+fn report_panics_escaped() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload_as_str()
+            .unwrap_or("a panic with a non-text payload");
+        let at = info
+            .location()
+            .map_or(String::new(), |l| format!(" at {l}"));
+        eprintln!("wasi-warden: internal error{at}: {}", escape(payload));
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("{backtrace}");
+        }
+    }));
 }
 
 /// Folds a multi-line message into one line. wat parse errors carry a source excerpt
@@ -386,12 +416,27 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{one_line, shown};
 
     #[test]
     fn one_line_keeps_the_location_and_drops_the_excerpt() {
         let wat_error = "unknown operator\n     --> bad.wat:1:19\n      |\n    1 | (module (i32.bogus))\n      |         ^\n";
         assert_eq!(one_line(wat_error), "unknown operator --> bad.wat:1:19");
         assert_eq!(one_line("a: b\nc"), "a: b c");
+    }
+
+    #[test]
+    fn messages_are_shown_on_one_line_with_guest_text_escaped() {
+        // The shape of wasmtime's `{:#}` for a failed start function: the backtrace carries
+        // the name section's module and function names.
+        let error = "error while executing at wasm backtrace:\n    0:   0x6e - \
+                     mod\u{1b}[2J!\u{1b}]0;x\u{7}evil\u{202e}\n\nCaused by:\n    boom\u{e0041}";
+        let line = shown(&format!("cannot run module m.wat: {}", one_line(error)));
+        assert_eq!(
+            line,
+            "wasi-warden: cannot run module m.wat: error while executing at wasm backtrace: \
+             0:   0x6e - mod\\x1b[2J!\\x1b]0;x\\x07evil\\u{202e} Caused by: boom\\u{e0041}"
+        );
+        assert_eq!(shown("plain: caf\u{e9}"), "wasi-warden: plain: caf\u{e9}");
     }
 }

@@ -2,6 +2,9 @@
 //! (a child process, stdin closed). Guests are small hand-written WAT files, so these tests need
 //! no wasm32 toolchain.
 
+#[path = "cli/escape.rs"]
+mod escape;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

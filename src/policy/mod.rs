@@ -20,14 +20,13 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use crate::escape::escape;
 pub use ask::AskFirst;
 pub use file::PolicyFileError;
 pub use handle::{Gate, PolicyHandle};
 pub(crate) use pattern::is_under;
 pub use pattern::{PathPattern, PatternError};
-pub use prompt::{
-    Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter, escape,
-};
+pub use prompt::{Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter};
 pub use request::{Access, Flags, GuestPath, Request, RequestBuf, join, normalize};
 pub use syscall::{Syscall, SyscallSet, UnknownSyscall};
 pub use table::{Action, PolicyTable, Rule};

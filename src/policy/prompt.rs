@@ -1,10 +1,11 @@
-//! Asking a human: the [`Prompter`] trait, the [`Prompt`] it is shown (escaped, so a guest-chosen
-//! path cannot forge the question or the terminal), the [`Answer`]s, and two prompters: one that
-//! forwards prompts over a channel to another thread (a UI) with a timeout, and one that asks on
-//! the terminal. A prompter that fails, panics or times out means deny. Nothing here decides
-//! policy or remembers answers (that is `handle.rs`).
+//! Asking a human: the [`Prompter`] trait, the [`Prompt`] it is shown (escaped with
+//! [`crate::escape()`], so a guest-chosen path cannot forge the question or the terminal), the
+//! [`Answer`]s, and two prompters: one that forwards prompts over a channel to another thread
+//! (a UI) with a timeout, and one that asks on the terminal. A prompter that fails, panics or
+//! times out means deny. Nothing here decides policy or remembers answers (that is `handle.rs`).
 
 use super::{Access, Request, Syscall, normalize};
+use crate::escape::escape;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -152,43 +153,6 @@ fn describe_pathless(out: &mut String, request: &Request<'_>) {
             }
         }
     };
-}
-
-/// Escapes text for a terminal: backslash, quotes, every control character (C0, DEL, C1, so
-/// newlines and ANSI escapes), and the invisible or direction-changing characters (bidi
-/// overrides and isolates, zero-width characters, line/paragraph separators) become `\n`,
-/// `\x1b`, `\u{202e}`… Borrows when nothing needs escaping.
-pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && needs_escape(c) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_escape(c: char) -> bool {
-    matches!(c,
-        '\\' | '"'
-        | '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
-        | '\u{ad}' | '\u{61c}' | '\u{180e}'
-        | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
-        | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// A path as shown: bare when it is plainly printable, otherwise quoted and escaped, so the

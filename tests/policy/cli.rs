@@ -284,6 +284,107 @@ fn ask_on_a_terminal_answers_y_a_n_never() {
     );
 }
 
+/// Opens one path whose name holds an OSC title sequence (ESC ... BEL), U+202E and a tag
+/// character, printing `O` or `E`.
+const EVIL_OPEN: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "e\1b]0;pwned\07\e2\80\ae\f3\a0\81\81")
+  (func (export "_start")
+    (i32.store8 (i32.const 200)
+      (select (i32.const 79) (i32.const 69)
+        (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 18)
+          (i32.const 1) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 300)))))
+    (i32.store (i32.const 0) (i32.const 200))
+    (i32.store (i32.const 4) (i32.const 1))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+/// The `--ask` question on a terminal shows a guest path escaped: the terminal sees no raw
+/// control character (but the `\r\n` line ends the terminal itself adds) and no invisible one.
+#[test]
+fn ask_on_a_terminal_escapes_guest_paths() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let dir = tempfile::tempdir().unwrap();
+    let guest = write_file(dir.path(), "evil.wat", EVIL_OPEN);
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let child = Command::new("setsid")
+        .args(["-w", "-c", bin(), "run", "--ask", &guest])
+        .stdin(slave)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(master);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let question = "[y]es once, [a]lways, [n]o, [N]ever? ";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(question) {
+        assert!(
+            Instant::now() < deadline,
+            "no prompt: {:?}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    master.write_all(b"n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(master);
+    let _ = reader.join();
+    let shown = seen.lock().unwrap().clone();
+    let text = String::from_utf8(shown.clone()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "E", "{text:?}");
+    assert!(
+        text.contains(&format!(
+            "wasi-warden: module wants to write and create \
+             \"/e\\x1b]0;pwned\\x07\\u{{202e}}\\u{{e0041}}\" \u{2014} {question}"
+        )),
+        "{text:?}"
+    );
+    for (i, &b) in shown.iter().enumerate() {
+        let line_end = (b == b'\r' && shown.get(i + 1) == Some(&b'\n')) || b == b'\n';
+        assert!(
+            line_end || (b >= 0x20 && b != 0x7f),
+            "raw {b:#04x} in {text:?}"
+        );
+    }
+    assert!(
+        !text.chars().any(|c| matches!(c, '\u{202e}' | '\u{e0041}')),
+        "{text:?}"
+    );
+    assert_clean_bytes(&out.stderr);
+}
+
+/// No control byte but `\n`, no DEL.
+fn assert_clean_bytes(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        bytes
+            .iter()
+            .all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f)),
+        "{text:?}"
+    );
+}
+
 /// Accepts one connection on fd 4 and echoes it until end-of-stream.
 const ECHO: &str = r#"(module
   (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
