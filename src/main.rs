@@ -354,15 +354,46 @@ fn trapped(error: &wasi_warden::wasmtime::Error, timeout: Option<Duration>) -> E
     } else if let Some(trap) = error.downcast_ref::<Trap>() {
         let reason = trap.to_string();
         let reason = reason.strip_prefix("wasm trap: ").unwrap_or(&reason);
-        format!("guest trapped: {reason}")
+        format!("guest trapped: {reason}{}", where_in_the_guest(error))
     } else {
         // Host-side stops (a failing import...): the innermost cause is the informative part.
         format!(
-            "guest trapped: {}",
-            one_line(&error.root_cause().to_string())
+            "guest trapped: {}{}",
+            one_line(&error.root_cause().to_string()),
+            where_in_the_guest(error)
         )
     };
     fail(EXIT_TRAPPED, &message)
+}
+
+/// The innermost wasm frames of a trap, as ` (in module!function, called from …)` — names come
+/// from the module's name section, so [`fail`] escapes them with the rest of the message.
+fn where_in_the_guest(error: &wasi_warden::wasmtime::Error) -> String {
+    const FRAMES: usize = 3;
+    let Some(backtrace) = error.downcast_ref::<wasi_warden::wasmtime::WasmBacktrace>() else {
+        return String::new();
+    };
+    let frames: Vec<String> = backtrace
+        .frames()
+        .iter()
+        .take(FRAMES)
+        .map(|frame| {
+            let module = frame.module().name().unwrap_or("<module>");
+            match frame.func_name() {
+                Some(name) => format!("{module}!{name}"),
+                None => format!("{module}!<function {}>", frame.func_index()),
+            }
+        })
+        .collect();
+    if frames.is_empty() {
+        return String::new();
+    }
+    let more = if backtrace.frames().len() > FRAMES {
+        ", …"
+    } else {
+        ""
+    };
+    format!(" (in {}{more})", frames.join(", called from "))
 }
 
 /// Prints `wasi-warden: MESSAGE` on stderr and returns `status`. Every message of the CLI goes
@@ -371,9 +402,15 @@ fn trapped(error: &wasi_warden::wasmtime::Error, timeout: Option<Duration>) -> E
 /// wasmtime's backtraces, module file names, guest paths and names inside trap and `--save-fs`
 /// errors) mixed with ours, and escaping the whole message cannot miss any of it.
 fn fail(status: u8, message: &str) -> ExitCode {
-    eprintln!("{}", shown(message));
+    // The guest may have been stopped because stderr stopped draining: the message waits for
+    // room a quarter of a second at most, then is dropped, so the CLI still exits promptly.
+    let line = format!("{}\n", shown(message));
+    wasi_warden::stdio::write_host_stderr(line.as_bytes(), MESSAGE_PATIENCE);
     ExitCode::from(status)
 }
+
+/// How long a message of the CLI waits for a full stderr to take it.
+const MESSAGE_PATIENCE: Duration = Duration::from_millis(250);
 
 /// `message` as [`fail`] prints it: prefixed and escaped.
 fn shown(message: &str) -> String {

@@ -445,12 +445,11 @@ mod host_out {
         while !rest.is_empty() {
             // A plain descriptor may block: write only once it has room, and at most what a
             // pipe takes whole (PIPE_BUF) in case it is one after all.
-            if matches!(route, Route::Plain) {
-                if !crate::deadline::wait_fd(fd, PollFlags::OUT, Some(at))
+            if matches!(route, Route::Plain)
+                && !crate::deadline::wait_fd(fd, PollFlags::OUT, Some(at))
                     .map_err(|e| StreamError::Io(e.to_string()))?
-                {
-                    return Err(StreamError::Timeout);
-                }
+            {
+                return Err(StreamError::Timeout);
             }
             let chunk = match route {
                 Route::Plain => rest.get(..rest.len().min(4096)).unwrap_or(rest),
@@ -479,6 +478,17 @@ mod host_out {
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` to the host process's stderr, waiting at most `patience` for room: for the
+/// host's own messages after a guest was stopped, perhaps because stderr stopped draining
+/// (the CLI's one-line reports). Returns whether every byte was written.
+pub fn write_host_stderr(bytes: &[u8], patience: std::time::Duration) -> bool {
+    let Some(at) = Instant::now().checked_add(patience) else {
+        return std::io::stderr().lock().write_all(bytes).is_ok();
+    };
+    let _err = std::io::stderr().lock();
+    host_out::write_all(HostStream::Stderr, bytes, at).is_ok()
 }
 
 /// Reads the host's stdin (fd 0) directly, bypassing std's buffer so that what `poll` reports

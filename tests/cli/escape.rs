@@ -96,9 +96,8 @@ fn a_link_error_escapes_the_import_names() {
 
 #[test]
 fn a_backtrace_escapes_module_and_function_names() {
-    // The start function fails in a host call (a pointer out of bounds), so the run fails
-    // while instantiating and the message carries wasmtime's backtrace, with the name
-    // section's module and function names.
+    // The start function fails in a host call (a pointer out of bounds): the one-line trap
+    // message names the innermost frames, with the name section's module and function names.
     let dir = tempfile::tempdir().unwrap();
     let wat = guest(
         dir.path(),
