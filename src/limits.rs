@@ -77,6 +77,11 @@ pub const FS_PAGE_TABLE_COST: u64 = 512;
 /// smallest tables; the quarter covers allocator rounding). `tests/memory_bound.rs` checks it.
 pub const FS_MEMORY_SLACK: u64 = 64 << 10;
 
+/// Archive bytes an image may spend on one entry besides its path and link target: a ustar
+/// header, a PAX header and the rest of its records block (mtime, size, sparse records), and
+/// the padding of a sparse map and of the data. Part of `vfs::image::ImageBudget::of`.
+pub const IMAGE_ENTRY_OVERHEAD: u64 = 3072;
+
 /// Budgets of one in-memory filesystem (see `MemFs::with_limits`). Each is charged before the
 /// memory is allocated, and a refused operation changes nothing.
 ///

@@ -148,7 +148,7 @@ impl Probe {
             }
             Err(e) => panic!("{what}: unexpected {e:?}"),
         };
-        if self.steps % 512 == 0 {
+        if self.steps.is_multiple_of(512) {
             let held = self.held().1;
             assert!(
                 held <= bound(self.quota),
@@ -165,13 +165,28 @@ impl Probe {
         self.refused.0 + self.refused.1 >= 64
     }
 
-    /// Checks and prints the figures; `fs` is still alive here.
+    /// Checks and prints the figures; `fs` is still alive here. Then nothing is lost: the tree
+    /// saves as an image, which loads back under the same limits.
     fn finish(self, name: &str, fs: &MemFs) {
         let (asked, spent) = self.held();
         let usage = fs.usage();
+        let mut image = Vec::new();
+        fs.save_tar(&mut image)
+            .unwrap_or_else(|e| panic!("{name}: a tree within its budgets does not save: {e}"));
+        let back = MemFs::from_tar(&image[..], fs.limits())
+            .unwrap_or_else(|e| panic!("{name}: its image does not load back: {e}"));
+        assert_eq!(back.usage().inodes, usage.inodes, "{name}");
+        assert_eq!(back.usage().extra_links, usage.extra_links, "{name}");
+        assert!(
+            back.usage().bytes <= usage.bytes,
+            "{name}: {:?}",
+            back.usage()
+        );
         eprintln!(
             "memory_bound {name:<24} quota {q:>8} | held {asked:>9} asked {spent:>9} malloc \
-             = {ratio:.3} x quota | bound {b} | {usage:?} | refused {r:?} in {n} steps",
+             = {ratio:.3} x quota | bound {b} | {usage:?} | refused {r:?} in {n} steps | \
+             image {i} bytes",
+            i = image.len(),
             q = self.quota,
             ratio = spent as f64 / self.quota as f64,
             b = bound(self.quota),
@@ -351,7 +366,7 @@ fn long_names() {
     let mut i = 0u64;
     while !p.done() {
         let name = long_name(i, 255);
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             p.step("mkdir", root.create_dir(&name));
         } else {
             p.step("create", root.open_file(&name, CREATE).map(drop));

@@ -163,8 +163,8 @@ pub(super) struct SparseData {
     stored: u64,
     /// Sum of the windows' capacities.
     capacity: u64,
-    /// The page whose window may have room past its bytes (the one last grown roomy); it is
-    /// trimmed when another page grows roomy or when the file's last handle closes.
+    /// The page whose window may have room past its bytes (the one last written roomy); it is
+    /// trimmed when another page is written or when the file's last handle closes.
     slack: Option<u64>,
 }
 
@@ -226,6 +226,13 @@ impl SparseData {
         if new_pages && self.rest.is_empty() {
             total = total.saturating_add(FS_PAGE_TABLE_COST);
         }
+        // A write elsewhere gives back the room of the page that has some (see `write_at`).
+        if let Some(slack) = self.slack.filter(|s| !(first..=last).contains(s)) {
+            let room = self
+                .page(slack)
+                .map_or(0, |p| p.cap().saturating_sub(ceil_grain(p.bytes.len())));
+            total = total.saturating_sub(room as u64);
+        }
         total
     }
 
@@ -286,8 +293,11 @@ impl SparseData {
             pos += take as u64;
             rest = tail;
         }
-        if roomy && self.slack != Some(last) {
+        // At most one page keeps room: the last one written roomy.
+        if self.slack != Some(last) {
             self.trim();
+        }
+        if roomy {
             self.slack = Some(last);
         }
         self.size = self.size.max(end);

@@ -105,6 +105,16 @@ impl MemDir {
     }
 }
 
+/// The bytes the `MemFs` of `dir` may still charge to its byte budget; `None` if it has none
+/// or `dir` belongs to another backend. An image loader bounds what it holds by this.
+pub(crate) fn bytes_left(dir: &dyn Dir) -> Option<u64> {
+    let mem = dir.as_any().downcast_ref::<MemDir>()?;
+    let st = mem.fs.lock();
+    st.limits
+        .bytes
+        .map(|limit| limit.saturating_sub(st.charged))
+}
+
 impl Drop for MemDir {
     fn drop(&mut self) {
         self.fs.release(self.ino);

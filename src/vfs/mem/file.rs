@@ -73,6 +73,13 @@ fn charged_write(
     data.write_at(buf, offset, roomy)
 }
 
+/// The stored regions of `file`, (offset, length) in order, if it is a `MemFs` file (what a
+/// sparse image stores; the gaps are holes); `None` for any other backend's file.
+pub(crate) fn regions(file: &dyn File) -> Option<Vec<(u64, u64)>> {
+    let mem = file.as_any().downcast_ref::<MemFile>()?;
+    mem.read(SparseData::regions).ok()
+}
+
 impl Drop for MemFile {
     fn drop(&mut self) {
         self.fs.release(self.ino);

@@ -25,7 +25,9 @@ use super::{Dir, File};
 use crate::clock::{HostTime, TimeSource};
 use crate::limits::FsLimits;
 use dir::MemDir;
+pub(crate) use dir::bytes_left;
 use file::MemFile;
+pub(crate) use file::regions;
 use node::{Kind, ROOT, State};
 
 /// One object of a tree snapshot (see [`MemFs::snapshot`]).
