@@ -94,7 +94,13 @@ fn plan(page: Option<&Page>, a: usize, b: usize, roomy: bool) -> Option<(usize, 
 /// [`plan`] says. Bytes of a new or moved window that were not written are zeros.
 fn write_page(page: &mut Page, a: usize, data: &[u8], roomy: bool) {
     let b = a + data.len();
-    match plan(Some(page), a, b, roomy) {
+    // The common case first (appends and overwrites within the window's capacity).
+    let fits = !page.bytes.is_empty() && a >= page.lo && b <= page.lo + page.cap();
+    match if fits {
+        None
+    } else {
+        plan(Some(page), a, b, roomy)
+    } {
         None => {}
         Some((lo, cap)) if page.bytes.is_empty() => {
             page.lo = lo;
@@ -124,6 +130,13 @@ fn write_page(page: &mut Page, a: usize, data: &[u8], roomy: bool) {
 
 /// Fills `chunk` (page offsets `within ..`) from `page`; bytes outside its window are zeros.
 fn copy_out(chunk: &mut [u8], page: &Page, within: usize) {
+    // The common case first: the chunk lies inside the window.
+    if let Some(from) = within.checked_sub(page.lo)
+        && let Some(src) = page.bytes.get(from..from + chunk.len())
+    {
+        chunk.copy_from_slice(src);
+        return;
+    }
     let start = page.lo.max(within);
     let end = page.end().min(within + chunk.len());
     if start >= end {
