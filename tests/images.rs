@@ -148,6 +148,10 @@ fn a_sparse_file_larger_than_the_quota_is_saved_sparsely_and_loads_back() {
     huge_sparse(&fs);
     file(&fs.root(), "small", b"small");
     let bytes = save(&fs);
+    eprintln!(
+        "1 PiB sparse file under a 1 MiB quota: a {} byte image",
+        bytes.len()
+    );
     assert!(bytes.len() < 16 << 10, "a {} byte image", bytes.len());
     let back = MemFs::from_tar(&bytes[..], fs.limits()).unwrap();
     let root = back.root();

@@ -83,7 +83,7 @@ pub fn save(root: Arc<dyn Dir>, writer: impl Write, budget: ImageBudget) -> Resu
         meta: 0,
         data: 0,
     };
-    walk(&root, &mut count)?;
+    walk(&root, &mut count, None)?;
     count.end()?;
     count.check(budget)?;
     let mut out = Out {
@@ -91,7 +91,7 @@ pub fn save(root: Arc<dyn Dir>, writer: impl Write, budget: ImageBudget) -> Resu
         meta: 0,
         data: 0,
     };
-    walk(&root, &mut out)?;
+    walk(&root, &mut out, Some(budget))?;
     out.end()?;
     out.check(budget)
 }
@@ -175,8 +175,13 @@ impl<W: Write> Out<W> {
     }
 }
 
-/// Every object below `root`, depth first, names sorted.
-fn walk<W: Write>(root: &Arc<dyn Dir>, out: &mut Out<W>) -> Result<(), ImageError> {
+/// Every object below `root`, depth first, names sorted; with a `budget`, checked after each
+/// (a tree that grew since it was measured stops within a step of its budget).
+fn walk<W: Write>(
+    root: &Arc<dyn Dir>,
+    out: &mut Out<W>,
+    budget: Option<ImageBudget>,
+) -> Result<(), ImageError> {
     let mut saver = Saver {
         seen: HashMap::new(),
     };
@@ -197,6 +202,9 @@ fn walk<W: Write>(root: &Arc<dyn Dir>, out: &mut Out<W>) -> Result<(), ImageErro
             };
             if let Some(sub) = saver.object(out, &*dir, &name, &path)? {
                 subdirs.push((path, sub));
+            }
+            if let Some(budget) = budget {
+                out.check(budget)?;
             }
         }
         stack.extend(subdirs.into_iter().rev());
@@ -264,7 +272,11 @@ impl Saver {
                 }
                 let entry = Entry::new(tar::EntryType::Regular, 0o644, path, stat.mtim);
                 // A `MemFs` file knows its holes; any other is stored whole.
-                let body = match crate::vfs::mem::regions(&*file) {
+                let regions = crate::vfs::mem::regions(&*file).map(|mut r| {
+                    clip(&mut r, stat.size);
+                    r
+                });
+                let body = match regions {
                     Some(regions) if is_sparse(&regions, stat.size) => {
                         let (regions, padding) = block_regions(&regions);
                         Body::Sparse {
@@ -398,6 +410,15 @@ impl<'a> Entry<'a> {
                 out.pad(size)
             }
         }
+    }
+}
+
+/// Cuts `regions` to a file of `size` bytes (its size and its regions are read one after the
+/// other, and something else may write in between).
+fn clip(regions: &mut Vec<(u64, u64)>, size: u64) {
+    regions.retain(|(at, _)| *at < size);
+    if let Some((at, len)) = regions.last_mut() {
+        *len = (*len).min(size - *at);
     }
 }
 
