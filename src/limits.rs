@@ -49,12 +49,45 @@ pub const DEFAULT_MAX_FS_DEPTH: u32 = 512;
 /// The largest file size POSIX's signed `off_t` allows; the default `max_file_size`.
 pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
+/// What a `MemFs` charges its byte budget for the memory behind one inode (its slot in the
+/// inode table and the boxed inode itself), on top of what the inode stores. Every inode but
+/// the root pays it. Sized for the worst case: the table is given back once it is a third full.
+pub const FS_INODE_COST: u64 = 256;
+
+/// What a directory is charged on top of [`FS_INODE_COST`]: the smallest tables (name index and
+/// readdir order) its first entry allocates.
+pub const FS_DIR_COST: u64 = 576;
+
+/// What each directory entry (a file's name, every hard link, a directory's name) is charged on
+/// top of the name's own bytes: its share of the directory's two tables and the shared name's
+/// header. Sized for the worst case of a table shrunk at a third full and a B-tree of 5-entry
+/// nodes.
+pub const FS_NAME_COST: u64 = 320;
+
+/// What each page of a file past its first (64 KiB of file offsets, stored in a window of the
+/// bytes written in it) is charged on top of its window's capacity: its share of the file's
+/// page table.
+pub const FS_PAGE_COST: u64 = 160;
+
+/// What a file is charged once it has any page past its first: the page table's first node.
+pub const FS_PAGE_TABLE_COST: u64 = 512;
+
+/// The fixed part of the memory bound: a `MemFs` whose byte budget is `Q` holds at most
+/// `Q + Q / 4 + FS_MEMORY_SLACK` bytes of host memory (the empty filesystem, its root and its
+/// smallest tables; the quarter covers allocator rounding). `tests/memory_bound.rs` checks it.
+pub const FS_MEMORY_SLACK: u64 = 64 << 10;
+
+/// Archive bytes an image may spend on one entry besides its path and link target: a ustar
+/// header, a PAX header and the rest of its records block (mtime, size, sparse records), and
+/// the padding of a sparse map and of the data. Part of `vfs::image::ImageBudget::of`.
+pub const IMAGE_ENTRY_OVERHEAD: u64 = 3072;
+
 /// Budgets of one in-memory filesystem (see `MemFs::with_limits`). Each is charged before the
 /// memory is allocated, and a refused operation changes nothing.
 ///
 /// | budget | counts | refused with |
 /// |---|---|---|
-/// | `bytes` | bytes written into files + symlink targets; sparse gaps are free until written; hard links count once; an unlinked file's bytes are freed when its last handle closes | ENOSPC |
+/// | `bytes` | the host memory the tree holds: file windows (what was written, in 16-byte granules, with room for appends while open) and symlink targets, plus a fixed cost per inode, directory, name (and the name's bytes) and page (`FS_*_COST`); sparse gaps are free until written; hard links count their bytes once; an unlinked file's bytes are freed when its last handle closes | ENOSPC |
 /// | `inodes` | files, directories, symlinks (root included) and every extra hard link (as tmpfs, so names cannot grow without bound) | EDQUOT |
 /// | `max_file_size` | the logical size of one file (`set_size`, writes, `allocate`) | EFBIG |
 /// | `max_path_len` | bytes of an object's path from the root | ENAMETOOLONG |

@@ -119,21 +119,276 @@ fn loading_charges_the_quota() {
 
 #[test]
 fn saving_refuses_more_file_data_than_the_quota() {
-    // 4 bytes stored, but a hole makes the file 1 GiB long: the image would hold 1 GiB.
-    let fs = MemFs::new().quota(1 << 20);
-    let f = file(&fs.root(), "holey", b"data");
-    f.set_size(1 << 30).unwrap();
-    let err = fs.save_tar(std::io::sink()).unwrap_err();
+    // 2 MiB really stored, then the quota lowered to 1 MiB: the image would hold 2 MiB.
+    let fs = MemFs::new();
+    file(&fs.root(), "full", &[9; 2 << 20]);
+    fs.set_limits(FsLimits::quota(1 << 20));
+    let mut out = Vec::new();
+    let err = fs.save_tar(&mut out).unwrap_err();
+    assert!(matches!(&err, ImageError::Budget { .. }), "{err:?}");
+    let message = err.to_string();
     assert!(
-        matches!(
-            &err,
-            ImageError::Fs {
-                error: FsError::NoSpace,
-                ..
-            }
-        ),
-        "{err:?}"
+        message.contains("image budget exhausted") && message.contains("file data"),
+        "{message}"
     );
+    // Refused before anything was written.
+    assert!(out.is_empty(), "{} bytes written", out.len());
+}
+
+/// 1 PiB long, "hello" at 32 TiB and "head" at 0: far more than any quota, stored sparsely.
+fn huge_sparse(fs: &MemFs) {
+    let f = file(&fs.root(), "huge", b"head");
+    f.set_size(1 << 50).unwrap();
+    f.write_at(b"hello", 32 << 40).unwrap();
+}
+
+#[test]
+fn a_sparse_file_larger_than_the_quota_is_saved_sparsely_and_loads_back() {
+    let fs = MemFs::new().quota(1 << 20);
+    huge_sparse(&fs);
+    file(&fs.root(), "small", b"small");
+    let bytes = save(&fs);
+    eprintln!(
+        "1 PiB sparse file under a 1 MiB quota: a {} byte image",
+        bytes.len()
+    );
+    assert!(bytes.len() < 16 << 10, "a {} byte image", bytes.len());
+    let back = MemFs::from_tar(&bytes[..], fs.limits()).unwrap();
+    let root = back.root();
+    let Node::File(huge) = root.lookup("huge").unwrap() else {
+        panic!("huge is not a file")
+    };
+    assert_eq!(huge.stat().unwrap().size, 1 << 50);
+    let mut buf = [0xAA; 9];
+    assert_eq!(huge.read_at(&mut buf, (32 << 40) - 2).unwrap(), 9);
+    assert_eq!(&buf, b"\0\0hello\0\0");
+    assert_eq!(huge.read_at(&mut buf[..4], 0).unwrap(), 4);
+    assert_eq!(&buf[..4], b"head");
+    assert_eq!(back.usage().bytes, 4 + 5 + 5);
+    assert!(back.usage().charged < 8 << 10, "{:?}", back.usage());
+    // Saved again, the same bytes.
+    assert_eq!(save(&back), bytes);
+}
+
+/// Runs the system's `tar` with `args` in `dir`; `None` (and a note) if there is none.
+fn system_tar(dir: &std::path::Path, args: &[&str]) -> Option<std::process::Output> {
+    match std::process::Command::new("tar")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) => {
+            eprintln!("note: skipped, no system tar ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn gnu_tar_extracts_our_sparse_images() {
+    // 1 GiB with bytes at 0 and at 700 MiB (a host filesystem holds that sparsely, too).
+    let fs = MemFs::new().quota(1 << 20);
+    let f = file(&fs.root(), "sparse", b"head");
+    f.set_size(1 << 30).unwrap();
+    f.write_at(b"middle", 700 << 20).unwrap();
+    fs.root().create_dir("d").unwrap();
+    file(&subdir(&fs.root(), "d"), &"n".repeat(150), b"long name");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("image.tar"), save(&fs)).unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let Some(out) = system_tar(dir.path(), &["-xf", "image.tar", "-C", "out"]) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.path().join("out/sparse");
+    let data = std::fs::metadata(&path).unwrap();
+    assert_eq!(data.len(), 1 << 30);
+    use std::io::{Read, Seek, SeekFrom};
+    let mut host = std::fs::File::open(&path).unwrap();
+    let mut buf = [0u8; 8];
+    host.read_exact(&mut buf[..4]).unwrap();
+    assert_eq!(&buf[..4], b"head");
+    host.seek(SeekFrom::Start((700 << 20) - 1)).unwrap();
+    host.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"\0middle\0");
+    let long = std::fs::read(dir.path().join("out/d").join("n".repeat(150))).unwrap();
+    assert_eq!(long, b"long name");
+    // Nothing else: no placeholder directory of a reader that missed the sparse records.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["d", "sparse"]);
+}
+
+#[test]
+fn a_sparse_archive_made_by_gnu_tar_loads_sparsely() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let host = std::fs::File::create(dir.path().join("src/holes")).unwrap();
+    host.set_len(3 << 30).unwrap();
+    use std::io::{Seek, SeekFrom, Write};
+    let mut host = host;
+    host.seek(SeekFrom::Start(2 << 30)).unwrap();
+    host.write_all(b"deep data").unwrap();
+    drop(host);
+    std::fs::write(dir.path().join("src/plain"), b"plain").unwrap();
+    let Some(out) = system_tar(
+        dir.path(),
+        &[
+            "--sparse",
+            "--format=pax",
+            "-cf",
+            "gnu.tar",
+            "-C",
+            "src",
+            "holes",
+            "plain",
+        ],
+    ) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.path().join("gnu.tar")).unwrap();
+    let fs = MemFs::from_tar(&bytes[..], FsLimits::quota(1 << 20)).unwrap();
+    let Node::File(holes) = fs.root().lookup("holes").unwrap() else {
+        panic!("holes is not a file")
+    };
+    assert_eq!(holes.stat().unwrap().size, 3 << 30);
+    let mut buf = [0xAA; 11];
+    assert_eq!(holes.read_at(&mut buf, (2 << 30) - 1).unwrap(), 11);
+    assert_eq!(&buf, b"\0deep data\0");
+    assert!(fs.usage().charged < 64 << 10, "{:?}", fs.usage());
+    let names: Vec<String> = fs.snapshot().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(names, ["holes", "plain"]);
+}
+
+/// 20,000 empty files with long paths (a 16-deep chain of 240-byte directories), built without
+/// a quota: as large an image as names alone can make.
+fn many_long_names(fs: &MemFs) {
+    let mut dir = fs.root();
+    for i in 0..16 {
+        let name = format!("{i:02}{}", "d".repeat(238));
+        dir.create_dir(&name).unwrap();
+        dir = subdir(&dir, &name);
+    }
+    for i in 0..20_000 {
+        drop(
+            dir.open_file(&format!("{i:05}{}", "f".repeat(60)), CREATE)
+                .unwrap(),
+        );
+    }
+}
+
+#[test]
+fn the_image_budget_covers_headers_and_names() {
+    let fs = MemFs::new();
+    many_long_names(&fs);
+    let unlimited = save(&fs).len();
+    // The same tree under a 1 MiB quota (lowered after it was built): refused, nothing written.
+    fs.set_limits(FsLimits::quota(1 << 20));
+    let mut out = Vec::new();
+    let err = fs.save_tar(&mut out).unwrap_err();
+    let message = err.to_string();
+    eprintln!("20,000 long names: {unlimited} bytes unlimited; at 1 MiB: {message}");
+    assert!(matches!(&err, ImageError::Budget { .. }), "{err:?}");
+    assert!(
+        message.contains("image budget exhausted") && message.contains("headers and names"),
+        "{message}"
+    );
+    assert!(out.is_empty(), "{} bytes written", out.len());
+    // Built under the quota, the tree stops at ENOSPC; its image saves, and is bounded.
+    let fs = MemFs::new().quota(1 << 20);
+    let mut dir = fs.root();
+    for i in 0..16 {
+        let name = format!("{i:02}{}", "d".repeat(238));
+        dir.create_dir(&name).unwrap();
+        dir = subdir(&dir, &name);
+    }
+    let mut made = 0;
+    while dir
+        .open_file(&format!("{made:05}{}", "f".repeat(60)), CREATE)
+        .is_ok()
+    {
+        made += 1;
+    }
+    let bytes = save(&fs);
+    let budget = image::ImageBudget::of(&fs.limits());
+    eprintln!(
+        "under 1 MiB: {made} files, a {} byte image (budget: {budget:?})",
+        bytes.len()
+    );
+    assert!((bytes.len() as u64) <= budget.data.unwrap() + budget.metadata.unwrap());
+    let back = MemFs::from_tar(&bytes[..], fs.limits()).unwrap();
+    assert_eq!(back.snapshot(), fs.snapshot());
+}
+
+/// Creates /huge (1 PiB, "hello" at 32 TiB) and /out.txt, then spins until stopped.
+const SPARSE_THEN_SPIN: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_pwrite" (func $fd_pwrite (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_size" (func $set_size (param i32 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 200) "huge")
+  (data (i32.const 220) "out.txt")
+  (data (i32.const 100) "hello")
+  (func (export "_start")
+    (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 4)
+      (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 300)))
+    (drop (call $set_size (i32.load (i32.const 300)) (i64.const 0x4000000000000)))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $fd_pwrite (i32.load (i32.const 300)) (i32.const 0) (i32.const 1)
+      (i64.const 0x200000000000) (i32.const 8)))
+    (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 220) (i32.const 7)
+      (i32.const 1) (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 304)))
+    (drop (call $fd_pwrite (i32.load (i32.const 304)) (i32.const 0) (i32.const 1)
+      (i64.const 0) (i32.const 8)))
+    (loop $spin (br $spin))))"#;
+
+#[test]
+fn a_sparse_tree_is_saved_whole_after_the_guest_is_stopped_by_its_timeout() {
+    use wasi_warden::RunLimits;
+    let limits = RunLimits {
+        timeout: Some(std::time::Duration::from_millis(200)),
+        ..RunLimits::default()
+    };
+    let mut config = wasi_warden::wasmtime::Config::new();
+    limits.configure(&mut config);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, SPARSE_THEN_SPIN).unwrap();
+    let fs = MemFs::new().quota(1 << 20);
+    let ctx = WasiCtx::builder().mount("/", fs.clone()).build();
+    let (outcome, ctx) = wasi_warden::run_command_with(&engine, &module, ctx, &limits).unwrap();
+    assert!(outcome.limit().is_some(), "{outcome:?}");
+    // The context (and every descriptor the guest held) is still alive: the image is whole.
+    let bytes = save(&fs);
+    drop(ctx);
+    assert_eq!(save(&fs), bytes);
+    let back = MemFs::from_tar(&bytes[..], fs.limits()).unwrap();
+    let root = back.root();
+    assert_eq!(root.stat_at("huge").unwrap().size, 1 << 50);
+    let Node::File(huge) = root.lookup("huge").unwrap() else {
+        panic!("huge is not a file")
+    };
+    let mut buf = [0u8; 5];
+    huge.read_at(&mut buf, 32 << 40).unwrap();
+    assert_eq!(&buf, b"hello");
+    let Node::File(out) = root.lookup("out.txt").unwrap() else {
+        panic!("out.txt is not a file")
+    };
+    out.read_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"hello");
 }
 
 #[test]
@@ -281,6 +536,107 @@ fn hostile_archives_are_refused_with_a_clear_error() {
             assert!(!path.contains(".."), "{what}: {path}");
         }
     }
+}
+
+/// A PAX header holding `records` (key, value), as one 'x' entry.
+fn pax(records: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (key, value) in records {
+        let rest = format!(" {key}={value}\n");
+        let mut len = rest.len() + 1;
+        while format!("{len}{rest}").len() != len {
+            len += 1;
+        }
+        body.extend_from_slice(format!("{len}{rest}").as_bytes());
+    }
+    [
+        header(b"././@PaxHeader", b'x', body.len() as u64, b""),
+        data(&body),
+    ]
+    .concat()
+}
+
+/// A PAX 1.0 sparse entry named `name` of `realsize` whose data block is `map` then `body`.
+fn sparse_entry(name: &str, realsize: &str, map: &[u8], body: &[u8]) -> Vec<u8> {
+    let block = [data(map), body.to_vec()].concat();
+    [
+        pax(&[
+            ("GNU.sparse.major", "1"),
+            ("GNU.sparse.minor", "0"),
+            ("GNU.sparse.name", name),
+            ("GNU.sparse.realsize", realsize),
+        ]),
+        header(b"GNUSparseFile.0/x", b'0', block.len() as u64, b""),
+        data(&block),
+    ]
+    .concat()
+}
+
+#[test]
+fn hostile_sparse_maps_are_refused_without_allocating() {
+    // A billion regions claimed; a real map of a few regions that do not match it.
+    let billion = archive(&[sparse_entry("s", "100", b"1000000000\n0\n1\n", b"x")]);
+    // Regions out of order, overlapping, past the end, a number too long, realsize 2^63.
+    let unordered = archive(&[sparse_entry("s", "100", b"2\n10\n1\n0\n1\n", b"ab")]);
+    let overlap = archive(&[sparse_entry("s", "100", b"2\n0\n5\n3\n1\n", b"abcdef")]);
+    let past_end = archive(&[sparse_entry("s", "100", b"1\n99\n5\n", b"abcde")]);
+    let long_number = archive(&[sparse_entry("s", "100", &[b'9'; 400], b"")]);
+    let huge = archive(&[sparse_entry("s", "9223372036854775808", b"1\n0\n1\n", b"x")]);
+    let mismatch = archive(&[sparse_entry("s", "100", b"1\n0\n50\n", b"x")]);
+    let old_format = archive(&[
+        pax(&[("GNU.sparse.size", "100"), ("GNU.sparse.map", "0,1")]),
+        [header(b"s", b'0', 1, b""), data(b"x")].concat(),
+    ]);
+    let version = archive(&[
+        pax(&[("GNU.sparse.major", "2"), ("GNU.sparse.minor", "0")]),
+        [header(b"s", b'0', 1, b""), data(b"x")].concat(),
+    ]);
+    let cases = [
+        ("billion", billion, "sparse map"),
+        ("unordered", unordered, "sparse map"),
+        ("overlap", overlap, "sparse map"),
+        ("past the end", past_end, "sparse map"),
+        ("long number", long_number, "sparse map"),
+        ("realsize 2^63", huge, "larger than the largest file"),
+        ("mismatch", mismatch, "sparse map"),
+        ("old format", old_format, "sparse format"),
+        ("version 2", version, "sparse format"),
+    ];
+    for (what, bytes, hint) in cases {
+        let (message, fs) = load_err(&bytes);
+        assert!(message.contains(hint), "{what}: {message:?} lacks {hint:?}");
+        assert!(fs.usage().charged < 4096, "{what}: {:?}", fs.usage());
+    }
+}
+
+#[test]
+fn a_sparse_map_is_bounded_by_the_quota() {
+    // 300,000 real one-byte regions: a 16-byte region each is more than a 1 MiB quota has
+    // room for, so the map is refused before it is held.
+    let n = 300_000u64;
+    let mut map = format!("{n}\n");
+    for i in 0..n {
+        map.push_str(&format!("{}\n1\n", i * 2));
+    }
+    let bytes = archive(&[sparse_entry(
+        "s",
+        &(2 * n).to_string(),
+        map.as_bytes(),
+        &vec![1; n as usize],
+    )]);
+    let fs = MemFs::new().quota(1 << 20);
+    let err = image::load(fs.root(), &bytes[..]).unwrap_err();
+    assert!(err.to_string().contains("sparse map"), "{err}");
+    // With room, the same map loads.
+    let fs = MemFs::from_tar(&bytes[..], FsLimits::quota(64 << 20)).unwrap();
+    assert!(fs.usage().bytes < 2 * n, "{:?}", fs.usage());
+    let mut buf = [9u8; 3];
+    fs.root()
+        .open_file("s", OpenOptions::default())
+        .unwrap()
+        .read_at(&mut buf, 2 * n - 4)
+        .unwrap();
+    assert_eq!(buf, [1, 0, 1]);
 }
 
 #[test]

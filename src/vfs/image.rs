@@ -1,14 +1,16 @@
 //! Filesystem images: a tar archive loaded into a directory tree, and a tree saved as a tar.
 //! Works over the `Dir` / `File` traits, so loading goes through the same name checks and
 //! budgets as a guest's own writes (a `MemFs` quota bounds what an archive can fill), and saving
-//! works for any backend. Archives are hostile input: absolute or `..` names, links that leave
-//! the tree, entries through symlinks, oversized metadata and truncated data are refused with an
-//! error naming the entry. Nothing here touches the host filesystem; readers and writers are
-//! the caller's.
+//! works for any backend, within an image budget. Sparse files use the PAX sparse format 1.0
+//! (`sparse.rs`) both ways. Archives are hostile input: absolute or `..` names, links that leave
+//! the tree, entries through symlinks, oversized metadata, hostile sparse maps and truncated
+//! data are refused with an error naming the entry. Nothing here touches the host filesystem;
+//! readers and writers are the caller's.
 
 mod save;
+mod sparse;
 
-pub use save::save;
+pub use save::{ImageBudget, save};
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -18,6 +20,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Dir, File, FsError, MemFs, Node, OpenOptions, SetTime};
+use sparse::SparseRecords;
 
 /// Bytes of archive metadata (headers, long names, PAX records, skipped padding) accepted
 /// between two entries: far more than any real name needs, little enough to hold in memory.
@@ -38,6 +41,15 @@ pub enum ImageError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Saving: the image would pass its budget ([`ImageBudget`]); nothing was written.
+    Budget {
+        /// Which part of the budget.
+        part: BudgetPart,
+        /// Bytes past the limit.
+        over: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The tree refused an object (a budget, a name): the path and the backend's error.
     Fs {
         /// The object's path in the tree.
@@ -52,12 +64,29 @@ impl fmt::Display for ImageError {
         match self {
             ImageError::Io(e) => write!(f, "{e}"),
             ImageError::Refused { entry, reason } => write!(f, "entry {entry:?}: {reason}"),
+            ImageError::Budget { part, over, limit } => write!(
+                f,
+                "image budget exhausted: {over} bytes of {} past the limit of {limit}",
+                match part {
+                    BudgetPart::Data => "file data",
+                    BudgetPart::Metadata => "headers and names",
+                }
+            ),
             ImageError::Fs { path, error } => write!(f, "{path:?}: {}", describe(error)),
         }
     }
 }
 
 impl std::error::Error for ImageError {}
+
+/// The part of an [`ImageBudget`] an image passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetPart {
+    /// File data and sparse maps.
+    Data,
+    /// Headers, PAX records, names and padding.
+    Metadata,
+}
 
 impl From<io::Error> for ImageError {
     fn from(e: io::Error) -> Self {
@@ -98,10 +127,11 @@ impl MemFs {
         Ok(fs)
     }
 
-    /// Writes the whole tree as a tar archive (see [`save`]); with a byte budget, the archive
-    /// holds at most that many bytes of file data (sparse holes are written out as zeros).
+    /// Writes the whole tree as a tar archive (see [`save`]), within the image budget of this
+    /// filesystem's limits ([`ImageBudget::of`]): a tree within its budgets always fits; one
+    /// whose budgets were lowered below what it holds may not (`ImageError::Budget`).
     pub fn save_tar(&self, writer: impl Write) -> Result<(), ImageError> {
-        save(self.root(), writer, self.limits().bytes)
+        save(self.root(), writer, ImageBudget::of(&self.limits()))
     }
 }
 
@@ -137,8 +167,9 @@ impl<R: Read> Read for Metered<R> {
 /// created; a later entry replaces an earlier non-directory of the same name, as tar does.
 /// Refused: absolute names, `..` components, entries reached through a symlink or a file,
 /// absolute symlink targets and targets that climb above the root, hard links to anything but
-/// an earlier regular file of the archive, devices, fifos and GNU sparse entries, more than
-/// 1 MiB of metadata per entry, non-UTF-8 names, and truncated archives.
+/// an earlier regular file of the archive, devices, fifos, old GNU sparse entries (type `S`)
+/// and PAX sparse formats but 1.0, hostile sparse maps (see `sparse.rs`), more than 1 MiB of
+/// metadata per entry, non-UTF-8 names, and truncated archives. Sparse 1.0 files load sparsely.
 pub fn load(root: Arc<dyn Dir>, reader: impl Read) -> Result<(), ImageError> {
     let allowance = Rc::new(Cell::new(METADATA_BUDGET));
     let metered = Metered {
@@ -184,15 +215,34 @@ struct Loader {
 
 impl Loader {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), ImageError> {
-        let raw = entry.path_bytes().into_owned();
+        let (pax_mtime, sparse) = pax_info(entry)?;
+        // A sparse entry's real name is a record; its header holds a placeholder.
+        let raw = match &sparse.name {
+            Some(real) if sparse.any() => real.as_bytes().to_vec(),
+            Some(_) | None => entry.path_bytes().into_owned(),
+        };
         let name = String::from_utf8_lossy(&raw).into_owned();
         let Ok(text) = std::str::from_utf8(&raw) else {
             return Err(refused(&name, "the name is not UTF-8"));
         };
         let comps = components(&name, text)?;
         let comps: Vec<&str> = comps.iter().map(String::as_str).collect();
-        let mtime = mtime_of(entry)?;
+        let mtime = match pax_mtime {
+            Some(ns) => ns,
+            None => entry.header().mtime()?.saturating_mul(1_000_000_000),
+        };
         let kind = entry.header().entry_type();
+        if sparse.any() {
+            return match kind {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    self.sparse_file(&name, &comps, entry, mtime, &sparse)
+                }
+                other => Err(refused(
+                    &name,
+                    format!("sparse records on a {other:?} entry"),
+                )),
+            };
+        }
         match kind {
             tar::EntryType::Directory => {
                 if let Some((last, parent)) = comps.split_last() {
@@ -387,21 +437,30 @@ fn link_target<R: Read>(entry_name: &str, entry: &tar::Entry<'_, R>) -> Result<S
         .map_err(|_| refused(entry_name, "the link target is not UTF-8"))
 }
 
-/// The entry's modification time in ns: the PAX `mtime` record (sub-second) if present, else
-/// the header's seconds. Errors: malformed headers; times past u64 nanoseconds saturate.
-fn mtime_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<u64, ImageError> {
+/// What this loader reads from an entry's PAX records: its modification time in ns (the
+/// `mtime` record, sub-second; times past u64 nanoseconds saturate) and its sparse records.
+/// Errors: malformed headers, sparse records that are not UTF-8.
+fn pax_info<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<(Option<u64>, SparseRecords), ImageError> {
+    let (mut mtime, mut sparse) = (None, SparseRecords::default());
+    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     if let Some(pax) = entry.pax_extensions()? {
         for ext in pax {
             let ext = ext?;
-            if ext.key() == Ok("mtime")
-                && let Ok(value) = ext.value()
-                && let Some(ns) = parse_pax_time(value)
-            {
-                return Ok(ns);
+            let (Ok(key), value) = (ext.key(), ext.value()) else {
+                continue;
+            };
+            if key == "mtime" {
+                mtime = value.ok().and_then(parse_pax_time).or(mtime);
+            } else if key.starts_with("GNU.sparse.") {
+                let value =
+                    value.map_err(|_| refused(&name, format!("the {key} record is not UTF-8")))?;
+                sparse.take(key, value);
             }
         }
     }
-    Ok(entry.header().mtime()?.saturating_mul(1_000_000_000))
+    Ok((mtime, sparse))
 }
 
 /// Parses a PAX time (`secs[.fraction]`, non-negative) into ns; `None` if malformed.
@@ -422,13 +481,29 @@ enum CopyError {
     Fs(FsError),
 }
 
-/// Streams up to `declared` bytes of `reader` into `file` in bounded chunks; all-zero chunks
-/// are skipped, so holes stay holes (and cost no budget). Returns the bytes read.
+/// Streams up to `declared` bytes of `reader` into `file` from its start (see [`copy_range`])
+/// and sets its size to what was read. Returns the bytes read.
 fn copy_in(reader: &mut impl Read, file: &dyn File, declared: u64) -> Result<u64, CopyError> {
+    let copied = copy_range(reader, file, 0, declared)?;
+    // The size covers a trailing hole too (charged nothing, checked against the file size).
+    file.set_size(copied).map_err(CopyError::Fs)?;
+    Ok(copied)
+}
+
+/// Streams up to `len` bytes of `reader` into `file` at `offset` in bounded chunks, each cut
+/// to the span from its first to its last non-zero byte: holes (and the zeros that pad sparse
+/// regions) stay holes and cost no budget. Returns the bytes read (fewer only at the end of the
+/// archive).
+fn copy_range(
+    reader: &mut impl Read,
+    file: &dyn File,
+    offset: u64,
+    len: u64,
+) -> Result<u64, CopyError> {
     let mut buf = vec![0u8; CHUNK];
-    let mut offset = 0u64;
-    while offset < declared {
-        let want = usize::try_from(declared - offset).map_or(CHUNK, |left| left.min(CHUNK));
+    let mut done = 0u64;
+    while done < len {
+        let want = usize::try_from(len - done).map_or(CHUNK, |left| left.min(CHUNK));
         let chunk = buf.get_mut(..want).unwrap_or(&mut []);
         let n = match reader.read(chunk) {
             Ok(0) => break,
@@ -437,12 +512,16 @@ fn copy_in(reader: &mut impl Read, file: &dyn File, declared: u64) -> Result<u64
             Err(e) => return Err(CopyError::Io(e)),
         };
         let data = chunk.get(..n).unwrap_or(&[]);
-        if data.iter().any(|b| *b != 0) {
-            file.write_at(data, offset).map_err(CopyError::Fs)?;
+        let first = data.iter().position(|b| *b != 0);
+        let last = data.iter().rposition(|b| *b != 0);
+        if let (Some(first), Some(last)) = (first, last) {
+            let at = offset
+                .checked_add(done + first as u64)
+                .ok_or(CopyError::Fs(FsError::FileTooBig))?;
+            let span = data.get(first..=last).unwrap_or(&[]);
+            file.write_at(span, at).map_err(CopyError::Fs)?;
         }
-        offset += n as u64;
+        done += n as u64;
     }
-    // The size covers a trailing hole too (charged nothing, checked against the file size).
-    file.set_size(offset).map_err(CopyError::Fs)?;
-    Ok(offset)
+    Ok(done)
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::data::SparseData;
-use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target};
+use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target, name_cost};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
     SetTime,
@@ -70,20 +70,22 @@ impl MemDir {
         }
         let now = if options.truncate { st.now() } else { 0 };
         let inode = st.get_mut(ino)?;
-        let freed = match &mut inode.kind {
+        let change = match &mut inode.kind {
             Kind::Dir(_) => return Err(FsError::IsDir),
             // O_NOFOLLOW semantics: the resolver follows links, a backend never does.
             Kind::Symlink(_) => return Err(FsError::Loop),
             Kind::File(data) if options.truncate => {
-                let freed = data.stored_bytes();
+                let before = data.cost();
                 data.set_size(0)?;
                 inode.mtim = now;
                 inode.ctim = now;
-                freed
+                Some((before, data.cost()))
             }
-            Kind::File(_) => 0,
+            Kind::File(_) => None,
         };
-        st.bytes = st.bytes.saturating_sub(freed);
+        if let Some((before, after)) = change {
+            st.recharge(before, after);
+        }
         Ok(self.fs.open_file(st, ino))
     }
 
@@ -101,6 +103,16 @@ impl MemDir {
             (false, Kind::Dir(_)) => Err(FsError::IsDir),
         }
     }
+}
+
+/// The bytes the `MemFs` of `dir` may still charge to its byte budget; `None` if it has none
+/// or `dir` belongs to another backend. An image loader bounds what it holds by this.
+pub(crate) fn bytes_left(dir: &dyn Dir) -> Option<u64> {
+    let mem = dir.as_any().downcast_ref::<MemDir>()?;
+    let st = mem.fs.lock();
+    st.limits
+        .bytes
+        .map(|limit| limit.saturating_sub(st.charged))
 }
 
 impl Drop for MemDir {
@@ -216,9 +228,10 @@ impl Dir for MemDir {
         if st.get(ino)?.filetype() == FileType::Directory {
             return Err(FsError::NotPermitted);
         }
-        // Budgets before the change: the new path, then one more name (EDQUOT past it).
+        // Budgets before the change: the new path, then one more name (EDQUOT past the inode
+        // budget, ENOSPC past the byte budget, which pays for the name's memory).
         st.check_attach(dst, new_name, ino)?;
-        st.charge_link()?;
+        st.charge_link(new_name)?;
         let inode = st.get_mut(ino)?;
         inode.nlink = inode.nlink.saturating_add(1);
         inode.ctim = now;
@@ -247,8 +260,11 @@ impl Dir for MemDir {
         if st.dir(dst)?.get(new_name) == Some(src) {
             return Ok(());
         }
-        // The moved object (a directory with its whole subtree) must fit the path budgets.
+        // The moved object (a directory with its whole subtree) must fit the path budgets, and
+        // a longer name the byte budget (before the old name and any victim are given back).
         st.check_attach(dst, new_name, src)?;
+        st.budget()
+            .bytes(name_cost(new_name).saturating_sub(name_cost(name)))?;
         // All checks are done before the first change, so a failed rename changes nothing.
         if Self::rename_victim(&st, src, dst, new_name)?.is_some() {
             st.detach(dst, new_name, false, now)?;

@@ -1,7 +1,8 @@
 //! `File` for the memory backend: a handle = (filesystem, inode) that keeps the inode alive
 //! until dropped, so data stays readable and writable after the last name is unlinked.
 //! Each call is one critical section on the arena; positions live in the descriptor table.
-//! Growth is charged to the filesystem's budgets (`node::Budget`) before a page is touched.
+//! Growth is charged to the filesystem's budgets (`node::Budget`) before a page is touched:
+//! roomy growth (amortised appends) if the budget has room for it, else exact.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ impl MemFile {
 
     /// Runs a mutating `op` on the contents, which checks its cost against `Budget` before
     /// changing anything; on success stamps mtime and ctime and carries the change in stored
-    /// bytes into the filesystem's total.
+    /// and charged bytes into the filesystem's totals.
     fn modify<R>(&self, op: impl FnOnce(&mut SparseData, Budget) -> FsResult<R>) -> FsResult<R> {
         let mut guard = self.fs.lock();
         let st = &mut *guard;
@@ -43,18 +44,19 @@ impl MemFile {
         let Kind::File(data) = &mut inode.kind else {
             return Err(FsError::Invalid);
         };
-        let before = data.stored_bytes();
+        let before = data.cost();
         let result = op(data, budget)?;
-        let after = data.stored_bytes();
+        let after = data.cost();
         inode.mtim = now;
         inode.ctim = now;
-        st.bytes = st.bytes.saturating_sub(before).saturating_add(after);
+        st.recharge(before, after);
         Ok(result)
     }
 }
 
 /// pwrite with the budgets charged first: EFBIG past the largest file size, ENOSPC past the
-/// byte budget. All or nothing: a refused write stores no byte.
+/// byte budget. Room for later appends is taken only while the budget has it, so a guest can
+/// fill its budget exactly. All or nothing: a refused write stores no byte.
 fn charged_write(
     data: &mut SparseData,
     budget: Budget,
@@ -63,8 +65,19 @@ fn charged_write(
 ) -> FsResult<usize> {
     let end = end_of(offset, buf.len() as u64)?;
     budget.size(end)?;
-    budget.bytes(data.growth(offset, buf.len() as u64))?;
-    data.write_at(buf, offset)
+    let len = buf.len() as u64;
+    let roomy = budget.bytes(data.growth(offset, len, true)).is_ok();
+    if !roomy {
+        budget.bytes(data.growth(offset, len, false))?;
+    }
+    data.write_at(buf, offset, roomy)
+}
+
+/// The stored regions of `file`, (offset, length) in order, if it is a `MemFs` file (what a
+/// sparse image stores; the gaps are holes); `None` for any other backend's file.
+pub(crate) fn regions(file: &dyn File) -> Option<Vec<(u64, u64)>> {
+    let mem = file.as_any().downcast_ref::<MemFile>()?;
+    mem.read(SparseData::regions).ok()
 }
 
 impl Drop for MemFile {

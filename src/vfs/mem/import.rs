@@ -79,7 +79,7 @@ fn read_file(path: &Path) -> io::Result<SparseData> {
         let n = read_full(&mut file, &mut page)?;
         let chunk = page.get(..n).unwrap_or(&[]);
         if chunk.iter().any(|b| *b != 0) {
-            data.write_at(chunk, offset)
+            data.write_at(chunk, offset, false)
                 .map_err(|e| invalid(e.to_string()))?;
         }
         offset += n as u64;

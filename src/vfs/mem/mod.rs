@@ -8,6 +8,7 @@
 
 mod data;
 mod dir;
+mod entries;
 mod file;
 mod import;
 #[cfg(test)]
@@ -24,7 +25,9 @@ use super::{Dir, File};
 use crate::clock::{HostTime, TimeSource};
 use crate::limits::FsLimits;
 use dir::MemDir;
+pub(crate) use dir::bytes_left;
 use file::MemFile;
+pub(crate) use file::regions;
 use node::{Kind, ROOT, State};
 
 /// One object of a tree snapshot (see [`MemFs::snapshot`]).
@@ -38,12 +41,16 @@ pub enum TreeEntry {
     Symlink(String),
 }
 
-/// How much an in-memory filesystem holds (what a quota charges).
+/// How much an in-memory filesystem holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemUsage {
-    /// Bytes stored in file pages and symlink targets; sparse gaps cost nothing, a page holds
-    /// its bytes from its start to the last one written.
+    /// Bytes stored in files and symlink targets; sparse gaps cost nothing, a page stores the
+    /// bytes from the first to the last one written in it.
     pub bytes: u64,
+    /// What the byte budget (quota) charges: the host memory behind `bytes` (allocations in
+    /// 16-byte granules, room for appends of files being written) plus a fixed cost per inode,
+    /// directory, name (and the name's bytes) and page (`limits::FS_*_COST`). The root is free.
+    pub charged: u64,
     /// Live inodes, the root and unlinked-but-open ones included.
     pub inodes: u64,
     /// Hard links beyond each file's first name (charged to the inode budget with `inodes`).
@@ -245,6 +252,7 @@ impl MemFs {
         let st = self.inner.lock();
         MemUsage {
             bytes: st.bytes,
+            charged: st.charged,
             inodes: st.inodes.len() as u64,
             extra_links: st.extra_links,
         }

@@ -2,24 +2,22 @@
 //! Everything here runs inside the filesystem's one lock (the caller holds `&mut State`), so
 //! each backend operation is a single critical section. No handles, no host access here.
 //! An inode lives while it has a name (`nlink > 0`) or an open handle (`open > 0`).
-//! The filesystem's budgets (`FsLimits`) are charged here, before anything is allocated.
+//! The filesystem's budgets (`FsLimits`) are charged here, before anything is allocated: the
+//! byte budget counts what the host really holds (`charged`: windows, targets, and a fixed cost
+//! per inode, directory, name and page, see `limits.rs`), not only the bytes stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::data::SparseData;
+use super::data::{Cost, SparseData};
+use super::entries::shrink_sparse;
+pub(super) use super::entries::{DirData, FIRST_SEQ, check_name, check_target};
 use crate::clock::TimeSource;
-use crate::limits::FsLimits;
+use crate::limits::{FS_DIR_COST, FS_INODE_COST, FS_NAME_COST, FsLimits};
 use crate::vfs::{FileType, Filestat, FsError, FsResult, SetTime};
 
 /// Inode number of the root directory.
 pub(super) const ROOT: u64 = 1;
-
-/// Longest accepted name component, in bytes (as Linux's NAME_MAX).
-const NAME_MAX: usize = 255;
-
-/// Longest accepted symlink target, in bytes (Linux refuses PATH_MAX and more).
-const TARGET_MAX: usize = 4095;
 
 /// What an inode is.
 #[derive(Debug)]
@@ -86,97 +84,6 @@ impl Inode {
     }
 }
 
-/// A directory's entries with stable readdir cookies: every insertion takes a fresh sequence
-/// number (never reused), and readdir walks them in sequence order. Sequence numbers start at 2
-/// because cookies 0 and 1 are `.` and `..`.
-#[derive(Debug)]
-pub(super) struct DirData {
-    /// The directory holding this one (itself for the root); followed by the cycle check.
-    pub(super) parent: u64,
-    /// Components from the root to here (0 for the root); kept for the depth budget.
-    depth: u32,
-    /// Bytes of the path from the root to here (`a/b` is 3); kept for the path budget.
-    path_len: u32,
-    /// name → (sequence number, inode). SipHash (std's default): names are the guest's to
-    /// choose, and a keyed hash keeps it from making them collide.
-    by_name: HashMap<Arc<str>, (u64, u64)>,
-    /// sequence number → (name, inode); the name is shared with `by_name`.
-    by_seq: BTreeMap<u64, (Arc<str>, u64)>,
-    next_seq: u64,
-}
-
-/// The first sequence number of a real entry.
-pub(super) const FIRST_SEQ: u64 = 2;
-
-impl DirData {
-    pub(super) fn new(parent: u64) -> Self {
-        DirData {
-            parent,
-            depth: 0,
-            path_len: 0,
-            by_name: HashMap::new(),
-            by_seq: BTreeMap::new(),
-            next_seq: FIRST_SEQ,
-        }
-    }
-
-    pub(super) fn get(&self, name: &str) -> Option<u64> {
-        self.by_name.get(name).map(|&(_, ino)| ino)
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
-    /// Adds `name` (the caller checked it is absent) at the end of the readdir order.
-    fn insert(&mut self, name: &str, ino: u64) {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.saturating_add(1);
-        let name: Arc<str> = Arc::from(name);
-        self.by_name.insert(Arc::clone(&name), (seq, ino));
-        self.by_seq.insert(seq, (name, ino));
-    }
-
-    fn remove(&mut self, name: &str) -> Option<u64> {
-        let (seq, ino) = self.by_name.remove(name)?;
-        self.by_seq.remove(&seq);
-        Some(ino)
-    }
-
-    /// Entries whose sequence number is at least `seq`, in order: (seq, name, inode).
-    pub(super) fn entries_from(&self, seq: u64) -> impl Iterator<Item = (u64, &str, u64)> {
-        self.by_seq
-            .range(seq.max(FIRST_SEQ)..)
-            .map(|(s, (name, ino))| (*s, &**name, *ino))
-    }
-}
-
-/// Refuses names a single-component backend call must never see (Invalid) and over-long ones
-/// (NameTooLong). The resolver already guarantees the first; this is defence in depth.
-pub(super) fn check_name(name: &str) -> FsResult<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(FsError::Invalid);
-    }
-    if name.len() > NAME_MAX {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
-}
-
-/// Refuses symlink targets Linux would: empty (NotFound), NUL (IllegalSequence), too long.
-pub(super) fn check_target(target: &str) -> FsResult<()> {
-    if target.is_empty() {
-        return Err(FsError::NotFound);
-    }
-    if target.contains('\0') {
-        return Err(FsError::IllegalSequence);
-    }
-    if target.len() > TARGET_MAX {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
-}
-
 /// The size of what an object brings along: components and bytes below it (a directory's
 /// deepest and longest descendant, relative to it; zero for anything else).
 #[derive(Debug, Clone, Copy, Default)]
@@ -190,14 +97,14 @@ pub(super) struct Extent {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Budget {
     limits: FsLimits,
-    bytes: u64,
+    charged: u64,
 }
 
 impl Budget {
-    /// Refuses `more` bytes past the byte budget (NoSpace).
+    /// Refuses `more` charged bytes past the byte budget (NoSpace).
     pub(super) fn bytes(&self, more: u64) -> FsResult<()> {
         match self.limits.bytes {
-            Some(limit) if self.bytes.saturating_add(more) > limit => Err(FsError::NoSpace),
+            Some(limit) if self.charged.saturating_add(more) > limit => Err(FsError::NoSpace),
             _ => Ok(()),
         }
     }
@@ -235,15 +142,39 @@ impl std::hash::Hasher for InoHasher {
     }
 }
 
-/// Inodes by number.
-pub(super) type InodeMap = HashMap<u64, Inode, std::hash::BuildHasherDefault<InoHasher>>;
+/// Inodes by number. Boxed: a table slot is then 16 bytes, so the room a hash table keeps
+/// (up to three slots per live inode, see `shrink_sparse`) costs little.
+pub(super) type InodeMap = HashMap<u64, Box<Inode>, std::hash::BuildHasherDefault<InoHasher>>;
+
+/// What a directory entry named `name` is charged: its share of the tables plus its bytes.
+pub(super) fn name_cost(name: &str) -> u64 {
+    FS_NAME_COST.saturating_add(name.len() as u64)
+}
+
+/// What an inode of `kind` stores and is charged for itself and its contents (names apart).
+fn inode_cost(kind: &Kind) -> Cost {
+    let (stored, own) = match kind {
+        Kind::File(data) => {
+            let c = data.cost();
+            (c.stored, c.charged)
+        }
+        Kind::Dir(_) => (0, FS_DIR_COST),
+        Kind::Symlink(target) => (target.len() as u64, target.capacity() as u64),
+    };
+    Cost {
+        stored,
+        charged: FS_INODE_COST.saturating_add(own),
+    }
+}
 
 /// The arena: all inodes of one filesystem, its budgets and the running totals they charge.
 pub(super) struct State {
     pub(super) inodes: InodeMap,
     next_ino: u64,
-    /// Bytes held in file pages and symlink targets, summed over all live inodes.
+    /// Bytes held in file windows and symlink targets, summed over all live inodes.
     pub(super) bytes: u64,
+    /// Bytes charged to the byte budget: `bytes`' allocations and every fixed cost.
+    pub(super) charged: u64,
     /// Names beyond the first of every non-directory: charged to the inode budget (as tmpfs
     /// does) so that hard links cannot grow the tree without bound.
     pub(super) extra_links: u64,
@@ -259,6 +190,7 @@ impl std::fmt::Debug for State {
         f.debug_struct("State")
             .field("inodes", &self.inodes.len())
             .field("bytes", &self.bytes)
+            .field("charged", &self.charged)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -272,6 +204,7 @@ impl State {
             inodes: InodeMap::default(),
             next_ino: ROOT,
             bytes: 0,
+            charged: 0,
             extra_links: 0,
             limits,
             clock,
@@ -290,15 +223,21 @@ impl State {
     pub(super) fn budget(&self) -> Budget {
         Budget {
             limits: self.limits,
-            bytes: self.bytes,
+            charged: self.charged,
         }
     }
 
-    /// Charges `more` bytes (NoSpace past the budget; nothing is charged then).
-    pub(super) fn charge_bytes(&mut self, more: u64) -> FsResult<()> {
-        self.budget().bytes(more)?;
-        self.bytes = self.bytes.saturating_add(more);
-        Ok(())
+    /// Carries a change of what an inode stores and costs, `before` → `after`, into the totals
+    /// (the change was budgeted by the caller, or frees something).
+    pub(super) fn recharge(&mut self, before: Cost, after: Cost) {
+        self.bytes = self
+            .bytes
+            .saturating_sub(before.stored)
+            .saturating_add(after.stored);
+        self.charged = self
+            .charged
+            .saturating_sub(before.charged)
+            .saturating_add(after.charged);
     }
 
     /// Refuses one more inode or name past the inode budget (Quota, i.e. EDQUOT).
@@ -354,7 +293,7 @@ impl State {
         while let Some((cur, (depth, len))) = stack.pop() {
             let Some(Inode {
                 kind: Kind::Dir(d), ..
-            }) = self.inodes.get_mut(&cur)
+            }) = self.inodes.get_mut(&cur).map(|i| &mut **i)
             else {
                 continue;
             };
@@ -378,16 +317,19 @@ impl State {
             ctim: now,
             kind,
         };
-        self.inodes.insert(ino, inode);
+        self.inodes.insert(ino, Box::new(inode));
         ino
     }
 
     pub(super) fn get(&self, ino: u64) -> FsResult<&Inode> {
-        self.inodes.get(&ino).ok_or(FsError::NotFound)
+        self.inodes.get(&ino).map(|i| &**i).ok_or(FsError::NotFound)
     }
 
     pub(super) fn get_mut(&mut self, ino: u64) -> FsResult<&mut Inode> {
-        self.inodes.get_mut(&ino).ok_or(FsError::NotFound)
+        self.inodes
+            .get_mut(&ino)
+            .map(|i| &mut **i)
+            .ok_or(FsError::NotFound)
     }
 
     /// A directory that is still linked into the tree. Errors: NotFound (removed), NotDir.
@@ -425,15 +367,14 @@ impl State {
         if self.dir(dir)?.get(name).is_some() {
             return Err(FsError::Exists);
         }
-        // Budgets before anything is allocated: inodes, path, then the bytes it carries.
+        // Budgets before anything is allocated: inodes, path, then the bytes it costs (itself,
+        // what it carries, and its name).
         self.check_inodes()?;
         self.check_place(dir, name, Extent::default())?;
-        let bytes = match &kind {
-            Kind::File(data) => data.stored_bytes(),
-            Kind::Symlink(target) => target.len() as u64,
-            Kind::Dir(_) => 0,
-        };
-        self.charge_bytes(bytes)?;
+        let mut cost = inode_cost(&kind);
+        cost.charged = cost.charged.saturating_add(name_cost(name));
+        self.budget().bytes(cost.charged)?;
+        self.recharge(Cost::default(), cost);
         let is_dir = matches!(kind, Kind::Dir(_));
         let ino = self.alloc(kind, if is_dir { 2 } else { 1 }, now);
         self.dir_mut(dir)?.insert(name, ino);
@@ -446,11 +387,13 @@ impl State {
         Ok(ino)
     }
 
-    /// Adds a name for an existing inode in `dir` (the caller checked it is absent). A moved
-    /// directory gets `dir` as its parent and gives `dir` the link of its `..`; the inode's own
-    /// link count is the caller's business (link adds one, rename moves one).
+    /// Adds a name for an existing inode in `dir` (the caller checked it is absent, and that
+    /// the byte budget has room for [`name_cost`]). A moved directory gets `dir` as its parent
+    /// and gives `dir` the link of its `..`; the inode's own link count is the caller's
+    /// business (link adds one, rename moves one).
     pub(super) fn attach(&mut self, dir: u64, name: &str, ino: u64, now: u64) -> FsResult<()> {
         self.dir_mut(dir)?.insert(name, ino);
+        self.charged = self.charged.saturating_add(name_cost(name));
         self.touch(dir, now);
         if let Kind::Dir(moved) = &mut self.get_mut(ino)?.kind {
             moved.parent = dir;
@@ -470,10 +413,12 @@ impl State {
         self.check_place(dir, name, extent)
     }
 
-    /// Charges one more name for an existing non-directory (a hard link) to the inode budget.
-    /// Errors: Quota.
-    pub(super) fn charge_link(&mut self) -> FsResult<()> {
+    /// Charges one more name `name` for an existing non-directory (a hard link) to the inode
+    /// budget, after checking the byte budget has room for it ([`State::attach`] charges it).
+    /// Errors: Quota, NoSpace.
+    pub(super) fn charge_link(&mut self, name: &str) -> FsResult<()> {
         self.check_inodes()?;
+        self.budget().bytes(name_cost(name))?;
         self.extra_links = self.extra_links.saturating_add(1);
         Ok(())
     }
@@ -489,6 +434,7 @@ impl State {
         now: u64,
     ) -> FsResult<u64> {
         let ino = self.dir_mut(dir)?.remove(name).ok_or(FsError::NotFound)?;
+        self.charged = self.charged.saturating_sub(name_cost(name));
         self.touch(dir, now);
         let inode = self.get_mut(ino)?;
         inode.ctim = now;
@@ -536,21 +482,28 @@ impl State {
         }
     }
 
-    /// Frees `ino` once it has neither names nor open handles, releasing its pages.
+    /// Frees `ino` once it has neither names nor open handles, releasing its pages and what
+    /// it was charged; a file without open handles gives back its appending room.
     pub(super) fn maybe_free(&mut self, ino: u64) {
-        let unused = self
-            .inodes
-            .get(&ino)
-            .is_some_and(|i| i.nlink == 0 && i.open == 0);
-        if !unused {
+        let Some(inode) = self.inodes.get_mut(&ino) else {
+            return;
+        };
+        if inode.open > 0 {
             return;
         }
-        let freed = match self.inodes.remove(&ino).map(|i| i.kind) {
-            Some(Kind::File(data)) => data.stored_bytes(),
-            Some(Kind::Symlink(target)) => target.len() as u64,
-            Some(Kind::Dir(_)) | None => 0,
-        };
-        self.bytes = self.bytes.saturating_sub(freed);
+        if inode.nlink > 0 {
+            if let Kind::File(data) = &mut inode.kind {
+                let before = data.cost();
+                data.trim();
+                let after = data.cost();
+                self.recharge(before, after);
+            }
+            return;
+        }
+        if let Some(inode) = self.inodes.remove(&ino) {
+            self.recharge(inode_cost(&inode.kind), Cost::default());
+        }
+        shrink_sparse(&mut self.inodes);
     }
 }
 

@@ -165,6 +165,7 @@ fn unlink_while_open_keeps_data_until_last_close() {
         fs.usage(),
         super::MemUsage {
             bytes: 0,
+            charged: 0,
             inodes: inodes - 1,
             extra_links: 0,
         }
