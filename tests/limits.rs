@@ -13,6 +13,9 @@ use wasi_warden::{
     Input, LimitStop, MemFs, Outcome, Output, RunLimits, WasiCtx, WasiCtxBuilder, run_command_with,
 };
 
+#[path = "limits/overlay.rs"]
+mod overlay;
+
 /// The imports every guest here may use, then `body` (which defines `_start` and data).
 fn wat(body: &str) -> String {
     format!(

@@ -12,6 +12,7 @@ pub mod read_only;
 pub mod resolve;
 
 use std::any::Any;
+use std::ops::Range;
 use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
@@ -208,6 +209,15 @@ pub trait File: Send + Sync + 'static {
     fn allocate(&self, offset: u64, len: u64) -> FsResult<()>;
     /// fsync / fdatasync.
     fn sync(&self) -> FsResult<()>;
+    /// The first run of data at or after `offset`, as `start..end` with `offset <= start <
+    /// end`, or `None` if only holes (or nothing) follow: `lseek(SEEK_DATA)`, then
+    /// `lseek(SEEK_HOLE)` from there. Holes read as zeros, so a copy may skip them (an overlay
+    /// copy-up costs the data, not the size). The default, for backends that cannot tell,
+    /// calls everything up to the size data: always correct, only slower to copy.
+    fn data_extent(&self, offset: u64) -> FsResult<Option<Range<u64>>> {
+        let size = self.stat()?.size;
+        Ok((offset < size).then_some(offset..size))
+    }
     /// Lets callers find the concrete backend.
     fn as_any(&self) -> &dyn Any;
 }

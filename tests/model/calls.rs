@@ -452,19 +452,17 @@ impl Model {
         if self.removed(n.dir) {
             return Err(Errno::Noent);
         }
-        // The overlay refuses to move a lower directory (EXDEV) before the upper layer could
-        // see the move is into its own subtree (EINVAL).
+        // Into its own subtree: EINVAL, first (the overlay too: Linux checks it in the VFS,
+        // before overlayfs could refuse to move a lower directory with EXDEV).
         let lower_move = self.overlay && src_dir && self.node(src).lower_dir;
-        if src_dir && self.ancestor_or_self(src, n.dir) && !lower_move {
+        if src_dir && self.ancestor_or_self(src, n.dir) {
             return Err(Errno::Inval);
         }
         // Onto the source's parent or an ancestor of it: not empty, before the type rules
-        // (Linux's order). The overlay still answers by type (EISDIR for a file source): a
-        // known bug, see `overlay_rename_onto_an_ancestor_is_enotempty` in tests/model.rs.
+        // (Linux's order).
         if let Some(v) = victim
             && self.is_dir(v)
             && self.ancestor_or_self(v, o.dir)
-            && (!self.overlay || src_dir)
         {
             return Err(Errno::Notempty);
         }

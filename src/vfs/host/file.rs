@@ -4,10 +4,12 @@
 //! every mutation here before any host call, whatever the handle.
 
 use std::any::Any;
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
-use rustix::fs::{self as rfs, AtFlags};
+use rustix::fs::{self as rfs, AtFlags, SeekFrom};
+use rustix::io::Errno;
 
 use super::{MAX_FILE_SIZE, Perms, filestat, fs_err, timestamps};
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
@@ -67,6 +69,23 @@ impl HostFile {
 
     fn size(&self) -> FsResult<u64> {
         Ok(self.stat()?.size)
+    }
+
+    /// `offset..size` as one run of data (or `None` at or past the end): what `data_extent`
+    /// answers when the host cannot tell holes from data.
+    fn everything_from(&self, offset: u64) -> FsResult<Option<Range<u64>>> {
+        let size = self.size()?;
+        Ok((offset < size).then_some(offset..size))
+    }
+}
+
+/// lseek, retried on EINTR.
+fn seek_loop(fd: &OwnedFd, pos: SeekFrom) -> Result<u64, Errno> {
+    loop {
+        match rfs::seek(fd, pos) {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
     }
 }
 
@@ -142,6 +161,36 @@ impl File for HostFile {
         Ok(())
     }
 
+    fn data_extent(&self, offset: u64) -> FsResult<Option<Range<u64>>> {
+        if offset >= MAX_FILE_SIZE {
+            return Ok(None);
+        }
+        // The host's own map of the file: ENXIO means no data at or after `offset`. A
+        // filesystem that cannot tell refuses SEEK_DATA (EINVAL, ENOTSUP): then everything is
+        // data, as the trait's default says. Seeking moves this fd's offset, which nothing
+        // uses (all I/O here is positional).
+        let start = match seek_loop(&self.fd, SeekFrom::Data(offset)) {
+            Ok(start) => start,
+            Err(Errno::NXIO) => return Ok(None),
+            Err(Errno::INVAL | Errno::OPNOTSUPP) => return self.everything_from(offset),
+            // An O_PATH handle cannot seek, as it cannot read.
+            Err(Errno::BADF) => return Err(FsError::Access),
+            Err(e) => return Err(fs_err(e)),
+        };
+        // Every file ends in a hole, so SEEK_HOLE finds one unless the file shrank meanwhile.
+        let end = match seek_loop(&self.fd, SeekFrom::Hole(start)) {
+            Ok(end) => end,
+            Err(Errno::NXIO) => return Ok(None),
+            Err(e) => return Err(fs_err(e)),
+        };
+        // The host answered about a file that may be changing under us: keep only an answer
+        // that is a non-empty run at or after `offset`, else fall back to "all data".
+        if start < offset || end <= start {
+            return self.everything_from(offset);
+        }
+        Ok(Some(start..end))
+    }
+
     fn sync(&self) -> FsResult<()> {
         match rfs::fsync(&self.fd) {
             // An O_PATH handle has no data of ours to flush.
@@ -152,5 +201,44 @@ impl File for HostFile {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+// In this file rather than `tests.rs`: the extent map is the only part of the host backend
+// this change touched.
+#[cfg(test)]
+mod extent_tests {
+    use std::os::unix::fs::FileExt;
+
+    use crate::vfs::{Dir, FsError, HostDir, Node, OpenOptions, Perms};
+
+    #[test]
+    fn data_extents_are_the_hosts_and_skip_holes() {
+        const GIB: u64 = 1 << 30;
+        let tmp = tempfile::tempdir().unwrap();
+        let f = std::fs::File::create(tmp.path().join("sparse")).unwrap();
+        f.set_len(4 * GIB).unwrap();
+        f.write_all_at(&[1u8; 4096], 2 * GIB).unwrap();
+        std::fs::write(tmp.path().join("empty"), "").unwrap();
+        let dir = HostDir::open(tmp.path(), Perms::READ_ONLY).unwrap();
+        let file = dir.open_file("sparse", OpenOptions::default()).unwrap();
+        // The filesystem may round the run out to its blocks, never shrink it or start it in
+        // the leading hole.
+        let run = file.data_extent(0).unwrap().unwrap();
+        if run == (0..4 * GIB) {
+            eprintln!("this filesystem does not tell holes from data: nothing to check");
+            return;
+        }
+        assert!(run.start <= 2 * GIB && run.start > GIB, "{run:?}");
+        assert!(run.end >= 2 * GIB + 4096 && run.end < 3 * GIB, "{run:?}");
+        assert_eq!(file.data_extent(run.end).unwrap(), None);
+        assert_eq!(file.data_extent(u64::MAX).unwrap(), None);
+        let empty = dir.open_file("empty", OpenOptions::default()).unwrap();
+        assert_eq!(empty.data_extent(0).unwrap(), None);
+        // A handle from a lookup (O_PATH) cannot read, so it cannot map data either.
+        let Node::File(path_only) = dir.lookup("sparse").unwrap() else {
+            panic!("not a file")
+        };
+        assert_eq!(path_only.data_extent(0), Err(FsError::Access));
     }
 }

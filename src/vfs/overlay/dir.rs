@@ -1,13 +1,18 @@
 //! `Dir` for the overlay: a handle on one merged directory (its upper part, its lower part, or
-//! both). Lookups merge the two (upper wins, whiteouts hide lower names); mutations take the
-//! overlay's lock, copy up what they touch, act on the upper layer and record whiteouts.
-//! The lower tree is only ever read (it is wrapped read-only besides).
+//! both). Lookups merge the two (upper wins, whiteouts hide lower names, a copy being made is
+//! not there yet) and take no lock; mutations take the overlay's lock, copy up what they
+//! touch, act on the upper layer and record whiteouts. The lower tree is only ever read (it
+//! is wrapped read-only besides).
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+mod rename;
+
+use super::copy::Contents;
 use super::file::OverlayFile;
+use super::place::Place;
 use super::{State, UPPER_INO, join, node_stat, optional};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
@@ -17,8 +22,12 @@ use crate::vfs::{
 /// renamed, so its `path` stays true and its upper part can always be found by walking it.
 pub(super) struct OverlayDir {
     st: Arc<State>,
-    /// Relative path from the overlay root ("" for the root). Meaningful only with `lower`.
+    /// Relative path from the overlay root ("" for the root) when the handle was made: true
+    /// for ever with `lower` (whiteouts and copy-ups use it only then), possibly stale for an
+    /// upper-only directory, which renames move (`place` follows them).
     path: String,
+    /// Where the directory is now, for the ancestry rules of `rename`.
+    place: Place,
     /// The upper part, once known (always set for upper-only directories).
     upper: Mutex<Option<Arc<dyn Dir>>>,
     /// The lower part, unless the directory exists only in the upper layer.
@@ -61,12 +70,14 @@ impl OverlayDir {
     pub(super) fn root(st: Arc<State>) -> OverlayDir {
         let upper = Arc::clone(&st.upper_root);
         let lower = Arc::clone(&st.lower_root);
-        OverlayDir::new(st, String::new(), Some(upper), Some(lower), None)
+        let place = Place::Fixed("".into());
+        OverlayDir::new(st, String::new(), place, Some(upper), Some(lower), None)
     }
 
     fn new(
         st: Arc<State>,
         path: String,
+        place: Place,
         upper: Option<Arc<dyn Dir>>,
         lower: Option<Arc<dyn Dir>>,
         parent_ino: Option<u64>,
@@ -74,6 +85,7 @@ impl OverlayDir {
         OverlayDir {
             st,
             path,
+            place,
             upper: Mutex::new(upper),
             lower,
             ino: OnceLock::new(),
@@ -82,6 +94,8 @@ impl OverlayDir {
         }
     }
 
+    /// The path of our entry `name`: the key of its whiteout and copy-up. True only when we
+    /// have a lower part, which is the only case it is used for.
     fn child(&self, name: &str) -> String {
         join(&self.path, name)
     }
@@ -98,6 +112,9 @@ impl OverlayDir {
     /// `create`, which needs the mutation lock.
     fn upper(&self, create: bool) -> FsResult<Option<Arc<dyn Dir>>> {
         self.live()?;
+        // Filled once, never cleared: an upper part, once made, is this directory's for as
+        // long as the directory lives (removing it whites the path out, and `live` refuses
+        // first). An upper-only directory has it from the start.
         let mut cached = self.upper.lock().unwrap_or_else(|e| e.into_inner());
         if cached.is_none() && self.lower.is_some() {
             *cached = self.st.upper_dir(&self.path, create)?;
@@ -110,12 +127,20 @@ impl OverlayDir {
         self.upper(true)?.ok_or(FsError::NotFound)
     }
 
-    /// Looks `name` up in both layers.
+    /// Looks `name` up in both layers. Takes no lock: a concurrent mutation is seen wholly
+    /// or not at all, except for a copy-up's upper entry, which is skipped until published.
     fn find(&self, name: &str) -> FsResult<Found> {
-        let upper = match self.upper(false)? {
+        let mut upper = match self.upper(false)? {
             Some(u) => optional(u.lookup(name))?,
             None => None,
         };
+        // Only a directory with a lower part has copy-ups (of its lower files).
+        if upper.is_some() && self.lower.is_some() && self.st.is_copying(&self.child(name)) {
+            upper = None;
+        }
+        // The lower side only where the guest did not delete, replace or rename the name
+        // away. A directory without a lower part never looks below: everything under an
+        // upper-only (or opaque) directory is upper-only.
         let lower = match &self.lower {
             Some(l) if !self.st.is_whiteout(&self.child(name)) => optional(l.lookup(name))?,
             _ => None,
@@ -123,36 +148,52 @@ impl OverlayDir {
         Ok(Found { upper, lower })
     }
 
-    /// The merged directory `name` as `find` saw it, if it is one.
-    fn child_dir(&self, name: &str, found: &Found, parent: Option<u64>) -> Option<OverlayDir> {
+    /// The merged directory `name` as `find` saw it, if it is one. Its place is its path when
+    /// it has a lower part, else the shared place of that upper directory, now `name` here.
+    fn child_dir(
+        &self,
+        name: &str,
+        found: &Found,
+        parent: Option<u64>,
+    ) -> FsResult<Option<OverlayDir>> {
         let upper = match &found.upper {
             Some(Node::Dir(u)) => Some(Arc::clone(u)),
-            Some(Node::File(_) | Node::Symlink(_)) => return None,
+            Some(Node::File(_) | Node::Symlink(_)) => return Ok(None),
             None => None,
         };
         let lower = match &found.lower {
             Some(Node::Dir(l)) => Some(Arc::clone(l)),
             _ => None,
         };
-        if upper.is_none() && lower.is_none() {
-            return None;
-        }
+        let path = self.child(name);
+        let place = match (&upper, &lower) {
+            (_, Some(_)) => Place::Fixed(path.as_str().into()),
+            (Some(u), None) => self.st.moving_place(u, &self.place, name)?,
+            (None, None) => return Ok(None),
+        };
         let st = Arc::clone(&self.st);
-        Some(OverlayDir::new(st, self.child(name), upper, lower, parent))
+        Ok(Some(OverlayDir::new(st, path, place, upper, lower, parent)))
     }
 
     /// Whether the merged directory `name` has no visible entries.
     fn is_empty_dir(&self, name: &str, found: &Found) -> FsResult<bool> {
-        match self.child_dir(name, found, None) {
+        match self.child_dir(name, found, None)? {
             Some(dir) => Ok(dir.merged_entries()?.is_empty()),
             None => Err(FsError::NotDir),
         }
     }
 
-    /// Turns what `find` saw into the node the resolver gets.
-    fn to_node(&self, name: &str, found: Found) -> FsResult<Node> {
+    /// The current path of the directory `name` as `find` saw it (NotDir if it is none).
+    fn child_path(&self, name: &str, found: &Found) -> FsResult<String> {
+        let dir = self.child_dir(name, found, None)?.ok_or(FsError::NotDir)?;
+        dir.place.path()
+    }
+
+    /// Turns what `find` saw into the node the resolver gets. `seen` is the overlay's copy-up
+    /// count from before the `find` (see `State::lower_file`).
+    fn to_node(&self, name: &str, found: Found, seen: u64) -> FsResult<Node> {
         if found.is_dir() {
-            let dir = self.child_dir(name, &found, Some(self.ino()?));
+            let dir = self.child_dir(name, &found, Some(self.ino()?))?;
             return Ok(Node::Dir(Arc::new(dir.ok_or(FsError::NotFound)?)));
         }
         let st = Arc::clone(&self.st);
@@ -160,8 +201,10 @@ impl OverlayDir {
             (Some(Node::File(f)), _) => Node::File(Arc::new(OverlayFile::upper(st, f))),
             (Some(Node::Symlink(t)), _) | (None, Some(Node::Symlink(t))) => Node::Symlink(t),
             (None, Some(Node::File(f))) => {
-                let lower = self.lower.clone().ok_or(FsError::NotFound)?;
-                Node::File(Arc::new(OverlayFile::lower(st, f, lower, &self.path, name)))
+                // A lower file: its handle shares the copy-up of the file's other handles.
+                let lower = self.lower.as_ref().ok_or(FsError::NotFound)?;
+                let file = st.lower_file(f, lower, &self.path, name, seen)?;
+                Node::File(Arc::new(file))
             }
             (Some(Node::Dir(_)), _) | (None, Some(Node::Dir(_))) | (None, None) => {
                 return Err(FsError::NotFound);
@@ -169,7 +212,8 @@ impl OverlayDir {
         })
     }
 
-    /// Merged stat of the entry `name` as `find` saw it.
+    /// Merged stat of the entry `name` as `find` saw it (a symlink has no handle: its parent
+    /// answers for it).
     fn found_stat(&self, name: &str, found: &Found) -> FsResult<Filestat> {
         let upper = match (&found.upper, self.upper(false)?) {
             (Some(node), Some(dir)) => Some(node_stat(&*dir, name, node)?),
@@ -192,9 +236,9 @@ impl OverlayDir {
     }
 
     /// Copies the lower non-directory `name` up (no-op if it is already up).
-    fn copy_up(&self, name: &str, found: &Found) -> FsResult<()> {
+    fn copy_up(&self, name: &str, found: &Found, contents: Contents) -> FsResult<()> {
         match (&found.upper, &self.lower) {
-            (None, Some(lower)) => self.st.copy_up(&self.path, &**lower, name),
+            (None, Some(lower)) => self.st.copy_up(&self.path, &**lower, name, contents),
             _ => Ok(()),
         }
     }
@@ -212,6 +256,9 @@ impl OverlayDir {
     }
 
     /// Merged entries (without `.` and `..`), sorted by name, with merged inode numbers.
+    /// Lower first, then the upper layer over it: an upper entry wins its name (a copy, or a
+    /// new object over a whiteout), and a merged directory keeps the lower inode number, as
+    /// `merge_stat` gives it, so readdir and stat agree before and after a copy-up.
     fn merged_entries(&self) -> FsResult<Vec<DirEntry>> {
         let mut names: BTreeMap<String, (u64, FileType)> = BTreeMap::new();
         if let Some(lower) = &self.lower {
@@ -225,7 +272,9 @@ impl OverlayDir {
         }
         if let Some(upper) = self.upper(false)? {
             for e in upper.read_dir(0, usize::MAX)? {
-                if e.name == "." || e.name == ".." {
+                // A copy being made is listed as the lower file it still is.
+                let copying = self.lower.is_some() && self.st.is_copying(&self.child(&e.name));
+                if e.name == "." || e.name == ".." || copying {
                     continue;
                 }
                 let merged_dir = e.filetype == FileType::Directory
@@ -260,29 +309,24 @@ impl OverlayDir {
             }
         }
     }
-
-    /// POSIX replace rules for renaming `src` onto the existing `new_name` of `dst`.
-    fn check_replace(src: &Found, dst: &OverlayDir, new_name: &str, found: &Found) -> FsResult<()> {
-        match (src.is_dir(), found.is_dir()) {
-            (true, false) => Err(FsError::NotDir),
-            (false, true) => Err(FsError::IsDir),
-            (true, true) if !dst.is_empty_dir(new_name, found)? => Err(FsError::NotEmpty),
-            (true, true) | (false, false) => Ok(()),
-        }
-    }
 }
 
 impl Dir for OverlayDir {
     fn lookup(&self, name: &str) -> FsResult<Node> {
+        // Before the find: a copy-up published after this makes a lower handle look again.
+        let seen = self.st.copies();
         let found = self.find(name)?;
-        self.to_node(name, found)
+        self.to_node(name, found, seen)
     }
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         let found = self.find(name)?;
+        // Under the lock: what `find` saw stays true until the open is done, so a copy-up
+        // here cannot race another one of the same file.
         match found.merged() {
             None if !options.create => return Err(FsError::NotFound),
+            // A new file (possibly over a whiteout, which keeps the lower one hidden).
             None => {
                 let file = self.upper_mut()?.open_file(name, options)?;
                 return Ok(Arc::new(OverlayFile::upper(Arc::clone(&self.st), file)));
@@ -293,15 +337,24 @@ impl Dir for OverlayDir {
             Some(Node::File(_)) => {}
         }
         if found.upper.is_none() && !(options.write || options.truncate) {
-            // Reading a lower file needs no copy: it is copied when first changed.
-            let lower = self.lower.clone().ok_or(FsError::NotFound)?;
+            // Reading a lower file needs no copy: it is copied when first changed, through
+            // any of its handles. No copy-up can run while we hold the lock, so the count
+            // read now is current.
+            let lower = self.lower.as_ref().ok_or(FsError::NotFound)?;
             let file = lower.open_file(name, OpenOptions::default())?;
-            let st = Arc::clone(&self.st);
-            return Ok(Arc::new(OverlayFile::lower(
-                st, file, lower, &self.path, name,
-            )));
+            let seen = self.st.copies();
+            let file = self.st.lower_file(file, lower, &self.path, name, seen)?;
+            return Ok(Arc::new(file));
         }
-        self.copy_up(name, &found)?;
+        // An open that truncates copies no data only to drop it (overlayfs neither).
+        let contents = if options.truncate {
+            Contents::Empty
+        } else {
+            Contents::Data
+        };
+        self.copy_up(name, &found, contents)?;
+        // The name exists (as the copy, if not before): the upper open must not refuse it
+        // as exclusive; TRUNC then truncates the copy.
         let options = OpenOptions {
             exclusive: false,
             ..options
@@ -311,7 +364,7 @@ impl Dir for OverlayDir {
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         if self.find(name)?.exists() {
             return Err(FsError::Exists);
         }
@@ -321,7 +374,7 @@ impl Dir for OverlayDir {
     }
 
     fn remove_dir(&self, name: &str) -> FsResult<()> {
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         let found = self.find(name)?;
         match found.merged() {
             None => return Err(FsError::NotFound),
@@ -333,7 +386,12 @@ impl Dir for OverlayDir {
         }
         // Merged-empty means upper-empty: every upper entry is visible.
         if found.upper.is_some() {
+            let moving = found.moving_ino()?;
             self.upper_mut()?.remove_dir(name)?;
+            // Handles still open on a removed upper-only directory lead nowhere.
+            if let Some(ino) = moving {
+                self.st.removed(ino);
+            }
         }
         if found.lower.is_some() {
             self.st.add_whiteout(&self.child(name));
@@ -342,13 +400,16 @@ impl Dir for OverlayDir {
     }
 
     fn unlink(&self, name: &str) -> FsResult<()> {
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         let found = self.find(name)?;
         match found.merged() {
             None => return Err(FsError::NotFound),
             Some(Node::Dir(_)) => return Err(FsError::IsDir),
             Some(_) => {}
         }
+        // The upper entry (a copy or the guest's own) goes, and the lower one is hidden.
+        // Handles on the lower file that were never copied up keep reading it, as an
+        // unlinked file's descriptors do; they can no longer change it (see `writable`).
         if found.upper.is_some() {
             self.upper_mut()?.unlink(name)?;
         }
@@ -362,7 +423,7 @@ impl Dir for OverlayDir {
         if target.starts_with('/') {
             return Err(FsError::Escape);
         }
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         if self.find(name)?.exists() {
             return Err(FsError::Exists);
         }
@@ -383,16 +444,17 @@ impl Dir for OverlayDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         let found = self.find(name)?;
         match (&found.upper, &found.lower) {
             (None, None) => Err(FsError::NotFound),
+            // A lower directory: copied up (its entries stay below), its times set there.
             (None, Some(Node::Dir(_))) => {
                 let dir = self.st.upper_dir(&self.child(name), true)?;
                 dir.ok_or(FsError::NotFound)?.set_times(atime, mtime)
             }
             _ => {
-                self.copy_up(name, &found)?;
+                self.copy_up(name, &found, Contents::Data)?;
                 self.upper_mut()?.set_times_at(name, atime, mtime)
             }
         }
@@ -400,7 +462,7 @@ impl Dir for OverlayDir {
 
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         let dst = self.peer(new_dir)?;
-        let _lock = self.st.mutate();
+        let _lock = self.st.mutate()?;
         let found = self.find(name)?;
         if !found.exists() {
             return Err(FsError::NotFound);
@@ -413,49 +475,19 @@ impl Dir for OverlayDir {
             return Err(FsError::NotPermitted);
         }
         // The link is made between upper copies: a lower file linked gets copied up first.
-        self.copy_up(name, &found)?;
+        self.copy_up(name, &found, Contents::Data)?;
         let src_upper = self.upper_mut()?;
         src_upper.link(name, &*dst.upper_mut()?, new_name)
     }
 
     fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         let dst = self.peer(new_dir)?;
-        let _lock = self.st.mutate();
-        let found = self.find(name)?;
-        if !found.exists() {
-            return Err(FsError::NotFound);
-        }
-        let dst_found = dst.find(new_name)?;
-        if dst_found.exists() {
-            // Two names of one object (or a name onto itself): POSIX says do nothing.
-            if self.found_stat(name, &found)? == dst.found_stat(new_name, &dst_found)? {
-                return Ok(());
-            }
-            Self::check_replace(&found, dst, new_name, &dst_found)?;
-        }
-        // Moving a directory that exists below would need redirects: EXDEV, as overlayfs
-        // without redirect_dir (`mv` then copies).
-        if found.is_lower_dir() {
-            return Err(FsError::CrossDevice);
-        }
-        self.copy_up(name, &found)?;
-        let src_upper = self.upper_mut()?;
-        let dst_upper = dst.upper_mut()?;
-        let dst_path = dst.child(new_name);
-        let hid_dst = dst_found.lower.is_some() && self.st.add_whiteout(&dst_path);
-        if let Err(e) = src_upper.rename(name, &*dst_upper, new_name) {
-            if hid_dst {
-                self.st.remove_whiteout(&dst_path);
-            }
-            return Err(e);
-        }
-        if found.lower.is_some() {
-            self.st.add_whiteout(&self.child(name));
-        }
-        Ok(())
+        self.rename_within(name, dst, new_name)
     }
 
     fn stat(&self) -> FsResult<Filestat> {
+        // Times and link count from the upper part if any (changes land there), the inode
+        // number from the lower part if any (stable across the directory's copy-up).
         let upper = match self.upper(false)? {
             Some(u) => Some(u.stat()?),
             None => None,
@@ -468,13 +500,16 @@ impl Dir for OverlayDir {
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        let _lock = self.st.mutate();
+        // Copies the directory up: its times live in the upper part from now on.
+        let _lock = self.st.mutate()?;
         self.upper_mut()?.set_times(atime, mtime)
     }
 
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
         let listing = self.listing(cookie)?;
         let ino = self.ino()?;
+        // `..` is the directory we were looked up from (the root is its own parent, so the
+        // listing never reveals what lies above the mount).
         let dots = [ino, self.parent_ino.unwrap_or(ino)];
         Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |e| {
             (e.name.clone(), e.ino, e.filetype)
@@ -482,6 +517,7 @@ impl Dir for OverlayDir {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // The upper layer is memory and the lower one is never written: nothing to flush.
         Ok(())
     }
 

@@ -1,118 +1,229 @@
-//! `File` for the overlay: a handle on an upper file, or on a lower file that is copied up
-//! (whole) the first time it is changed through this handle. Reads of a lower handle keep
-//! reading the lower file even after another handle copied it up (overlayfs before 4.19 did
-//! the same for descriptors opened read-only); see RATIONALE.md.
+//! `File` for the overlay: a handle on an upper file, or on a lower file that is copied up the
+//! first time it is changed. Every handle on one lower file (by any descriptor) shares one
+//! [`Shared`] cell, registered by path in [`Files`]; a copy-up fills it, so from then on all
+//! of them read, write and stat the upper copy, as POSIX wants of descriptors of one file.
+//! Handles never write the lower layer.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use super::copy::Contents;
 use super::{State, join, optional};
 use crate::vfs::{Dir, File, Filestat, FsError, FsResult, Node, OpenOptions, SetTime};
 
-/// Which layer the handle currently reads and writes.
-enum Layer {
+/// The registry of lower files that have handles, and the copy-up in progress. One per
+/// overlay, behind `State::files`; the lock is taken after the mutation lock, never before.
+#[derive(Default)]
+pub(super) struct Files {
+    /// The shared cell of each lower file with live handles, by path. Lower files never move
+    /// while they are lower (a rename copies them up first), so the path names one file for
+    /// as long as it has no copy; a copy-up takes its entry out.
+    open: HashMap<String, Weak<Shared>>,
+    /// Size of `open` at which dead entries are swept next (amortised: the map stays within
+    /// twice the live cells, plus a constant).
+    sweep_at: usize,
+    /// The lower file being copied up now (at most one: copy-ups hold the mutation lock).
+    /// Lookups ignore its half-made upper copy.
+    pub(super) copying: Option<String>,
+    /// Copy-ups published so far. Lookups take no lock, so a handle made from a lookup that
+    /// began before a copy-up was published looks again before registering (see `register`).
+    pub(super) copies: u64,
+}
+
+/// What every handle on one lower file shares: where the file sits, and its upper copy once
+/// made.
+pub(super) struct Shared {
+    /// The lower parent directory, its path, and the file's name there.
+    parent: Arc<dyn Dir>,
+    parent_path: String,
+    name: String,
+    /// The upper copy, set by the copy-up that made it (`State::publish`).
+    upper: Mutex<Option<Arc<dyn File>>>,
+}
+
+impl Shared {
+    fn upper(&self) -> Option<Arc<dyn File>> {
+        self.upper.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_upper(&self, file: &Arc<dyn File>) {
+        *self.upper.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(file));
+    }
+}
+
+/// Which layer a handle is on.
+enum Backing {
+    /// An upper file: a copy, or a file the guest created.
     Upper(Arc<dyn File>),
-    /// A lower file and where it sits: its lower parent, the parent's path, its name.
+    /// A lower file: this handle's own lower handle (an `O_PATH` one from a lookup, or a
+    /// readable one from an open: they cannot be shared), and the cell shared with the others.
     Lower {
         file: Arc<dyn File>,
-        parent: Arc<dyn Dir>,
-        parent_path: String,
-        name: String,
+        shared: Arc<Shared>,
     },
 }
 
 /// An open file of an [`super::Overlay`].
 pub(super) struct OverlayFile {
     st: Arc<State>,
-    layer: Mutex<Layer>,
+    backing: Backing,
+}
+
+impl State {
+    pub(super) fn files(&self) -> MutexGuard<'_, Files> {
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Copy-ups published so far: read before a lookup, handed to [`State::lower_file`].
+    pub(super) fn copies(&self) -> u64 {
+        self.files().copies
+    }
+
+    /// Whether `path` is being copied up now (its upper entry is not complete yet). One
+    /// atomic load when no copy-up runs, which is nearly always.
+    pub(super) fn is_copying(&self, path: &str) -> bool {
+        self.copying.load(std::sync::atomic::Ordering::Acquire)
+            && self.files().copying.as_deref() == Some(path)
+    }
+
+    /// A handle on the lower file `file` (`name` in the lower directory `parent`, at
+    /// `parent_path`), found by a lookup that began when [`State::copies`] was `seen`.
+    /// Shares the cell of the file's other handles. If a copy-up was published since `seen`,
+    /// the file may have been copied up after the lookup saw it: then the handle is on the
+    /// copy, which is the file now.
+    pub(super) fn lower_file(
+        self: &Arc<Self>,
+        file: Arc<dyn File>,
+        parent: &Arc<dyn Dir>,
+        parent_path: &str,
+        name: &str,
+        seen: u64,
+    ) -> FsResult<OverlayFile> {
+        let path = join(parent_path, name);
+        let mut files = self.files();
+        if files.copies != seen && !self.is_whiteout(&path) {
+            // No copy-up can be published while we hold `files`, so this answer stays true
+            // until the handle is registered.
+            let copy = match self.upper_dir(parent_path, false)? {
+                Some(dir) => optional(dir.lookup(name))?,
+                None => None,
+            };
+            if let Some(Node::File(copy)) = copy {
+                return Ok(OverlayFile::upper(Arc::clone(self), copy));
+            }
+        }
+        let shared = match files.open.get(&path).and_then(Weak::upgrade) {
+            Some(shared) => shared,
+            None => {
+                let shared = Arc::new(Shared {
+                    parent: Arc::clone(parent),
+                    parent_path: parent_path.to_owned(),
+                    name: name.to_owned(),
+                    upper: Mutex::new(None),
+                });
+                if files.open.len() >= files.sweep_at {
+                    files.open.retain(|_, cell| cell.strong_count() > 0);
+                    files.sweep_at = files.open.len().saturating_mul(2).max(64);
+                }
+                files.open.insert(path, Arc::downgrade(&shared));
+                shared
+            }
+        };
+        Ok(OverlayFile {
+            st: Arc::clone(self),
+            backing: Backing::Lower { file, shared },
+        })
+    }
+
+    /// Makes the complete copy `copy` of the lower file at `path` what every handle on that
+    /// file uses, and ends its hiding (`Copying`), in one step under the `files` lock: a
+    /// lookup sees the lower file with its handles registered, or the copy, never a mix.
+    pub(super) fn publish(&self, path: &str, copy: Arc<dyn File>) {
+        let mut files = self.files();
+        if let Some(shared) = files.open.remove(path).and_then(|cell| cell.upgrade()) {
+            shared.set_upper(&copy);
+        }
+        files.copying = None;
+        files.copies = files.copies.wrapping_add(1);
+    }
 }
 
 impl OverlayFile {
     pub(super) fn upper(st: Arc<State>, file: Arc<dyn File>) -> OverlayFile {
         OverlayFile {
             st,
-            layer: Mutex::new(Layer::Upper(file)),
+            backing: Backing::Upper(file),
         }
     }
 
-    pub(super) fn lower(
-        st: Arc<State>,
-        file: Arc<dyn File>,
-        parent: Arc<dyn Dir>,
-        parent_path: &str,
-        name: &str,
-    ) -> OverlayFile {
-        let layer = Layer::Lower {
-            file,
-            parent,
-            parent_path: parent_path.to_owned(),
-            name: name.to_owned(),
-        };
-        OverlayFile {
-            st,
-            layer: Mutex::new(layer),
+    /// The file reads and stats go to, and whether it is in the upper layer.
+    fn current(&self) -> (Arc<dyn File>, bool) {
+        match &self.backing {
+            Backing::Upper(f) => (Arc::clone(f), true),
+            Backing::Lower { file, shared } => match shared.upper() {
+                Some(copy) => (copy, true),
+                None => (Arc::clone(file), false),
+            },
         }
     }
 
-    fn layer(&self) -> std::sync::MutexGuard<'_, Layer> {
-        self.layer.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The file reads go to.
-    fn current(&self) -> Arc<dyn File> {
-        match &*self.layer() {
-            Layer::Upper(f) | Layer::Lower { file: f, .. } => Arc::clone(f),
-        }
-    }
-
-    /// The upper file, copying the lower one up first if this handle still points below.
-    /// Errors: NotSupported if the lower file's name was removed or renamed since this
-    /// handle was opened (its copy, if any, is no longer known to be this file).
+    /// The upper file, copying the lower one up first if it has no copy yet.
+    /// Errors: NotSupported if the lower file's name was removed or replaced since this
+    /// handle was opened (a copy made now would not be this file); copy-up errors
+    /// (TimedOut, NoSpace...).
     fn writable(&self) -> FsResult<Arc<dyn File>> {
-        let mut layer = self.layer();
-        let (parent, parent_path, name) = match &*layer {
-            Layer::Upper(f) => return Ok(Arc::clone(f)),
-            Layer::Lower {
-                parent,
-                parent_path,
-                name,
-                ..
-            } => (Arc::clone(parent), parent_path.clone(), name.clone()),
+        let shared = match &self.backing {
+            Backing::Upper(f) => return Ok(Arc::clone(f)),
+            Backing::Lower { shared, .. } => shared,
         };
-        let _lock = self.st.mutate();
-        let path = join(&parent_path, &name);
+        if let Some(copy) = shared.upper() {
+            return Ok(copy);
+        }
+        let _lock = self.st.mutate()?;
+        // Another handle may have copied it up while we waited for the lock.
+        if let Some(copy) = shared.upper() {
+            return Ok(copy);
+        }
+        let path = join(&shared.parent_path, &shared.name);
         if self.st.is_hidden(&path) {
             return Err(FsError::NotSupported);
         }
-        // Another handle may have copied it up already: then that copy is this file.
-        let existing = match self.st.upper_dir(&parent_path, false)? {
-            Some(dir) => optional(dir.lookup(&name))?,
+        let upper = self.st.upper_dir(&shared.parent_path, false)?;
+        let existing = match &upper {
+            Some(dir) => optional(dir.lookup(&shared.name))?,
             None => None,
         };
-        if existing.is_none() {
-            self.st.copy_up(&parent_path, &*parent, &name)?;
+        match existing {
+            None => {
+                let (parent, name) = (&*shared.parent, &shared.name);
+                self.st
+                    .copy_up(&shared.parent_path, parent, name, Contents::Data)?;
+            }
+            // A copy this cell missed (only an upper changed behind the overlay's back can
+            // do that): it is the file's copy all the same.
+            Some(Node::File(_)) => {
+                let upper = upper.ok_or(FsError::NotFound)?;
+                let options = OpenOptions {
+                    write: true,
+                    ..OpenOptions::default()
+                };
+                shared.set_upper(&upper.open_file(&shared.name, options)?);
+            }
+            Some(Node::Dir(_)) => return Err(FsError::IsDir),
+            Some(Node::Symlink(_)) => return Err(FsError::Loop),
         }
-        let upper = self
-            .st
-            .upper_dir(&parent_path, false)?
-            .ok_or(FsError::NotFound)?;
-        let options = OpenOptions {
-            write: true,
-            ..OpenOptions::default()
-        };
-        let file = match upper.lookup(&name)? {
-            Node::File(_) => upper.open_file(&name, options)?,
-            Node::Dir(_) => return Err(FsError::IsDir),
-            Node::Symlink(_) => return Err(FsError::Loop),
-        };
-        *layer = Layer::Upper(Arc::clone(&file));
-        Ok(file)
+        // The copy-up published the copy into every registered cell, ours included.
+        shared
+            .upper()
+            .ok_or_else(|| FsError::Io("overlay: a copy-up left a handle behind".into()))
     }
 }
 
 impl File for OverlayFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        self.current().read_at(buf, offset)
+        self.current().0.read_at(buf, offset)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
@@ -124,14 +235,9 @@ impl File for OverlayFile {
     }
 
     fn stat(&self) -> FsResult<Filestat> {
-        let (stat, upper) = match &*self.layer() {
-            Layer::Upper(f) => (f.stat()?, true),
-            Layer::Lower { file, .. } => (file.stat()?, false),
-        };
-        if upper {
-            self.st.merge_stat(Some(stat), None)
-        } else {
-            self.st.merge_stat(None, Some(stat))
+        match self.current() {
+            (file, true) => self.st.merge_stat(Some(file.stat()?), None),
+            (file, false) => self.st.merge_stat(None, Some(file.stat()?)),
         }
     }
 
@@ -148,7 +254,12 @@ impl File for OverlayFile {
     }
 
     fn sync(&self) -> FsResult<()> {
-        self.current().sync()
+        self.current().0.sync()
+    }
+
+    fn data_extent(&self, offset: u64) -> FsResult<Option<Range<u64>>> {
+        // Lets an overlay over this overlay copy only data too.
+        self.current().0.data_extent(offset)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -1,20 +1,25 @@
 //! The overlay backend: a read-only lower tree (a host directory, or any backend) under an
 //! in-memory upper `MemFs`; the guest sees one read-write tree and the lower is never written.
-//! The first change to a lower object copies it up whole; deletions are whiteouts kept out of
-//! band (a set of paths here, never special files); directories that exist in the lower tree
-//! cannot be renamed (EXDEV, as overlayfs without `redirect_dir`). Handles live in `dir.rs` /
-//! `file.rs`; this file holds the shared state, copy-up and the embedder's API.
+//! The first change to a lower object copies it up (`copy.rs`: its data only, within the
+//! run's deadline, all or nothing); deletions are whiteouts kept out of band (a set of paths
+//! here, never special files); directories that exist in the lower tree cannot be renamed
+//! (EXDEV, as overlayfs without `redirect_dir`). Handles live in `dir.rs` (`dir/rename.rs`)
+//! and `file.rs`, where upper-only directories are now in `place.rs`; this file holds the
+//! shared state and the embedder's API.
 
+mod copy;
 mod dir;
 mod file;
+mod place;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use super::host::{HostDir, Perms};
 use super::read_only::read_only;
@@ -26,8 +31,12 @@ use dir::OverlayDir;
 /// Inode numbers of upper objects carry this bit, so they never collide with lower ones.
 const UPPER_INO: u64 = 1 << 63;
 
-/// Bytes copied per step of a copy-up (also the granularity at which zeros stay sparse).
-const COPY_CHUNK: usize = 64 * 1024;
+/// Bytes read per step of a snapshot.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Longest pause between two tries of a contended mutation lock under a deadline: how late
+/// such a waiter may notice the lock is free (or its deadline passed).
+const LOCK_PAUSE: Duration = Duration::from_millis(2);
 
 /// Device ids of overlays, tagged apart from memory filesystems and host devices.
 static NEXT_DEV: AtomicU64 = AtomicU64::new(0x6f76_6c00_0000_0001);
@@ -49,6 +58,12 @@ pub(crate) struct State {
     whiteouts: Mutex<HashSet<String>>,
     /// Serialises mutations: a copy-up, its whiteouts and the upper change are one step.
     lock: Mutex<()>,
+    /// Lower files with open handles, and the copy-up in progress (`file.rs`).
+    files: Mutex<file::Files>,
+    /// Set while a copy-up runs, so that lookups look at `files` only then.
+    copying: AtomicBool,
+    /// Where upper-only directories with handles are now (`place.rs`).
+    places: Mutex<place::Places>,
 }
 
 impl std::fmt::Debug for Overlay {
@@ -74,7 +89,8 @@ impl Overlay {
 
     /// An overlay over `lower` whose changes go to `upper` (normally empty). The upper
     /// filesystem's budgets ([`MemFs::with_limits`]) govern everything the guest changes,
-    /// copy-ups included: a lower file is copied up only if it fits (ENOSPC otherwise).
+    /// copy-ups included: a lower file is copied up only if its data fits (ENOSPC otherwise;
+    /// holes are free, as in memory).
     pub fn with_upper(lower: Arc<dyn Dir>, upper: MemFs) -> Overlay {
         Overlay {
             st: Arc::new(State {
@@ -84,6 +100,9 @@ impl Overlay {
                 lower_root: read_only(lower),
                 whiteouts: Mutex::new(HashSet::new()),
                 lock: Mutex::new(()),
+                files: Mutex::new(file::Files::default()),
+                copying: AtomicBool::new(false),
+                places: Mutex::new(place::Places::default()),
             }),
         }
     }
@@ -153,7 +172,7 @@ fn join(prefix: &str, name: &str) -> String {
 fn read_all(dir: &dyn Dir, name: &str) -> FsResult<Vec<u8>> {
     let file = dir.open_file(name, OpenOptions::default())?;
     let mut out = Vec::new();
-    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut buf = vec![0u8; READ_CHUNK];
     loop {
         let n = file.read_at(&mut buf, out.len() as u64)?;
         if n == 0 {
@@ -187,8 +206,25 @@ impl State {
     }
 
     /// Takes the mutation lock (recovering from poison: every step leaves state consistent).
-    fn mutate(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    /// Another thread may hold it for a whole copy-up, which ends at *that* caller's
+    /// deadline: a caller with a deadline of its own waits no longer than it (TimedOut), by
+    /// polling with pauses that grow to [`LOCK_PAUSE`]. Uncontended, it is one `try_lock`.
+    fn mutate(&self) -> FsResult<MutexGuard<'_, ()>> {
+        let mut pause = Duration::from_micros(20);
+        loop {
+            match self.lock.try_lock() {
+                Ok(guard) => return Ok(guard),
+                Err(TryLockError::Poisoned(e)) => return Ok(e.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if crate::deadline::current().is_none() {
+                // Nothing to bound the wait by: block as any mutex user would.
+                return Ok(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+            }
+            crate::deadline::check()?;
+            std::thread::sleep(pause);
+            pause = pause.saturating_mul(2).min(LOCK_PAUSE);
+        }
     }
 
     fn is_whiteout(&self, path: &str) -> bool {
@@ -248,8 +284,12 @@ impl State {
         let mut cur = Arc::clone(&self.upper_root);
         let mut lower = Some(Arc::clone(&self.lower_root));
         let mut created = Vec::new();
+        // The existing directory the first new one goes into, with its times from before:
+        // creating a child stamps it, but a copy-up changes no merged entry of it.
+        let mut stamped: Option<(Arc<dyn Dir>, Filestat)> = None;
         for comp in path.split('/').filter(|c| !c.is_empty()) {
-            lower = match lower.map(|l| l.lookup(comp)) {
+            // The lower side is only needed for the times of directories created here.
+            lower = match lower.filter(|_| create).map(|l| l.lookup(comp)) {
                 Some(Ok(Node::Dir(d))) => Some(d),
                 _ => None,
             };
@@ -258,6 +298,9 @@ impl State {
                 // Never walk through an upper file or symlink: that is not this directory.
                 Some(Node::File(_) | Node::Symlink(_)) => return Err(FsError::NotDir),
                 None if create => {
+                    if stamped.is_none() {
+                        stamped = Some((Arc::clone(&cur), cur.stat()?));
+                    }
                     cur.create_dir(comp)?;
                     let Node::Dir(d) = cur.lookup(comp)? else {
                         return Err(FsError::NotDir);
@@ -275,70 +318,9 @@ impl State {
                 dir.set_times(SetTime::At(s.atim), SetTime::At(s.mtim))?;
             }
         }
+        if let Some((dir, s)) = stamped {
+            dir.set_times(SetTime::At(s.atim), SetTime::At(s.mtim))?;
+        }
         Ok(Some(cur))
     }
-
-    /// Copies the lower non-directory `name` of `lower_parent` (at `parent_path`) up, whole.
-    /// Must hold the mutation lock. A partial copy is removed again on failure, so the lower
-    /// object is never shadowed by half of itself.
-    fn copy_up(&self, parent_path: &str, lower_parent: &dyn Dir, name: &str) -> FsResult<()> {
-        let upper_parent = self
-            .upper_dir(parent_path, true)?
-            .ok_or(FsError::NotFound)?;
-        let stat = lower_parent.stat_at(name)?;
-        let times = (SetTime::At(stat.atim), SetTime::At(stat.mtim));
-        // A copy-up changes no merged entry, so the parent's times must not move either
-        // (overlayfs restores them too): keep them to put back afterwards.
-        let parent = upper_parent.stat()?;
-        let result = match lower_parent.lookup(name)? {
-            Node::Symlink(target) => upper_parent
-                .symlink(name, &target)
-                .and_then(|()| upper_parent.set_times_at(name, times.0, times.1)),
-            Node::File(_) => {
-                let result = copy_file(lower_parent, &*upper_parent, name, times);
-                if result.is_err() {
-                    let _ = upper_parent.unlink(name);
-                }
-                result
-            }
-            // Directories are copied up by `upper_dir`, never as a leaf.
-            Node::Dir(_) => Err(FsError::Invalid),
-        };
-        upper_parent.set_times(SetTime::At(parent.atim), SetTime::At(parent.mtim))?;
-        result
-    }
-}
-
-/// Streams a lower file into a new upper one in bounded chunks; all-zero chunks are skipped so
-/// holes stay holes. Memory grows with the file: see the module docs and RATIONALE.md.
-fn copy_file(
-    lower_parent: &dyn Dir,
-    upper_parent: &dyn Dir,
-    name: &str,
-    (atime, mtime): (SetTime, SetTime),
-) -> FsResult<()> {
-    let src = lower_parent.open_file(name, OpenOptions::default())?;
-    let size = src.stat()?.size;
-    let options = OpenOptions {
-        create: true,
-        exclusive: true,
-        truncate: false,
-        write: true,
-    };
-    let dst = upper_parent.open_file(name, options)?;
-    let mut buf = vec![0u8; COPY_CHUNK];
-    let mut offset = 0u64;
-    while offset < size {
-        let n = src.read_at(&mut buf, offset)?;
-        if n == 0 {
-            break;
-        }
-        let chunk = buf.get(..n).unwrap_or(&[]);
-        if chunk.iter().any(|b| *b != 0) {
-            dst.write_at(chunk, offset)?;
-        }
-        offset = offset.saturating_add(n as u64);
-    }
-    dst.set_size(offset)?;
-    dst.set_times(atime, mtime)
 }
