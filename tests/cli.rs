@@ -111,6 +111,42 @@ fn a_trap_is_one_line_and_status_134() {
 }
 
 #[test]
+fn the_start_function_is_part_of_the_run() {
+    // proc_exit there is the guest's status (it was "cannot run", 2); a trap there is 134.
+    let dir = tempfile::tempdir().unwrap();
+    let exits = guest(
+        dir.path(),
+        "start_exit.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func $start (call $exit (i32.const 3)))
+             (start $start)
+             (func (export "_start") (unreachable)))"#,
+    );
+    let out = warden(&["run", &exits]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let traps = guest(
+        dir.path(),
+        "start_trap.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write"
+               (func $write (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func $bad (drop (call $write (i32.const 1) (i32.const 0xffffff0) (i32.const 1)
+               (i32.const 8))))
+             (start $bad)
+             (func (export "_start")))"#,
+    );
+    let out = warden(&["run", &traps]);
+    assert_eq!(out.status.code(), Some(EXIT_TRAPPED));
+    let message = one_message(&out);
+    assert!(message.contains("guest trapped:"), "{message}");
+    assert!(message.contains("!bad"), "{message}");
+}
+
+#[test]
 fn a_missing_module_is_one_line_and_status_2() {
     let out = warden(&["run", "no/such/module.wasm"]);
     assert_eq!(out.status.code(), Some(EXIT_USAGE));

@@ -54,8 +54,10 @@ Policies (--policy, --ask) can deny, stop or ask about any call; --audit and --t
 every call, denied and asked ones included. See the README's \"Policies\" section.
 
 Limits: each in-memory filesystem (--mem-dir, the default `/`, an --overlay's changes) holds
-at most --fs-quota bytes of file data (ENOSPC past it) and 262144 inodes (EDQUOT); --fuel, --timeout and --max-memory stop the guest with one line
-naming the limit. --save-fs writes the in-memory tree even after such a stop.
+at most --fs-quota bytes of host memory — file data, names and a fixed cost per object (ENOSPC
+past it) — and 262144 inodes (EDQUOT); --fuel, --timeout and --max-memory stop the guest with
+one line naming the limit, --timeout also while it waits (stdin, sockets, a full stdout pipe).
+--save-fs writes the in-memory tree even after such a stop.
 
 Exit status:
   the guest's own exit status; 134 if the guest trapped or wrote past --stdout-limit or

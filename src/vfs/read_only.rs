@@ -156,6 +156,11 @@ impl File for ReadOnlyFile {
         Err(FsError::ReadOnly)
     }
 
+    /// Holes are the wrapped file's: an overlay over a read-only lower copies only data.
+    fn data_extent(&self, offset: u64) -> FsResult<Option<std::ops::Range<u64>>> {
+        self.inner.data_extent(offset)
+    }
+
     fn sync(&self) -> FsResult<()> {
         self.inner.sync()
     }
