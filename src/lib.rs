@@ -59,6 +59,7 @@ pub mod random;
 mod rights;
 pub mod run;
 pub mod stdio;
+mod syscalls;
 pub mod table;
 pub mod vfs;
 

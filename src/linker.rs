@@ -154,22 +154,6 @@ fn is_bad_value(error: &GuestError) -> bool {
     }
 }
 
-macro_rules! link {
-    ($linker:ident, $get:ident, $( $name:ident ( $($arg:ident : $ty:ty),* ) ; )*) => {
-        $(
-            $linker.func_wrap(
-                MODULE,
-                stringify!($name),
-                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
-                    let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
-                    let _deadline = deadline_scope(ctx);
-                    finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($arg),*))
-                },
-            )?;
-        )*
-    };
-}
-
 /// What a fast path answers: an errno, or (for `path_open`, whose answer is final once it
 /// ran) an errno or a trap; `None` hands the call to the general path.
 trait FastAnswer {
@@ -190,29 +174,47 @@ impl FastAnswer for Option<wasmtime::Result<i32>> {
     }
 }
 
-/// Like `link!`, for the imports with a hand-written fast path (`p1/fast.rs`): it runs on the
-/// raw guest bytes first and, when it declines (before any effect), the general path runs on
-/// the same borrow of memory.
-macro_rules! link_fast {
-    ($linker:ident, $get:ident, $( $name:ident ( $($arg:ident : $ty:ty),* ) => $fast:ident ( $($fast_arg:ident),* ) ; )*) => {
-        $(
-            $linker.func_wrap(
-                MODULE,
-                stringify!($name),
-                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
-                    let memory = find_memory(&mut caller, &$get)?;
-                    let (bytes, data) = memory.data_and_store_mut(&mut caller);
-                    let ctx = $get(data);
-                    let _deadline = deadline_scope(ctx);
-                    let fast = crate::p1::fast::$fast(ctx, bytes, $($fast_arg),*);
-                    if let Some(answer) = FastAnswer::answer(fast) {
-                        return answer;
-                    }
-                    let mut memory = GuestMemory::Unshared(bytes);
-                    finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($arg),*))
-                },
-            )?;
-        )*
+/// One `func_wrap` of the syscall table: `general` imports go to wiggle's decoder; `fast` ones
+/// try our raw decoder (`p1/fast.rs`) first, which either finishes the call or declines before
+/// any effect; `exit` is `proc_exit`, whose decoder always answers with the exit "trap".
+macro_rules! link_one {
+    ($linker:ident, $get:ident, exit, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<()> {
+                let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
+                abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*)
+            },
+        )?;
+    };
+    ($linker:ident, $get:ident, general, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
+                let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
+                let _deadline = deadline_scope(ctx);
+                finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
+            },
+        )?;
+    };
+    ($linker:ident, $get:ident, fast, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
+                let memory = find_memory(&mut caller, &$get)?;
+                let (bytes, data) = memory.data_and_store_mut(&mut caller);
+                let ctx = $get(data);
+                let _deadline = deadline_scope(ctx);
+                if let Some(answer) = FastAnswer::answer(crate::p1::fast::$name(ctx, bytes, $($raw),*)) {
+                    return answer;
+                }
+                let mut memory = GuestMemory::Unshared(bytes);
+                finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
+            },
+        )?;
     };
 }
 
@@ -231,65 +233,13 @@ pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) -> wasmtime::Result<()> {
-    link!(linker, get,
-        args_get(a: i32, b: i32);
-        args_sizes_get(a: i32, b: i32);
-        environ_get(a: i32, b: i32);
-        environ_sizes_get(a: i32, b: i32);
-        clock_res_get(a: i32, b: i32);
-        fd_advise(a: i32, b: i64, c: i64, d: i32);
-        fd_allocate(a: i32, b: i64, c: i64);
-        fd_close(a: i32);
-        fd_datasync(a: i32);
-        fd_fdstat_get(a: i32, b: i32);
-        fd_fdstat_set_flags(a: i32, b: i32);
-        fd_fdstat_set_rights(a: i32, b: i64, c: i64);
-        fd_filestat_get(a: i32, b: i32);
-        fd_filestat_set_size(a: i32, b: i64);
-        fd_filestat_set_times(a: i32, b: i64, c: i64, d: i32);
-        fd_pread(a: i32, b: i32, c: i32, d: i64, e: i32);
-        fd_prestat_get(a: i32, b: i32);
-        fd_prestat_dir_name(a: i32, b: i32, c: i32);
-        fd_pwrite(a: i32, b: i32, c: i32, d: i64, e: i32);
-        fd_read(a: i32, b: i32, c: i32, d: i32);
-        fd_readdir(a: i32, b: i32, c: i32, d: i64, e: i32);
-        fd_renumber(a: i32, b: i32);
-        fd_seek(a: i32, b: i64, c: i32, d: i32);
-        fd_sync(a: i32);
-        fd_tell(a: i32, b: i32);
-        path_create_directory(a: i32, b: i32, c: i32);
-        path_filestat_get(a: i32, b: i32, c: i32, d: i32, e: i32);
-        path_filestat_set_times(a: i32, b: i32, c: i32, d: i32, e: i64, f: i64, g: i32);
-        path_link(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32, g: i32);
-        path_readlink(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
-        path_remove_directory(a: i32, b: i32, c: i32);
-        path_rename(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
-        path_symlink(a: i32, b: i32, c: i32, d: i32, e: i32);
-        path_unlink_file(a: i32, b: i32, c: i32);
-        poll_oneoff(a: i32, b: i32, c: i32, d: i32);
-        proc_raise(a: i32);
-        sched_yield();
-        sock_accept(a: i32, b: i32, c: i32);
-        sock_recv(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32);
-        sock_send(a: i32, b: i32, c: i32, d: i32, e: i32);
-        sock_shutdown(a: i32, b: i32);
-    );
-    link_fast!(linker, get,
-        fd_write(a: i32, b: i32, c: i32, d: i32) => fd_write(a, b, c, d);
-        clock_time_get(a: i32, b: i64, c: i32) => clock_time_get(a, c);
-        random_get(a: i32, b: i32) => random_get(a, b);
-        path_open(a: i32, b: i32, c: i32, d: i32, e: i32, f: i64, g: i64, h: i32, i: i32)
-            => path_open(a, b, c, d, e, f, g, h, i);
-    );
-    // proc_exit returns nothing: the decoder always answers with the exit "trap".
-    linker.func_wrap(
-        MODULE,
-        "proc_exit",
-        move |mut caller: Caller<'_, T>, code: i32| -> wasmtime::Result<()> {
-            let (mut memory, ctx) = memory_and_ctx(&mut caller, &get)?;
-            abi::wasi_snapshot_preview1::proc_exit(ctx, &mut memory, code)
-        },
-    )?;
+    // Every row of the syscall table (`crate::syscalls`), in its order.
+    macro_rules! link_all {
+        ($($name:ident => $variant:ident, $group:ident, $kind:ident, $raw:tt, $typed:tt -> $ret:ty;)*) => {
+            $(link_one!(linker, get, $kind, $name, $raw);)*
+        };
+    }
+    crate::syscalls::for_each_syscall!(link_all);
     Ok(())
 }
 
@@ -360,6 +310,48 @@ mod tests {
         let instance = linker.instantiate(&mut store, &b).unwrap();
         run(&mut store, instance);
         assert_eq!(out.contents(), b"AAAABB");
+    }
+
+    /// (name, raw parameter types, whether it returns an errno) of every table row.
+    macro_rules! raw_signatures {
+        ($($name:ident => $variant:ident, $group:ident, $kind:ident, ($($raw:ident: $rawty:ty),*), $typed:tt -> $ret:ty;)*) => {
+            &[$((stringify!($name), &[$(stringify!($rawty)),*], stringify!($kind)),)*]
+        };
+    }
+
+    #[test]
+    fn the_syscall_table_is_what_guests_import_and_the_witx_declares() {
+        let rows: &[(&str, &[&str], &str)] = crate::syscalls::for_each_syscall!(raw_signatures);
+        // The witx's functions, in order, are the table's rows.
+        let witx = include_str!("../witx/wasi_snapshot_preview1.witx");
+        let declared: Vec<&str> = witx
+            .split("(@interface func (export \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(names, declared);
+        assert_eq!(names.len(), crate::policy::Syscall::ALL.len());
+        for (row, syscall) in rows.iter().zip(crate::policy::Syscall::ALL) {
+            assert_eq!(row.0, syscall.as_str());
+        }
+        // A module importing every row with its raw signature links against our linker.
+        let mut wat = String::from("(module\n");
+        for (name, params, kind) in rows {
+            let result = if *kind == "exit" { "" } else { "(result i32)" };
+            wat += &format!(
+                "(import \"wasi_snapshot_preview1\" \"{name}\" (func (param {}) {result}))\n",
+                params.join(" ")
+            );
+        }
+        wat += "(memory (export \"memory\") 1))";
+        let engine = Engine::default();
+        let module = Module::new(&engine, &wat).unwrap();
+        assert_eq!(module.imports().len(), 46);
+        let mut linker = Linker::new(&engine);
+        add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, WasiCtx::builder().build());
+        linker.instantiate(&mut store, &module).unwrap();
     }
 
     #[test]

@@ -139,7 +139,13 @@ pub(crate) fn fd_write(
 
 /// `clock_time_get` of a granted clock into an aligned, in-bounds slot.
 #[inline]
-pub(crate) fn clock_time_get(ctx: &mut WasiCtx, mem: &mut [u8], id: i32, out: i32) -> Option<i32> {
+pub(crate) fn clock_time_get(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    id: i32,
+    _precision: i64,
+    out: i32,
+) -> Option<i32> {
     if ctx.gate.wants(Syscall::ClockTimeGet) {
         return None;
     }
@@ -296,18 +302,18 @@ mod tests {
     fn clock_and_random_take_only_granted_aligned_requests() {
         let mut mem = vec![0u8; 64];
         let mut none = WasiCtx::builder().build();
-        assert_eq!(clock_time_get(&mut none, &mut mem, 1, 8), None);
+        assert_eq!(clock_time_get(&mut none, &mut mem, 1, 0, 8), None);
         assert_eq!(random_get(&mut none, &mut mem, 0, 16), None);
         let mut ctx = WasiCtx::builder()
             .clocks(ClockGrant::ALL)
             .seeded_random(1)
             .build();
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 4), None); // misaligned
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 64), None); // past the end
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 7, 8), None); // no such clock
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 0, 4), None); // misaligned
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 0, 64), None); // past the end
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 7, 0, 8), None); // no such clock
         assert_eq!(random_get(&mut ctx, &mut mem, 60, 8), None); // past the end
         assert_eq!(mem, vec![0u8; 64]);
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 0, 8), Some(0));
+        assert_eq!(clock_time_get(&mut ctx, &mut mem, 0, 0, 8), Some(0));
         let realtime = u64::from_le_bytes(mem[8..16].try_into().unwrap());
         assert!(realtime > 1_600_000_000 * 1_000_000_000);
         assert_eq!(random_get(&mut ctx, &mut mem, 32, 16), Some(0));
@@ -333,7 +339,7 @@ mod tests {
         let errno = if fast {
             match name {
                 "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?.ok()?,
-                "clock_time_get" => clock_time_get(&mut ctx, &mut bytes, a, c)?,
+                "clock_time_get" => clock_time_get(&mut ctx, &mut bytes, a, i64::from(b), c)?,
                 _ => random_get(&mut ctx, &mut bytes, a, b)?,
             }
             .into()

@@ -5,8 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-macro_rules! syscalls {
-    ($($variant:ident = $name:literal,)*) => {
+/// Turns the syscall table (`crate::syscalls`) into the enum, in the table's (witx) order.
+macro_rules! define_syscalls {
+    ($($name:ident => $variant:ident, $group:ident, $kind:ident, $raw:tt, $typed:tt -> $ret:ty;)*) => {
         /// One `wasi_snapshot_preview1` import, in the witx order.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(missing_docs)]
@@ -21,61 +22,14 @@ macro_rules! syscalls {
             /// The witx name, e.g. `"path_open"`.
             pub const fn as_str(self) -> &'static str {
                 match self {
-                    $(Syscall::$variant => $name,)*
+                    $(Syscall::$variant => stringify!($name),)*
                 }
             }
         }
     };
 }
 
-syscalls! {
-    ArgsGet = "args_get",
-    ArgsSizesGet = "args_sizes_get",
-    EnvironGet = "environ_get",
-    EnvironSizesGet = "environ_sizes_get",
-    ClockResGet = "clock_res_get",
-    ClockTimeGet = "clock_time_get",
-    FdAdvise = "fd_advise",
-    FdAllocate = "fd_allocate",
-    FdClose = "fd_close",
-    FdDatasync = "fd_datasync",
-    FdFdstatGet = "fd_fdstat_get",
-    FdFdstatSetFlags = "fd_fdstat_set_flags",
-    FdFdstatSetRights = "fd_fdstat_set_rights",
-    FdFilestatGet = "fd_filestat_get",
-    FdFilestatSetSize = "fd_filestat_set_size",
-    FdFilestatSetTimes = "fd_filestat_set_times",
-    FdPread = "fd_pread",
-    FdPrestatGet = "fd_prestat_get",
-    FdPrestatDirName = "fd_prestat_dir_name",
-    FdPwrite = "fd_pwrite",
-    FdRead = "fd_read",
-    FdReaddir = "fd_readdir",
-    FdRenumber = "fd_renumber",
-    FdSeek = "fd_seek",
-    FdSync = "fd_sync",
-    FdTell = "fd_tell",
-    FdWrite = "fd_write",
-    PathCreateDirectory = "path_create_directory",
-    PathFilestatGet = "path_filestat_get",
-    PathFilestatSetTimes = "path_filestat_set_times",
-    PathLink = "path_link",
-    PathOpen = "path_open",
-    PathReadlink = "path_readlink",
-    PathRemoveDirectory = "path_remove_directory",
-    PathRename = "path_rename",
-    PathSymlink = "path_symlink",
-    PathUnlinkFile = "path_unlink_file",
-    PollOneoff = "poll_oneoff",
-    ProcExit = "proc_exit",
-    ProcRaise = "proc_raise",
-    SchedYield = "sched_yield",
-    RandomGet = "random_get",
-    SockAccept = "sock_accept",
-    SockRecv = "sock_recv",
-    SockSend = "sock_send",
-    SockShutdown = "sock_shutdown",
-}
+crate::syscalls::for_each_syscall!(define_syscalls);
 
 impl Syscall {
     /// The position in [`Syscall::ALL`] (0..46), also the bit in a [`SyscallSet`].
