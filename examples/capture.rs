@@ -13,7 +13,7 @@ fn main() -> wasi_warden::wasmtime::Result<()> {
     let module = Module::from_file(&engine, path)?;
 
     // Every grant is explicit: args, one variable, clocks, randomness, stdout, a filesystem.
-    let stdout = Output::capture().limit(1 << 20);
+    let stdout = Output::capture().limit(1 << 20).build();
     let fs = MemFs::new();
     let ctx = WasiCtx::builder()
         .args(["hello.wasm", "--from-the-capture-example"])

@@ -54,7 +54,7 @@ fn main() -> wasi_warden::wasmtime::Result<()> {
 
     // The host keeps the handle: it can swap the policy while the guest runs.
     let handle = PolicyHandle::new(NoSurprises);
-    let stdout = Output::capture();
+    let stdout = Output::capture().build();
     let ctx = WasiCtx::builder()
         .args(["hello.wasm"])
         .system_clocks()

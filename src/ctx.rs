@@ -167,14 +167,14 @@ impl WasiCtxBuilder {
     }
 
     /// Chooses stdout (default: discard).
-    pub fn stdout(mut self, output: Output) -> Self {
-        self.stdout = Some(output);
+    pub fn stdout(mut self, output: impl Into<Output>) -> Self {
+        self.stdout = Some(output.into());
         self
     }
 
     /// Chooses stderr (default: discard).
-    pub fn stderr(mut self, output: Output) -> Self {
-        self.stderr = Some(output);
+    pub fn stderr(mut self, output: impl Into<Output>) -> Self {
+        self.stderr = Some(output.into());
         self
     }
 
@@ -274,8 +274,8 @@ impl WasiCtxBuilder {
         let clocks = self.make_clocks();
         gate.share_deadline(clocks.deadline_handle().clone());
         let stdin = self.stdin.take().unwrap_or_else(Input::empty);
-        let stdout = self.stdout.take().unwrap_or_else(Output::null);
-        let stderr = self.stderr.take().unwrap_or_else(Output::null);
+        let stdout = self.stdout.take().unwrap_or_else(|| Output::null().build());
+        let stderr = self.stderr.take().unwrap_or_else(|| Output::null().build());
         stdout.set_name("stdout");
         stderr.set_name("stderr");
         // stdio and preopens are placed even past a tiny cap: the cap limits what the guest opens.

@@ -7,7 +7,7 @@
 //! - `p1/`: one file per syscall group — decode, check, act, encode;
 //! - `table.rs` + `rights.rs`: the descriptor table and the capability checks;
 //! - `vfs/`: filesystem backends behind two traits, one shared path resolver;
-//! - `stdio.rs`, `clock.rs`, `random.rs`: the other things a guest may be granted.
+//! - `stdio/`, `clock.rs`, `random.rs`: the other things a guest may be granted.
 //!
 //! Nothing is granted by default: a [`WasiCtx`] built with no calls has empty stdio, no args,
 //! no env, no clocks, no randomness and no filesystem.
@@ -26,7 +26,7 @@
 //!         (i32.store (i32.const 4) (i32.const 6))
 //!         (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
 //! "#)?;
-//! let stdout = Output::capture();
+//! let stdout = Output::capture().limit(1 << 20).build(); // the host keeps a handle
 //! let ctx = WasiCtx::builder()
 //!     .args(["hello.wasm"])
 //!     .stdout(stdout.clone())
@@ -73,7 +73,7 @@ pub use policy::{
     Syscall, TerminalPrompter,
 };
 pub use run::{I32Exit, LimitStop, Outcome, RunLimits, run_command, run_command_with};
-pub use stdio::{Input, InputWriter, LimitAction, Output};
+pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
 pub use vfs::MemFs;
 pub use vfs::{Overlay, Perms};
 pub use wasmtime;

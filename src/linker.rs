@@ -278,7 +278,7 @@ mod tests {
     fn every_caller_sharing_a_bound_context_writes_from_its_own_memory() {
         let engine = Engine::default();
         let (a, b) = (writer(&engine, "AAAA"), writer(&engine, "BB"));
-        let out = Output::capture();
+        let out = Output::capture().build();
         let ctx = WasiCtx::builder().stdout(out.clone()).build();
         let mut linker = Linker::new(&engine);
         add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
@@ -299,7 +299,7 @@ mod tests {
     fn a_context_back_from_run_command_works_in_another_store() {
         let engine = Engine::default();
         let (a, b) = (writer(&engine, "AAAA"), writer(&engine, "BB"));
-        let out = Output::capture();
+        let out = Output::capture().build();
         let ctx = WasiCtx::builder().stdout(out.clone()).build();
         let (outcome, ctx) = crate::run_command(&engine, &a, ctx).unwrap();
         assert_eq!(outcome.exit_code(), 0);
@@ -408,7 +408,7 @@ mod tests {
     fn a_sole_instance_binding_is_used_refused_twice_and_undone() {
         let engine = Engine::default();
         let a = writer(&engine, "AAAA");
-        let out = Output::capture();
+        let out = Output::capture().build();
         let ctx = WasiCtx::builder().stdout(out.clone()).build();
         let mut linker = Linker::new(&engine);
         add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();

@@ -99,7 +99,7 @@ fn wat(case: &Case) -> String {
 }
 
 /// Runs a module's `run` under wasi-warden with the seed tree mounted at `/` (fd 3).
-fn warden(module: &Module, stdout: Output) -> End {
+fn warden(module: &Module, stdout: impl Into<Output>) -> End {
     let seed = seed_tree();
     let fs = MemFs::from_host_dir(seed.path()).expect("MemFs::from_host_dir");
     let ctx = WasiCtx::builder()
@@ -668,7 +668,7 @@ fn aliasing_iovecs_stay_within_a_capped_stdout() {
     );
     let module = Module::new(support::engine(), wat).unwrap();
     for action in [LimitAction::Trap, LimitAction::Truncate] {
-        let stdout = Output::capture().limit(1 << 20).on_limit(action);
+        let stdout = Output::capture().limit(1 << 20).on_limit(action).build();
         let end = warden(&module, stdout.clone());
         let written = stdout.contents().len();
         assert!(

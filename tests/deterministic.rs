@@ -53,7 +53,7 @@ struct Run {
 fn run(seed: u64) -> Run {
     let engine = Engine::default();
     let module = Module::new(&engine, GUEST).unwrap();
-    let out = Output::capture();
+    let out = Output::capture().build();
     let fs = MemFs::new();
     let ctx = WasiCtx::builder()
         .stdout(out.clone())

@@ -35,11 +35,15 @@ fn wat(body: &str) -> String {
 }
 
 fn run(source: &str, builder: WasiCtxBuilder, limits: RunLimits) -> (Outcome, WasiCtx) {
+    run_built(source, builder.build(), limits)
+}
+
+fn run_built(source: &str, ctx: WasiCtx, limits: RunLimits) -> (Outcome, WasiCtx) {
     let mut config = Config::new();
     limits.configure(&mut config);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, wat(source)).unwrap();
-    run_command_with(&engine, &module, builder.build(), &limits).unwrap()
+    run_command_with(&engine, &module, ctx, &limits).unwrap()
 }
 
 fn output_stop(outcome: &Outcome) -> (String, u64) {
@@ -63,7 +67,7 @@ const ONE_BYTE_FLOOD: &str = r#"
 
 #[test]
 fn a_million_one_byte_writes_stop_at_the_limit_with_the_prefix_intact() {
-    let out = Output::capture().limit(1000);
+    let out = Output::capture().limit(1000).build();
     let builder = WasiCtx::builder().stdout(out.clone());
     let (outcome, _) = run(ONE_BYTE_FLOOD, builder, RunLimits::default());
     assert_eq!(output_stop(&outcome), ("stdout".to_string(), 1000));
@@ -93,7 +97,7 @@ fn one_huge_write_delivers_what_fits_then_stops() {
     (i32.store (i32.const 4) (i32.const 1048576))
     (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))))
 "#;
-    let err = Output::capture().limit(4096);
+    let err = Output::capture().limit(4096).build();
     let (outcome, _) = run(
         source,
         WasiCtx::builder().stderr(err.clone()),
@@ -117,7 +121,7 @@ fn aliased_iovecs_asking_for_gigabytes_are_charged_without_buffering() {
       (br_if $fill (i32.lt_u (local.get $i) (i32.const 5000))))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 5000) (i32.const 60000))))
 "#;
-    let out = Output::capture().limit(1 << 20);
+    let out = Output::capture().limit(1 << 20).build();
     let (outcome, _) = run(
         source,
         WasiCtx::builder().stdout(out.clone()),
@@ -144,12 +148,51 @@ fn the_limit_follows_stdout_through_fd_renumber() {
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $again (i32.lt_u (local.get $i) (i32.const 100)))))
 "#;
-    let out = Output::capture().limit(25);
+    let out = Output::capture().limit(25).build();
     let (outcome, _) = run(
         source,
         WasiCtx::builder().stdout(out.clone()),
         RunLimits::default(),
     );
+    assert_eq!(output_stop(&outcome), ("stdout".to_string(), 25));
+    assert_eq!(out.contents(), b"0123456789012345678901234");
+}
+
+/// Writes "0123456789" once to fd 2, then a hundred times to fd 1.
+const STDERR_THEN_STDOUT: &str = r#"
+  (data (i32.const 100) "0123456789")
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 10))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $again
+      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 100)))))
+"#;
+
+#[test]
+fn one_stream_as_stdout_and_stderr_has_one_budget_and_names_the_descriptor_that_crossed_it() {
+    // As `2>&1`: the clones share the bytes and the budget set in the builder. Placing the
+    // stream as stderr (after stdout) used to rename it "stderr" for both descriptors.
+    let out = Output::capture().limit(25).build();
+    let builder = WasiCtx::builder().stdout(out.clone()).stderr(out.clone());
+    let (outcome, ctx) = run(STDERR_THEN_STDOUT, builder, RunLimits::default());
+    assert_eq!(output_stop(&outcome), ("stdout".to_string(), 25));
+    assert_eq!(out.contents(), b"0123456789012345678901234");
+    for handle in [&out, ctx.stdout(), ctx.stderr()] {
+        assert_eq!((handle.byte_limit(), handle.written()), (Some(25), 25));
+    }
+}
+
+#[test]
+fn reusing_a_stream_in_a_later_context_does_not_rename_it_in_the_first() {
+    let out = Output::capture().limit(25).build();
+    let first = WasiCtx::builder().stdout(out.clone()).build();
+    // The same stream, placed as stderr of another context after the first was built (this
+    // used to rename it for both).
+    let _second = WasiCtx::builder().stderr(out.clone()).build();
+    let (outcome, _) = run_built(STDERR_THEN_STDOUT, first, RunLimits::default());
     assert_eq!(output_stop(&outcome), ("stdout".to_string(), 25));
     assert_eq!(out.contents(), b"0123456789012345678901234");
 }
@@ -166,7 +209,10 @@ fn truncate_action_gives_a_short_write_then_efbig() {
     (if (i32.ne (i32.load (i32.const 8)) (i32.const 6)) (then (call $proc_exit (i32.const 98))))
     (call $proc_exit (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
 "#;
-    let out = Output::capture().limit(6).on_limit(LimitAction::Truncate);
+    let out = Output::capture()
+        .limit(6)
+        .on_limit(LimitAction::Truncate)
+        .build();
     let (outcome, _) = run(
         source,
         WasiCtx::builder().stdout(out.clone()),

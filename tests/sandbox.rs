@@ -234,7 +234,7 @@ impl Prog {
 fn run(prog: &Prog, builder: WasiCtxBuilder) -> Vec<u16> {
     let engine = Engine::default();
     let module = Module::new(&engine, prog.wat()).expect("valid wat");
-    let stdout = Output::capture();
+    let stdout = Output::capture().build();
     let ctx = builder.stdout(stdout.clone()).build();
     let (outcome, _ctx) = run_command(&engine, &module, ctx).expect("instantiate");
     assert_eq!(outcome.exit_code(), 0, "{outcome:?}");

@@ -236,7 +236,7 @@ mod tests {
     use crate::stdio::Output;
 
     /// A context writing to `out`, and a memory whose iovec at 0 names the 5 bytes at 64.
-    fn setup(out: Output) -> (WasiCtx, Vec<u8>) {
+    fn setup(out: impl Into<Output>) -> (WasiCtx, Vec<u8>) {
         let ctx = WasiCtx::builder().stdout(out).build();
         let mut mem = vec![0u8; 128];
         mem[0..4].copy_from_slice(&64u32.to_le_bytes());
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn fd_write_writes_and_counts() {
-        let out = Output::capture();
+        let out = Output::capture().build();
         let (mut ctx, mut mem) = setup(out.clone());
         assert_eq!(
             fd_write(&mut ctx, &mut mem, 1, 0, 1, 16).unwrap().unwrap(),
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn fd_write_defers_everything_it_does_not_finish_and_leaves_no_trace() {
-        let out = Output::capture().limit(4);
+        let out = Output::capture().limit(4).build();
         let (mut ctx, mut mem) = setup(out.clone());
         let before = mem.clone();
         let cases: [(i32, i32, i32, i32); 9] = [
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn empty_buffers_are_skipped_unread() {
-        let out = Output::capture();
+        let out = Output::capture().build();
         let (mut ctx, mut mem) = setup(out.clone());
         // A second, empty iovec with a wild pointer.
         mem[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -328,7 +328,7 @@ mod tests {
     /// fast path (`fast: true`, `None` if it declined) or the general path.
     fn call(name: &str, args: [i32; 4], mem: &[u8], limit: u64, fast: bool) -> Option<Effect> {
         use crate::abi::wasi_snapshot_preview1 as general;
-        let out = Output::capture().limit(limit);
+        let out = Output::capture().limit(limit).build();
         let mut ctx = WasiCtx::builder()
             .stdout(out.clone())
             .clocks(ClockGrant::ALL)
@@ -562,8 +562,8 @@ mod tests {
             ] {
                 let run = |fast: bool| {
                     let out = match limit {
-                        Some(n) => Output::capture().limit(n).on_limit(action),
-                        None => Output::capture(),
+                        Some(n) => Output::capture().limit(n).on_limit(action).build(),
+                        None => Output::capture().build(),
                     };
                     let asked = Arc::clone(&asked);
                     let prompter = move |_: &crate::policy::Prompt| {

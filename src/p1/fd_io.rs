@@ -405,7 +405,7 @@ mod tests {
     use wiggle::GuestPtr;
 
     /// A context with captured stdout, a mounted MemFs at fd 3 and file "f" open at fd 4.
-    fn setup(stdout: Output, rights: Rights, flags: Fdflags) -> WasiCtx {
+    fn setup(stdout: impl Into<Output>, rights: Rights, flags: Fdflags) -> WasiCtx {
         let fs = MemFs::new();
         let options = OpenOptions {
             create: true,
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn stdout_writes_all_buffers_and_aliases_cost_no_host_memory() {
-        let out = Output::capture();
+        let out = Output::capture().build();
         let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
         let mut raw = memory(&[(1024, 2), (1026, 3)]);
         raw[1024..1029].copy_from_slice(b"hello");
@@ -571,7 +571,7 @@ mod tests {
         assert_eq!(out.contents(), b"hello");
 
         // 2000 iovecs aliasing one 60 KiB region: only MAX_IOVS of them are used.
-        let null = Output::null();
+        let null = Output::null().build();
         let mut ctx = setup(null.clone(), rights::FILE_ALL, Fdflags::empty());
         let mut raw = memory(&vec![(1024 * 20, 60 * 1024 - 1024 * 20); 2000]);
         let n = write(&mut ctx, &mut raw, 1, 2000).unwrap();
@@ -581,7 +581,7 @@ mod tests {
 
     #[test]
     fn stdout_limit_trap_delivers_what_fits_then_traps() {
-        let out = Output::capture().limit(4);
+        let out = Output::capture().limit(4).build();
         let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
         let mut raw = memory(&[(1024, 3), (1024, 3)]);
         raw[1024..1027].copy_from_slice(b"abc");
@@ -592,7 +592,10 @@ mod tests {
 
     #[test]
     fn stdout_limit_truncate_writes_short_then_efbig() {
-        let out = Output::capture().limit(4).on_limit(LimitAction::Truncate);
+        let out = Output::capture()
+            .limit(4)
+            .on_limit(LimitAction::Truncate)
+            .build();
         let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
         let mut raw = memory(&[(1024, 3), (1024, 3)]);
         raw[1024..1027].copy_from_slice(b"abc");
@@ -605,7 +608,7 @@ mod tests {
 
     #[test]
     fn out_of_bounds_buffers_trap_before_anything_is_written() {
-        let out = Output::capture();
+        let out = Output::capture().build();
         let mut ctx = setup(out.clone(), rights::FILE_ALL, Fdflags::empty());
         let mut raw = memory(&[(1024, 3), (65535, 2)]);
         assert!(

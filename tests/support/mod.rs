@@ -362,8 +362,8 @@ fn run_warden_ctx(
     builder: WasiCtxBuilder,
     tree: impl FnOnce() -> Vec<(String, TreeEntry)>,
 ) -> RunResult {
-    let stdout = Output::capture();
-    let stderr = Output::capture();
+    let stdout = Output::capture().build();
+    let stderr = Output::capture().build();
     let ctx = builder
         .args(scenario.args.iter().cloned())
         .envs(scenario.env.iter().cloned())

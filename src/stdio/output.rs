@@ -1,0 +1,527 @@
+//! [`Output`]: where the guest's stdout/stderr bytes go (capture, callback, the host's own
+//! streams, nowhere) and the byte budget that stops it. Part of the stdio layer under
+//! `p1/fd_io.rs` and `p1/fast.rs`, which charge a write here before copying a byte of it out
+//! of guest memory. Every setting is made on an [`OutputBuilder`], before the stream exists:
+//! nothing may change a stream that could already be shared. Host-stream writes: `host_out.rs`.
+
+use super::host_out::{self, HostStream};
+use super::{StreamError, lock};
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What happens when a guest writes past an output stream's byte budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitAction {
+    /// Stop the guest with a trap naming the stream and the limit (the default).
+    #[default]
+    Trap,
+    /// Write what fits, then answer further writes with EFBIG (a short write first).
+    Truncate,
+}
+
+/// The error a guest stops with when it writes past an output budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLimitExceeded {
+    /// The stream's name, e.g. "stdout".
+    pub stream: String,
+    /// The budget in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for OutputLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "guest wrote more than the {} limit of {} bytes to {}",
+            self.stream, self.limit, self.stream
+        )
+    }
+}
+
+impl std::error::Error for OutputLimitExceeded {}
+
+type Callback = Box<dyn FnMut(&[u8]) + Send>;
+
+enum Sink {
+    Capture(Mutex<Vec<u8>>),
+    Callback(Mutex<Callback>),
+    InheritStdout,
+    InheritStderr,
+    Null,
+}
+
+impl Sink {
+    fn kind(&self) -> &'static str {
+        match self {
+            Sink::Capture(_) => "capture",
+            Sink::Callback(_) => "callback",
+            Sink::InheritStdout => "inherit-stdout",
+            Sink::InheritStderr => "inherit-stderr",
+            Sink::Null => "null",
+        }
+    }
+}
+
+/// What every handle of one stream shares. Only `written` (and the sink's own buffer) ever
+/// changes after [`OutputBuilder::build`]; `limit` and `action` are plain fields, read without
+/// a lock, because nothing can write them once the `Arc` exists.
+struct OutputInner {
+    sink: Sink,
+    limit: Option<u64>,
+    action: LimitAction,
+    written: AtomicU64,
+}
+
+/// An [`Output`] being configured: what the constructors ([`Output::capture`],
+/// [`Output::callback`], [`Output::inherit_stdout`], [`Output::inherit_stderr`],
+/// [`Output::null`]) return. It is not `Clone` and cannot be written or read, so every setting
+/// is made while exactly one value exists; [`OutputBuilder::build`] (or passing it to
+/// [`WasiCtxBuilder::stdout`](crate::WasiCtxBuilder::stdout)) freezes them.
+///
+/// ```
+/// use wasi_warden::{LimitAction, Output, WasiCtx};
+/// // Configured in place, when the stream needs no handle of the host's:
+/// let ctx = WasiCtx::builder().stderr(Output::null().limit(4096)).build();
+/// assert_eq!(ctx.stderr().byte_limit(), Some(4096));
+/// // Built first, when the host keeps a handle to read the captured bytes:
+/// let out = Output::capture().limit(1 << 20).on_limit(LimitAction::Truncate).build();
+/// let ctx = WasiCtx::builder().stdout(out.clone()).build();
+/// assert_eq!(ctx.stdout().byte_limit(), Some(1 << 20));
+/// ```
+///
+/// A builder cannot be shared, so no copy of it can be configured differently:
+///
+/// ```compile_fail,E0599
+/// let builder = wasi_warden::Output::capture();
+/// let copy = builder.clone(); // no `clone` on `OutputBuilder`
+/// ```
+#[must_use = "an OutputBuilder does nothing until it is built or given to WasiCtxBuilder"]
+pub struct OutputBuilder {
+    sink: Sink,
+    limit: Option<u64>,
+    action: LimitAction,
+}
+
+impl fmt::Debug for OutputBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputBuilder")
+            .field("sink", &self.sink.kind())
+            .field("limit", &self.limit)
+            .field("action", &self.action)
+            .finish()
+    }
+}
+
+impl OutputBuilder {
+    fn new(sink: Sink) -> Self {
+        OutputBuilder {
+            sink,
+            limit: None,
+            action: LimitAction::Trap,
+        }
+    }
+
+    /// Sets the byte budget; past it the guest is stopped (see [`OutputBuilder::on_limit`]).
+    /// The budget counts every byte the guest writes through any descriptor of this stream.
+    ///
+    /// Only a builder has this method: a built [`Output`] may already be shared, and its limit
+    /// can no longer change (it once could be "set" on a clone and be silently ignored).
+    ///
+    /// ```compile_fail,E0599
+    /// use wasi_warden::Output;
+    /// let out = Output::capture().build();
+    /// let shared = out.clone();
+    /// let out = out.limit(1 << 20); // no `limit` on `Output`
+    /// ```
+    pub fn limit(mut self, bytes: u64) -> Self {
+        self.limit = Some(bytes);
+        self
+    }
+
+    /// Chooses what happens past the budget (default: [`LimitAction::Trap`]).
+    pub fn on_limit(mut self, action: LimitAction) -> Self {
+        self.action = action;
+        self
+    }
+
+    /// Makes the stream; its settings are final from here on, for every clone.
+    pub fn build(self) -> Output {
+        Output {
+            inner: Arc::new(OutputInner {
+                sink: self.sink,
+                limit: self.limit,
+                action: self.action,
+                written: AtomicU64::new(0),
+            }),
+            name: Mutex::new(UNPLACED),
+        }
+    }
+}
+
+impl From<OutputBuilder> for Output {
+    fn from(builder: OutputBuilder) -> Output {
+        builder.build()
+    }
+}
+
+/// The name of a handle not (yet) placed as a guest's stdout or stderr.
+const UNPLACED: &str = "output";
+
+/// An output stream for the guest's stdout or stderr, made by an [`OutputBuilder`]. Cloning
+/// gives another handle to the same stream (same bytes, same count, same budget), so the host
+/// can keep one and read what the guest wrote, during or after the run. An `Output` has no
+/// method that changes its settings.
+pub struct Output {
+    inner: Arc<OutputInner>,
+    /// The descriptor this handle was placed as ("stdout", "stderr"), named in the limit's
+    /// message. Per handle, not shared: one stream may serve as both stdout and stderr (one
+    /// budget for both, like `2>&1`), or be reused by a later context, and each placement's
+    /// message must name itself instead of whichever placement came last. Copied by `clone`,
+    /// so a descriptor the guest renumbers keeps its name.
+    name: Mutex<&'static str>,
+}
+
+impl Clone for Output {
+    fn clone(&self) -> Self {
+        Output {
+            inner: Arc::clone(&self.inner),
+            name: Mutex::new(self.name()),
+        }
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("sink", &self.inner.sink.kind())
+            .field("name", &self.name())
+            .field("limit", &self.inner.limit)
+            .field("written", &self.written())
+            .finish()
+    }
+}
+
+impl Output {
+    /// Keeps every byte in memory; build it, keep a clone, and read them with
+    /// [`Output::contents`].
+    pub fn capture() -> OutputBuilder {
+        OutputBuilder::new(Sink::Capture(Mutex::new(Vec::new())))
+    }
+
+    /// Hands every write to `f` as it happens (on the guest's thread, one call at a time).
+    pub fn callback(f: impl FnMut(&[u8]) + Send + 'static) -> OutputBuilder {
+        OutputBuilder::new(Sink::Callback(Mutex::new(Box::new(f))))
+    }
+
+    /// Writes to the host process's stdout.
+    pub fn inherit_stdout() -> OutputBuilder {
+        OutputBuilder::new(Sink::InheritStdout)
+    }
+
+    /// Writes to the host process's stderr.
+    pub fn inherit_stderr() -> OutputBuilder {
+        OutputBuilder::new(Sink::InheritStderr)
+    }
+
+    /// Discards every byte (still counted against the limit).
+    pub fn null() -> OutputBuilder {
+        OutputBuilder::new(Sink::Null)
+    }
+
+    /// Names this handle for the limit's message, when the context places it at fd 1 or 2.
+    /// Only this handle (and the clones made from it afterwards) carry the name.
+    pub(crate) fn set_name(&self, name: &'static str) {
+        *lock(&self.name) = name;
+    }
+
+    fn name(&self) -> &'static str {
+        *lock(&self.name)
+    }
+
+    /// A copy of everything captured so far (empty for non-capturing streams).
+    pub fn contents(&self) -> Vec<u8> {
+        match &self.inner.sink {
+            Sink::Capture(buf) => lock(buf).clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes the captured bytes out, leaving the buffer empty.
+    pub fn take_contents(&self) -> Vec<u8> {
+        match &self.inner.sink {
+            Sink::Capture(buf) => std::mem::take(&mut *lock(buf)),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Bytes the guest has written to this stream so far.
+    pub fn written(&self) -> u64 {
+        self.inner.written.load(Ordering::Relaxed)
+    }
+
+    /// The byte budget, if any.
+    pub fn byte_limit(&self) -> Option<u64> {
+        self.inner.limit
+    }
+
+    /// What happens past the budget.
+    pub fn limit_action(&self) -> LimitAction {
+        self.inner.action
+    }
+
+    /// Whether the stream is a terminal (reported to the guest as a character device).
+    pub fn is_terminal(&self) -> bool {
+        match self.inner.sink {
+            Sink::InheritStdout => std::io::stdout().is_terminal(),
+            Sink::InheritStderr => std::io::stderr().is_terminal(),
+            _ => false,
+        }
+    }
+
+    /// How many of `wanted` bytes may be written now; charges them to the budget.
+    ///
+    /// Charging comes before delivering (and before the caller copies anything out of guest
+    /// memory) so that nothing past the budget is ever buffered, copied or shown: a guest
+    /// asking for gigabytes costs the host what the budget allows, no more. The charge is one
+    /// compare-and-swap, so writers racing through clones of one stream can never together
+    /// overshoot the budget. Errors: LimitTrap, LimitReached.
+    pub(crate) fn reserve(&self, wanted: u64) -> Result<u64, StreamError> {
+        let Some(limit) = self.inner.limit else {
+            // Without a budget, a capturing stream counts as it delivers, under its lock.
+            if !matches!(self.inner.sink, Sink::Capture(_)) {
+                self.inner.written.fetch_add(wanted, Ordering::Relaxed);
+            }
+            return Ok(wanted);
+        };
+        let mut current = self.inner.written.load(Ordering::Relaxed);
+        loop {
+            let room = limit.saturating_sub(current);
+            if room == 0 && wanted > 0 {
+                return Err(match self.inner.action {
+                    LimitAction::Trap => StreamError::LimitTrap {
+                        stream: self.name().to_string(),
+                        limit,
+                    },
+                    LimitAction::Truncate => StreamError::LimitReached,
+                });
+            }
+            let take = wanted.min(room);
+            match self.inner.written.compare_exchange(
+                current,
+                current + take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(take),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// The trap for a write that crossed the budget, if the action is `Trap`.
+    pub(crate) fn limit_error(&self) -> Option<OutputLimitExceeded> {
+        match (self.inner.limit, self.inner.action) {
+            (Some(limit), LimitAction::Trap) => Some(OutputLimitExceeded {
+                stream: self.name().to_string(),
+                limit,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Counts `n` delivered bytes of a capturing stream without a budget; called with its
+    /// buffer locked. Every change of such a stream's count happens under that lock (`reserve`
+    /// leaves it alone), so a plain load and store cannot lose an update, and the write path
+    /// pays for one atomic operation (the lock) instead of two. With a budget, `reserve` has
+    /// already counted the bytes atomically.
+    #[inline]
+    fn count_under_capture_lock(&self, n: u64) {
+        if self.inner.limit.is_none() {
+            let written = self.inner.written.load(Ordering::Relaxed);
+            self.inner
+                .written
+                .store(written.saturating_add(n), Ordering::Relaxed);
+        }
+    }
+
+    /// The fast path's whole write (see `p1/fast.rs`): charges `total` and hands every buffer
+    /// to the sink, or does nothing at all and answers `false` when the general path must
+    /// decide (a sink that can fail or block, or a budget that `total` would cross). Sinks
+    /// that cannot fail make the all-or-nothing answer exact: `true` means every byte went.
+    #[inline]
+    pub(crate) fn write_all_or_defer<'b>(
+        &self,
+        total: u64,
+        buffers: impl Iterator<Item = &'b [u8]>,
+    ) -> bool {
+        if matches!(self.inner.sink, Sink::InheritStdout | Sink::InheritStderr) {
+            return false;
+        }
+        match self.inner.limit {
+            None if matches!(self.inner.sink, Sink::Capture(_)) => {}
+            None => {
+                self.inner.written.fetch_add(total, Ordering::Relaxed);
+            }
+            Some(limit) => {
+                // One attempt, no retry loop: losing a race to another writer defers to the
+                // general path, which charges what still fits.
+                let current = self.inner.written.load(Ordering::Relaxed);
+                let fits = current.checked_add(total).is_some_and(|end| end <= limit);
+                if !fits
+                    || self
+                        .inner
+                        .written
+                        .compare_exchange(
+                            current,
+                            current + total,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        )
+                        .is_err()
+                {
+                    return false;
+                }
+            }
+        }
+        match &self.inner.sink {
+            Sink::Capture(buf) => {
+                let mut buf = lock(buf);
+                self.count_under_capture_lock(total);
+                buffers.for_each(|b| buf.extend_from_slice(b));
+            }
+            Sink::Callback(f) => {
+                let mut f = lock(f);
+                buffers.filter(|b| !b.is_empty()).for_each(&mut *f);
+            }
+            Sink::Null | Sink::InheritStdout | Sink::InheritStderr => {}
+        }
+        true
+    }
+
+    /// Delivers bytes that were already charged with [`Output::reserve`]. Errors: Io, and
+    /// Timeout when the host's stdout or stderr had no room before the run's deadline.
+    pub(crate) fn deliver(&self, bytes: &[u8]) -> Result<(), StreamError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match &self.inner.sink {
+            Sink::Capture(buf) => {
+                let mut buf = lock(buf);
+                self.count_under_capture_lock(bytes.len() as u64);
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Callback(f) => {
+                (lock(f))(bytes);
+                Ok(())
+            }
+            Sink::InheritStdout => host_out::deliver(HostStream::Stdout, bytes),
+            Sink::InheritStderr => host_out::deliver(HostStream::Stderr, bytes),
+            Sink::Null => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four threads share each kind of stream, half of them through the general path
+    /// (`reserve` then `deliver`), half through the fast path's whole write (which may defer
+    /// under contention, as the linker then does, to the general path): no count is lost and
+    /// the captured bytes match it.
+    #[test]
+    fn counts_survive_concurrent_writers_on_either_path() {
+        for out in [
+            Output::capture().build(),
+            Output::null().build(),
+            Output::capture().limit(1 << 40).build(),
+        ] {
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let out = out.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..10_000 {
+                            let parts = [&b"ab"[..], &b""[..], &b"c"[..]];
+                            if t % 2 == 0 || !out.write_all_or_defer(3, parts.into_iter()) {
+                                let n = out.reserve(3).unwrap();
+                                out.deliver(&b"abc"[..n as usize]).unwrap();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            assert_eq!(out.written(), 120_000, "{out:?}");
+            if !out.contents().is_empty() {
+                assert_eq!(out.contents().len(), 120_000);
+            }
+        }
+    }
+
+    /// The old hole: a limit "set" on a stream that was already cloned was dropped without a
+    /// word. Now the limit exists before the first clone, and every clone — made before or
+    /// after any write, on any thread — is held to the one budget.
+    #[test]
+    fn a_limit_set_in_the_builder_holds_for_every_clone() {
+        let out = Output::capture().limit(10).build();
+        let early = out.clone();
+        assert_eq!(early.reserve(6), Ok(6));
+        early.deliver(b"012345").unwrap();
+        let late = out.clone();
+        let other_thread = std::thread::spawn({
+            let out = out.clone();
+            move || (out.byte_limit(), out.reserve(6))
+        });
+        assert_eq!(other_thread.join().unwrap(), (Some(10), Ok(4)));
+        for handle in [&out, &early, &late] {
+            assert_eq!(handle.byte_limit(), Some(10));
+            assert_eq!(handle.limit_action(), LimitAction::Trap);
+            assert_eq!(handle.written(), 10);
+            assert!(matches!(
+                handle.reserve(1),
+                Err(StreamError::LimitTrap { limit: 10, .. })
+            ));
+            assert!(!handle.write_all_or_defer(1, [&b"x"[..]].into_iter()));
+        }
+    }
+
+    /// One stream placed as both stdout and stderr (as `2>&1`): one budget, but each
+    /// placement's handle names itself in the limit's message, and a handle placed later does
+    /// not rename one placed before.
+    #[test]
+    fn names_belong_to_the_placement_and_the_budget_to_the_stream() {
+        let out = Output::null().limit(0).build();
+        let (as_stdout, as_stderr) = (out.clone(), out.clone());
+        as_stdout.set_name("stdout");
+        as_stderr.set_name("stderr");
+        let renumbered = as_stdout.clone();
+        let stream = |h: &Output| h.limit_error().map(|e| e.stream);
+        assert_eq!(stream(&as_stdout).as_deref(), Some("stdout"));
+        assert_eq!(stream(&renumbered).as_deref(), Some("stdout"));
+        assert_eq!(stream(&as_stderr).as_deref(), Some("stderr"));
+        assert_eq!(stream(&out).as_deref(), Some(UNPLACED));
+        assert_eq!(
+            as_stderr.reserve(1),
+            Err(StreamError::LimitTrap {
+                stream: "stderr".into(),
+                limit: 0
+            })
+        );
+    }
+
+    #[test]
+    fn truncate_is_kept_by_every_clone_and_gives_what_fits() {
+        let out = Output::capture()
+            .limit(4)
+            .on_limit(LimitAction::Truncate)
+            .build();
+        let clone = out.clone();
+        assert_eq!(clone.reserve(3), Ok(3));
+        assert_eq!(out.reserve(3), Ok(1));
+        assert_eq!(clone.reserve(1), Err(StreamError::LimitReached));
+        assert!(out.limit_error().is_none());
+    }
+}
