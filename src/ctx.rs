@@ -3,7 +3,7 @@
 //! context built with no calls grants nothing but empty stdio. The policy, prompter and audit
 //! sink are attached here too, through the [`PolicyHandle`] the host keeps.
 
-use crate::abi::types::{Fdflags, Rights};
+use crate::abi::types::Fdflags;
 use crate::audit::AuditSink;
 use crate::clock::{ClockGrant, Clocks};
 use crate::policy::{Gate, Policy, PolicyHandle, Prompter};
@@ -66,20 +66,6 @@ impl WasiCtx {
         self.gate.handle()
     }
 }
-
-/// Rights of a granted listener: accept, poll, flags and stat.
-const LISTENER_RIGHTS: Rights = Rights::SOCK_ACCEPT
-    .union(Rights::POLL_FD_READWRITE)
-    .union(Rights::FD_FDSTAT_SET_FLAGS)
-    .union(Rights::FD_FILESTAT_GET);
-
-/// Rights of an accepted connection: read, write, shut down, poll, flags and stat.
-pub(crate) const STREAM_RIGHTS: Rights = Rights::FD_READ
-    .union(Rights::FD_WRITE)
-    .union(Rights::SOCK_SHUTDOWN)
-    .union(Rights::POLL_FD_READWRITE)
-    .union(Rights::FD_FDSTAT_SET_FLAGS)
-    .union(Rights::FD_FILESTAT_GET);
 
 /// Collects grants, then [`WasiCtxBuilder::build`]s a [`WasiCtx`].
 pub struct WasiCtxBuilder {
@@ -323,8 +309,8 @@ impl WasiCtxBuilder {
         for listener in self.listeners {
             let _ = table.insert(Descriptor {
                 kind: Kind::Socket(Socket::Listener(listener)),
-                base: LISTENER_RIGHTS,
-                inheriting: STREAM_RIGHTS,
+                base: rights::LISTENER,
+                inheriting: rights::STREAM,
                 flags: Fdflags::empty(),
             });
         }

@@ -1,9 +1,10 @@
 //! Every error mapping of the crate, in exhaustive matches: backend `FsError`, stream errors and
 //! guest-memory errors become a preview1 errno or a trap here and nowhere else.
 
-use crate::abi::types::{Errno, Error};
+use crate::abi::types::{Errno, Error, Rights};
 use crate::stdio::{OutputLimitExceeded, StreamError};
 use crate::vfs::FsError;
+use std::io;
 use wiggle::GuestError;
 
 impl From<FsError> for Errno {
@@ -80,5 +81,42 @@ impl From<StreamError> for Error {
                 Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
             }
         }
+    }
+}
+
+/// The errno of a call whose descriptor lacks `missing` rights, as POSIX programs expect it
+/// (wasi-libc and Rust's std derive rights from the open mode): lacking FD_READ or FD_WRITE
+/// means "not open for reading/writing", EBADF (as read(2)/write(2) and wasmtime); lacking
+/// FD_FILESTAT_SET_SIZE means "not open for writing" to ftruncate(2), EINVAL (as wasmtime);
+/// any other right, ENOTCAPABLE.
+pub(crate) fn missing_rights(missing: Rights) -> Errno {
+    if missing.intersects(Rights::FD_READ.union(Rights::FD_WRITE)) {
+        Errno::Badf
+    } else if missing.contains(Rights::FD_FILESTAT_SET_SIZE) {
+        Errno::Inval
+    } else {
+        Errno::Notcapable
+    }
+}
+
+/// The errno of a failed host socket call. The host's error kinds are an open set
+/// (`io::ErrorKind` is non-exhaustive): what has no closer meaning is EIO.
+pub(crate) fn net_errno(error: &io::Error) -> Errno {
+    match error.kind() {
+        io::ErrorKind::WouldBlock => Errno::Again,
+        io::ErrorKind::Interrupted => Errno::Intr,
+        io::ErrorKind::ConnectionReset => Errno::Connreset,
+        io::ErrorKind::ConnectionAborted => Errno::Connaborted,
+        io::ErrorKind::NotConnected => Errno::Notconn,
+        io::ErrorKind::BrokenPipe => Errno::Pipe,
+        io::ErrorKind::TimedOut => Errno::Timedout,
+        io::ErrorKind::InvalidInput => Errno::Inval,
+        io::ErrorKind::OutOfMemory => Errno::Nomem,
+        // Every other kind (the set is open): by the OS's code where that means more.
+        _ => match error.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() => Errno::Nfile,
+            Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,
+            _ => Errno::Io,
+        },
     }
 }

@@ -48,7 +48,7 @@ pub mod audit;
 pub mod clock;
 pub mod ctx;
 pub mod deadline;
-mod errno;
+pub(crate) mod errno;
 pub mod escape;
 mod guest;
 pub mod limits;

@@ -4,6 +4,7 @@
 //! arithmetic on them is checked, and no lookup can panic.
 
 use crate::abi::types::{Errno, Fdflags, Rights};
+use crate::rights::Need;
 use crate::stdio::{Input, Output};
 use crate::vfs::{Dir, File};
 use std::net::{TcpListener, TcpStream};
@@ -60,6 +61,65 @@ pub enum Kind {
     Socket(Socket),
 }
 
+impl Kind {
+    /// Which kind of descriptor this is, for the checks of [`crate::rights::Need`].
+    pub fn of(&self) -> KindOf {
+        match self {
+            Kind::Stdin(_) => KindOf::Stdin,
+            Kind::Output(_) => KindOf::Output,
+            Kind::File(_) => KindOf::File,
+            Kind::Dir(_) => KindOf::Dir,
+            Kind::Socket(Socket::Listener(_)) => KindOf::Listener,
+            Kind::Socket(Socket::Stream(_)) => KindOf::Stream,
+        }
+    }
+}
+
+/// The kinds of descriptor a call can be asked about, as `rights.rs` tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindOf {
+    /// stdin.
+    Stdin,
+    /// stdout or stderr.
+    Output,
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A listening socket.
+    Listener,
+    /// A connected socket.
+    Stream,
+}
+
+impl KindOf {
+    /// How many kinds there are.
+    pub const COUNT: usize = 6;
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [KindOf; KindOf::COUNT] = [
+        KindOf::Stdin,
+        KindOf::Output,
+        KindOf::File,
+        KindOf::Dir,
+        KindOf::Listener,
+        KindOf::Stream,
+    ];
+}
+
+/// What a directory call needs of its descriptor: the directory, what it passes on, and where
+/// it is (for policies and for the guest paths of what is opened below it).
+#[derive(Clone, Copy)]
+pub struct DirRef<'a> {
+    /// The backend's directory.
+    pub dir: &'a Arc<dyn Dir>,
+    /// Rights descriptors opened through it may have.
+    pub inheriting: Rights,
+    /// The guest name of its mount.
+    pub mount: &'a Arc<str>,
+    /// Its guest path.
+    pub guest_path: &'a str,
+}
+
 /// One table entry: the object, the rights it grants, and its fd flags.
 pub struct Descriptor {
     /// What the descriptor refers to.
@@ -70,26 +130,6 @@ pub struct Descriptor {
     pub inheriting: Rights,
     /// APPEND, NONBLOCK and the sync flags.
     pub flags: Fdflags,
-}
-
-impl Descriptor {
-    /// Checks that this descriptor holds all of `needed`. The errno for a missing right says
-    /// what a POSIX program expects, because wasi-libc and Rust's std derive rights from the
-    /// open mode: lacking FD_READ or FD_WRITE means "not open for reading/writing", EBADF (as
-    /// read(2)/write(2) and wasmtime answer); lacking FD_FILESTAT_SET_SIZE means "not open for
-    /// writing" to ftruncate(2), EINVAL (again as wasmtime); any other right, ENOTCAPABLE.
-    pub fn require(&self, needed: Rights) -> Result<(), Errno> {
-        let missing = needed.difference(self.base);
-        if missing.is_empty() {
-            Ok(())
-        } else if missing.intersects(Rights::FD_READ.union(Rights::FD_WRITE)) {
-            Err(Errno::Badf)
-        } else if missing.contains(Rights::FD_FILESTAT_SET_SIZE) {
-            Err(Errno::Inval)
-        } else {
-            Err(Errno::Notcapable)
-        }
-    }
 }
 
 /// The per-guest descriptor table.
@@ -158,52 +198,65 @@ impl Table {
             .ok_or(Errno::Badf)
     }
 
-    /// The descriptor at `fd` if it holds all of `needed`. Errors: EBADF, ENOTCAPABLE.
-    pub fn checked(&self, fd: u32, needed: Rights) -> Result<&Descriptor, Errno> {
+    /// The descriptor at `fd`, if the call whose needs are `need` may use it. The one order
+    /// every call checks in: EBADF (not open), then its kind (the errno `need` gives that
+    /// kind), then its rights (`need` says which; `errno::missing_rights` which errno).
+    pub fn check(&self, fd: u32, need: &Need) -> Result<&Descriptor, Errno> {
         let desc = self.get(fd)?;
-        if desc.base.contains(needed) {
-            Ok(desc)
-        } else {
-            Err(Errno::Notcapable)
-        }
+        need.admit(desc.kind.of(), desc.base)?;
+        Ok(desc)
     }
 
-    /// Mutable form of [`Table::checked`].
-    pub fn checked_mut(&mut self, fd: u32, needed: Rights) -> Result<&mut Descriptor, Errno> {
+    /// Mutable form of [`Table::check`].
+    pub fn check_mut(&mut self, fd: u32, need: &Need) -> Result<&mut Descriptor, Errno> {
         let desc = self.get_mut(fd)?;
-        if desc.base.contains(needed) {
-            Ok(desc)
-        } else {
-            Err(Errno::Notcapable)
+        need.admit(desc.kind.of(), desc.base)?;
+        Ok(desc)
+    }
+
+    /// The directory behind `fd`, checked as [`Table::check`] does (`need` serves only
+    /// directories, e.g. `rights::dir(..)`).
+    pub fn dir(&self, fd: u32, need: &Need) -> Result<DirRef<'_>, Errno> {
+        let desc = self.check(fd, need)?;
+        match &desc.kind {
+            Kind::Dir(open) => Ok(DirRef {
+                dir: &open.dir,
+                inheriting: desc.inheriting,
+                mount: &open.mount,
+                guest_path: &open.guest_path,
+            }),
+            // A `need` that serves other kinds too was passed: not a directory all the same.
+            Kind::Stdin(_) | Kind::Output(_) | Kind::File(_) | Kind::Socket(_) => Err(Errno::Badf),
         }
     }
 
-    /// A directory descriptor holding `needed`. Errors: EBADF (closed or not a directory),
-    /// ENOTCAPABLE.
-    pub fn dir(&self, fd: u32, needed: Rights) -> Result<&OpenDir, Errno> {
-        let desc = self.get(fd)?;
-        // wasmtime answers EBADF for a non-directory here ("not a directory descriptor");
-        // `path_open` alone reports ENOTDIR for a regular file, and checks that itself.
-        let Kind::Dir(dir) = &desc.kind else {
-            return Err(Errno::Badf);
-        };
-        if !desc.base.contains(needed) {
-            return Err(Errno::Notcapable);
+    /// The regular file behind `fd` and its descriptor's flags, checked as [`Table::check`]
+    /// does (`need` serves only files, e.g. `rights::file_only(..)`).
+    pub fn file(&self, fd: u32, need: &Need) -> Result<(&OpenFile, Fdflags), Errno> {
+        let desc = self.check(fd, need)?;
+        match &desc.kind {
+            Kind::File(open) => Ok((open, desc.flags)),
+            Kind::Stdin(_) | Kind::Output(_) | Kind::Dir(_) | Kind::Socket(_) => Err(Errno::Badf),
         }
-        Ok(dir)
     }
 
-    /// A regular-file descriptor holding `needed`. Errors: EBADF, EISDIR (a directory),
-    /// ENOTCAPABLE. Streams answer EBADF here: they are not seekable files.
-    pub fn file_mut(&mut self, fd: u32, needed: Rights) -> Result<&mut OpenFile, Errno> {
-        let desc = self.get_mut(fd)?;
-        if !desc.base.contains(needed) {
-            return Err(Errno::Notcapable);
-        }
+    /// Mutable form of [`Table::file`] (calls that move the position).
+    pub fn file_mut(&mut self, fd: u32, need: &Need) -> Result<(&mut OpenFile, Fdflags), Errno> {
+        let desc = self.check_mut(fd, need)?;
+        let flags = desc.flags;
         match &mut desc.kind {
-            Kind::File(file) => Ok(file),
-            Kind::Dir(_) => Err(Errno::Isdir),
-            Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => Err(Errno::Badf),
+            Kind::File(open) => Ok((open, flags)),
+            Kind::Stdin(_) | Kind::Output(_) | Kind::Dir(_) | Kind::Socket(_) => Err(Errno::Badf),
+        }
+    }
+
+    /// The socket behind `fd` with its descriptor, checked as [`Table::check`] does (`need`
+    /// serves only sockets, e.g. `rights::connection(..)`).
+    pub fn socket(&self, fd: u32, need: &Need) -> Result<(&Socket, &Descriptor), Errno> {
+        let desc = self.check(fd, need)?;
+        match &desc.kind {
+            Kind::Socket(socket) => Ok((socket, desc)),
+            Kind::Stdin(_) | Kind::Output(_) | Kind::File(_) | Kind::Dir(_) => Err(Errno::Notsock),
         }
     }
 
@@ -328,14 +381,21 @@ mod tests {
     }
 
     #[test]
-    fn require_maps_missing_rights() {
-        let mut d = stdin();
-        d.base = Rights::FD_SEEK;
-        assert_eq!(d.require(Rights::FD_SEEK), Ok(()));
-        assert_eq!(d.require(Rights::FD_READ), Err(Errno::Badf));
-        assert_eq!(d.require(Rights::FD_WRITE), Err(Errno::Badf));
-        let set_size = Rights::FD_FILESTAT_SET_SIZE;
-        assert_eq!(d.require(set_size), Err(Errno::Inval));
-        assert_eq!(d.require(Rights::FD_TELL), Err(Errno::Notcapable));
+    fn checks_run_in_one_order_open_then_kind_then_rights() {
+        let mut t = table(1);
+        t.get_mut(0).unwrap().base = Rights::FD_SEEK;
+        // Not open: EBADF whatever the call.
+        assert_eq!(t.check(9, &Need::ANY).err(), Some(Errno::Badf));
+        // The wrong kind: the call's errno for it, before any rights are looked at.
+        let pread = crate::rights::FD_PREAD;
+        assert_eq!(t.check(0, &pread).err(), Some(Errno::Spipe));
+        assert_eq!(t.file(0, &pread).err(), Some(Errno::Spipe));
+        // The right kind, missing rights: `missing_rights` decides.
+        assert_eq!(t.check(0, &crate::rights::FD_READ).err(), Some(Errno::Badf));
+        let flags = crate::rights::FD_FDSTAT_SET_FLAGS;
+        assert_eq!(t.check(0, &flags).err(), Some(Errno::Notcapable));
+        t.get_mut(0).unwrap().base = Rights::FD_FDSTAT_SET_FLAGS;
+        assert!(t.check(0, &flags).is_ok());
+        assert!(t.check(0, &Need::ANY).is_ok());
     }
 }

@@ -185,31 +185,24 @@ pub(crate) fn fd_read(
     iovs: IovecArray,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let deadline = super::poll::run_deadline(ctx);
-    let desc = ctx.table.get_mut(fd.into())?;
-    let allowed = desc.require(Rights::FD_READ);
+    let deadline = ctx.clocks.deadline();
+    let desc = ctx.table.check_mut(fd.into(), &rights::FD_READ)?;
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
-    if allowed.is_ok() && readable(&desc.kind) {
-        let (s, kind) = (Syscall::FdRead, &desc.kind);
-        ctx.gate
-            .check(s, || request::io(s, fd, kind, Access::READ, iovs.total))?;
-    }
+    let (s, kind) = (Syscall::FdRead, &desc.kind);
+    ctx.gate
+        .check(s, || request::io(s, fd, kind, Access::READ, iovs.total))?;
     let n = match &mut desc.kind {
-        Kind::Stdin(input) => {
-            allowed?;
-            read_stream(input, nonblocking, deadline, mem, &iovs)?
-        }
+        Kind::Stdin(input) => read_stream(input, nonblocking, deadline, mem, &iovs)?,
         Kind::File(open) => {
-            allowed?;
             let n = read_file(&*open.file, mem, &iovs, open.position)?;
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
         }
         Kind::Socket(socket) => {
-            allowed?;
             let wait = super::sock::Wait::of_flags(nonblocking, deadline);
             super::sock::recv(socket, (false, false), wait, mem, &iovs)?
         }
+        // `rights::FD_READ` refused these already.
         Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };
     guest::size(n)
@@ -225,23 +218,16 @@ pub(crate) fn fd_write(
     iovs: CiovecArray,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let deadline = super::poll::run_deadline(ctx);
-    let desc = ctx.table.get_mut(fd.into())?;
-    let allowed = desc.require(Rights::FD_WRITE);
+    let deadline = ctx.clocks.deadline();
+    let desc = ctx.table.check_mut(fd.into(), &rights::FD_WRITE)?;
     let append = desc.flags.contains(Fdflags::APPEND);
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
-    if allowed.is_ok() && writable(&desc.kind) {
-        let (s, kind) = (Syscall::FdWrite, &desc.kind);
-        ctx.gate
-            .check(s, || request::io(s, fd, kind, Access::WRITE, iovs.total))?;
-    }
+    let (s, kind) = (Syscall::FdWrite, &desc.kind);
+    ctx.gate
+        .check(s, || request::io(s, fd, kind, Access::WRITE, iovs.total))?;
     let n = match &mut desc.kind {
-        Kind::Output(out) => {
-            allowed?;
-            write_stream(out, mem, &iovs)?
-        }
+        Kind::Output(out) => write_stream(out, mem, &iovs)?,
         Kind::File(open) if append => {
-            allowed?;
             let (n, end) = write_file(&*open.file, mem, &iovs, Target::Append)?;
             // Like wasmtime, the position follows the end even when nothing was appended.
             open.position = match end {
@@ -251,23 +237,22 @@ pub(crate) fn fd_write(
             n
         }
         Kind::File(open) => {
-            allowed?;
             let (n, _) = write_file(&*open.file, mem, &iovs, Target::At(open.position))?;
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
         }
         Kind::Socket(socket) => {
-            allowed?;
             let wait = super::sock::Wait::of_flags(nonblocking, deadline);
             super::sock::send(socket, wait, mem, &iovs)?
         }
+        // `rights::FD_WRITE` refused these already.
         Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
     };
     guest::size(n)
 }
 
-/// Mirrors `preadv`; the position is unchanged. Errors: ESPIPE (stdin), EBADF (stdout, a
-/// directory, no FD_READ), ENOTCAPABLE (no FD_SEEK), backend errors.
+/// Mirrors `preadv`; the position is unchanged. Errors: ESPIPE (stdin, sockets), EBADF
+/// (stdout, a directory, no FD_READ), ENOTCAPABLE (no FD_SEEK), backend errors.
 pub(crate) fn fd_pread(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -276,25 +261,21 @@ pub(crate) fn fd_pread(
     offset: Filesize,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let desc = ctx.table.get(fd.into())?;
-    match &desc.kind {
-        Kind::File(open) => {
-            desc.require(rights::PREAD)?;
-            let s = Syscall::FdPread;
-            ctx.gate.check(s, || {
-                request::io(s, fd, &desc.kind, Access::READ, iovs.total).offset(offset)
-            })?;
-            guest::size(read_file(&*open.file, mem, &iovs, offset)?)
-        }
-        // wasmtime: ESPIPE for stdin, EBADF for the write-only streams and directories.
-        Kind::Stdin(_) | Kind::Socket(_) => Err(Errno::Spipe.into()),
-        Kind::Output(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
-    }
+    let (open, _) = ctx.table.file(fd.into(), &rights::FD_PREAD)?;
+    let s = Syscall::FdPread;
+    ctx.gate.check(s, || {
+        request::on_file(s, fd, open)
+            .access(Access::READ)
+            .bytes(iovs.total)
+            .offset(offset)
+    })?;
+    guest::size(read_file(&*open.file, mem, &iovs, offset)?)
 }
 
 /// Mirrors `pwritev`; the position is unchanged. On an APPEND descriptor the offset is ignored
 /// and the bytes are appended (Linux's and wasmtime's behaviour). Errors: ESPIPE (stdout,
-/// stderr), EBADF (stdin, a directory, no FD_WRITE), ENOTCAPABLE (no FD_SEEK), backend errors.
+/// stderr, sockets), EBADF (stdin, a directory, no FD_WRITE), ENOTCAPABLE (no FD_SEEK),
+/// backend errors.
 pub(crate) fn fd_pwrite(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -303,29 +284,25 @@ pub(crate) fn fd_pwrite(
     offset: Filesize,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let desc = ctx.table.get(fd.into())?;
-    match &desc.kind {
-        Kind::File(open) => {
-            desc.require(rights::PWRITE)?;
-            let s = Syscall::FdPwrite;
-            ctx.gate.check(s, || {
-                request::io(s, fd, &desc.kind, Access::WRITE, iovs.total).offset(offset)
-            })?;
-            let target = if desc.flags.contains(Fdflags::APPEND) {
-                Target::Append
-            } else {
-                Target::At(offset)
-            };
-            guest::size(write_file(&*open.file, mem, &iovs, target)?.0)
-        }
-        Kind::Output(_) | Kind::Socket(_) => Err(Errno::Spipe.into()),
-        Kind::Stdin(_) | Kind::Dir(_) => Err(Errno::Badf.into()),
-    }
+    let (open, flags) = ctx.table.file(fd.into(), &rights::FD_PWRITE)?;
+    let s = Syscall::FdPwrite;
+    ctx.gate.check(s, || {
+        request::on_file(s, fd, open)
+            .access(Access::WRITE)
+            .bytes(iovs.total)
+            .offset(offset)
+    })?;
+    let target = if flags.contains(Fdflags::APPEND) {
+        Target::Append
+    } else {
+        Target::At(offset)
+    };
+    guest::size(write_file(&*open.file, mem, &iovs, target)?.0)
 }
 
 /// Mirrors `lseek`. Positions past the end are allowed; a result below 0 or past u64 is EINVAL
-/// (as wasmtime). Errors: ESPIPE (stdio), EBADF (a directory), ENOTCAPABLE (no FD_SEEK; FD_TELL
-/// suffices for `cur + 0`), backend errors (stat for `end`).
+/// (as wasmtime). Errors: ESPIPE (stdio, sockets), EBADF (a directory), ENOTCAPABLE (no
+/// FD_SEEK; FD_TELL suffices for `cur + 0`), backend errors (stat for `end`).
 pub(crate) fn fd_seek(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
@@ -333,22 +310,14 @@ pub(crate) fn fd_seek(
     offset: Filedelta,
     whence: Whence,
 ) -> Result<Filesize, Error> {
-    let desc = ctx.table.get_mut(fd.into())?;
-    let query = offset == 0 && matches!(whence, Whence::Cur);
-    let allowed = match desc.require(Rights::FD_SEEK) {
-        Err(_) if query => desc.require(rights::SEEK_QUERY),
-        other => other,
+    let need = if offset == 0 && matches!(whence, Whence::Cur) {
+        &rights::FD_SEEK_QUERY
+    } else {
+        &rights::FD_SEEK
     };
-    let Kind::File(open) = &mut desc.kind else {
-        return Err(stream_or_dir(&desc.kind).into());
-    };
-    allowed?;
+    let (open, _) = ctx.table.file_mut(fd.into(), need)?;
     let s = Syscall::FdSeek;
-    ctx.gate.check(s, || {
-        crate::policy::Request::new(s)
-            .fd(u32::from(fd))
-            .path(&open.mount, &open.guest_path)
-    })?;
+    ctx.gate.check(s, || request::on_file(s, fd, open))?;
     let position = match whence {
         Whence::Set => u64::try_from(offset).ok(),
         Whence::Cur => open.position.checked_add_signed(offset),
@@ -359,41 +328,17 @@ pub(crate) fn fd_seek(
     Ok(position)
 }
 
-/// Mirrors `lseek(fd, 0, SEEK_CUR)`. Errors: ESPIPE (stdio), EBADF (a directory),
+/// Mirrors `lseek(fd, 0, SEEK_CUR)`. Errors: ESPIPE (stdio, sockets), EBADF (a directory),
 /// ENOTCAPABLE (neither FD_TELL nor FD_SEEK).
 pub(crate) fn fd_tell(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Filesize, Error> {
-    let desc = ctx.table.get(fd.into())?;
-    let Kind::File(open) = &desc.kind else {
-        return Err(stream_or_dir(&desc.kind).into());
-    };
-    // Whoever may seek may also ask where it is.
-    desc.require(Rights::FD_TELL)
-        .or_else(|_| desc.require(Rights::FD_SEEK))?;
+    let (open, _) = ctx.table.file(fd.into(), &rights::FD_TELL)?;
     let s = Syscall::FdTell;
-    ctx.gate.check(s, || request::on_fd(s, fd, &desc.kind))?;
+    ctx.gate.check(s, || request::on_file(s, fd, open))?;
     Ok(open.position)
-}
-
-/// The errno for seeking a non-file: ESPIPE for streams, EBADF for directories (as wasmtime).
-fn stream_or_dir(kind: &Kind) -> Errno {
-    match kind {
-        Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => Errno::Spipe,
-        Kind::File(_) | Kind::Dir(_) => Errno::Badf,
-    }
-}
-
-/// Whether `fd_read` can read this kind of descriptor (the others are EBADF).
-fn readable(kind: &Kind) -> bool {
-    matches!(kind, Kind::Stdin(_) | Kind::File(_) | Kind::Socket(_))
-}
-
-/// Whether `fd_write` can write this kind of descriptor (the others are EBADF).
-fn writable(kind: &Kind) -> bool {
-    matches!(kind, Kind::Output(_) | Kind::File(_) | Kind::Socket(_))
 }
 
 #[cfg(test)]

@@ -4,29 +4,29 @@
 //! descriptor follow wasmtime's preview1 (file-only calls answer EBADF elsewhere).
 
 use super::convert;
-use super::request::check_fd;
+use super::request::{self, check_fd};
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-use crate::policy::{Access, Flags, Syscall};
-use crate::rights;
+use crate::policy::{Access, Flags, Request, Syscall};
+use crate::rights::{self, Need};
 use crate::table::{Descriptor, Kind};
 use crate::vfs;
 use std::sync::Arc;
 use wiggle::GuestMemory;
 
-/// The regular file behind `fd`, which must hold `needed`. Errors: EBADF (not open, or not a
-/// regular file — stdio and directories, as wasmtime), the rights errors of `require`.
-fn file(ctx: &WasiCtx, fd: Fd, needed: Rights) -> Result<Arc<dyn vfs::File>, Error> {
-    let desc = ctx.table.get(fd.into())?;
-    match &desc.kind {
-        Kind::File(open) => {
-            desc.require(needed)?;
-            Ok(open.file.clone())
-        }
-        Kind::Stdin(_) | Kind::Output(_) | Kind::Dir(_) | Kind::Socket(_) => {
-            Err(Errno::Badf.into())
-        }
-    }
+/// The regular file behind `fd`, checked against `need` (`rights.rs`: files only, EBADF for
+/// the other kinds, as wasmtime) and against the policy for `syscall`, with `extend` adding
+/// what the call wants. One lookup, one check, in the crate's one order.
+fn checked_file(
+    ctx: &mut WasiCtx,
+    (syscall, fd): (Syscall, Fd),
+    need: &Need,
+    extend: impl FnOnce(Request<'_>) -> Request<'_>,
+) -> Result<Arc<dyn vfs::File>, Error> {
+    let (open, _) = ctx.table.file(fd.into(), need)?;
+    ctx.gate
+        .check(syscall, || extend(request::on_file(syscall, fd, open)))?;
+    Ok(Arc::clone(&open.file))
 }
 
 /// What a stream looks like to the guest: a character device if it is a terminal, else
@@ -62,11 +62,12 @@ pub(crate) fn fd_advise(
     len: Filesize,
     _advice: Advice,
 ) -> Result<(), Error> {
-    file(ctx, fd, Rights::FD_ADVISE)?;
+    ctx.table.file(fd.into(), &rights::FD_ADVISE)?;
     if i64::try_from(len).is_err() {
         return Err(Errno::Inval.into());
     }
-    check_fd(ctx, Syscall::FdAdvise, fd, |r| r)
+    checked_file(ctx, (Syscall::FdAdvise, fd), &rights::FD_ADVISE, |r| r)?;
+    Ok(())
 }
 
 /// Mirrors `posix_fallocate`. Errors: EBADF (not a regular file), then ENOTSUP always — as
@@ -79,8 +80,8 @@ pub(crate) fn fd_allocate(
     offset: Filesize,
     len: Filesize,
 ) -> Result<(), Error> {
-    file(ctx, fd, Rights::empty())?;
-    check_fd(ctx, Syscall::FdAllocate, fd, |r| {
+    let s = (Syscall::FdAllocate, fd);
+    checked_file(ctx, s, &rights::FD_ALLOCATE, |r| {
         r.access(Access::WRITE).offset(offset).bytes(len)
     })?;
     Err(Errno::Notsup.into())
@@ -93,9 +94,7 @@ pub(crate) fn fd_datasync(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<(), Error> {
-    let [weak, strong] = rights::DATASYNC_ANY;
-    let f = file(ctx, fd, weak).or_else(|_| file(ctx, fd, strong))?;
-    check_fd(ctx, Syscall::FdDatasync, fd, |r| r)?;
+    let f = checked_file(ctx, (Syscall::FdDatasync, fd), &rights::FD_DATASYNC, |r| r)?;
     f.sync()?;
     Ok(())
 }
@@ -103,8 +102,7 @@ pub(crate) fn fd_datasync(
 /// Mirrors `fsync`. Errors: EBADF (not a regular file, as wasmtime), ENOTCAPABLE (no
 /// FD_SYNC), backend errors.
 pub(crate) fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-    let f = file(ctx, fd, Rights::FD_SYNC)?;
-    check_fd(ctx, Syscall::FdSync, fd, |r| r)?;
+    let f = checked_file(ctx, (Syscall::FdSync, fd), &rights::FD_SYNC, |r| r)?;
     f.sync()?;
     Ok(())
 }
@@ -116,9 +114,8 @@ pub(crate) fn fd_fdstat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Fdstat, Error> {
-    ctx.table.get(fd.into())?;
-    check_fd(ctx, Syscall::FdFdstatGet, fd, |r| r)?;
-    let desc = ctx.table.get(fd.into())?;
+    let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    check_fd(&mut ctx.gate, Syscall::FdFdstatGet, (fd, &desc.kind), |r| r)?;
     Ok(Fdstat {
         fs_filetype: filetype(desc)?,
         fs_flags: desc.flags,
@@ -137,22 +134,20 @@ pub(crate) fn fd_fdstat_set_flags(
     fd: Fd,
     flags: Fdflags,
 ) -> Result<(), Error> {
-    let desc = ctx.table.get_mut(fd.into())?;
-    if matches!(desc.kind, Kind::Dir(_)) {
-        return Err(Errno::Badf.into());
-    }
+    let desc = ctx
+        .table
+        .check_mut(fd.into(), &rights::FD_FDSTAT_SET_FLAGS)?;
     if !rights::SETTABLE_FDFLAGS.contains(flags) {
         return Err(Errno::Inval.into());
     }
-    desc.require(Rights::FD_FDSTAT_SET_FLAGS)?;
     let request_flags = Flags {
         fdflags: flags,
         ..Flags::NONE
     };
-    check_fd(ctx, Syscall::FdFdstatSetFlags, fd, |r| {
+    let s = Syscall::FdFdstatSetFlags;
+    check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
         r.flags(request_flags)
     })?;
-    let desc = ctx.table.get_mut(fd.into())?;
     if let Kind::Socket(socket) = &desc.kind {
         super::sock::set_nonblocking(socket, flags.contains(Fdflags::NONBLOCK))?;
     }
@@ -169,7 +164,8 @@ pub(crate) fn fd_fdstat_set_rights(
     fs_rights_base: Rights,
     fs_rights_inheriting: Rights,
 ) -> Result<(), Error> {
-    let desc = ctx.table.get_mut(fd.into())?;
+    let desc = ctx.table.check_mut(fd.into(), &Need::ANY)?;
+    // Narrowing only: asking for a right not held is ENOTCAPABLE (wasmtime: ENOTSUP).
     if !desc.base.contains(fs_rights_base) || !desc.inheriting.contains(fs_rights_inheriting) {
         return Err(Errno::Notcapable.into());
     }
@@ -177,10 +173,10 @@ pub(crate) fn fd_fdstat_set_rights(
         rights: fs_rights_base,
         ..Flags::NONE
     };
-    check_fd(ctx, Syscall::FdFdstatSetRights, fd, |r| {
+    let s = Syscall::FdFdstatSetRights;
+    check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
         r.flags(request_flags)
     })?;
-    let desc = ctx.table.get_mut(fd.into())?;
     desc.base = fs_rights_base;
     desc.inheriting = fs_rights_inheriting;
     Ok(())
@@ -193,13 +189,11 @@ pub(crate) fn fd_filestat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Filestat, Error> {
-    let desc = ctx.table.get(fd.into())?;
-    if !matches!(desc.kind, Kind::File(_) | Kind::Dir(_))
-        || desc.require(Rights::FD_FILESTAT_GET).is_ok()
-    {
-        check_fd(ctx, Syscall::FdFilestatGet, fd, |r| r.access(Access::STAT))?;
-    }
-    let desc = ctx.table.get(fd.into())?;
+    let desc = ctx.table.check(fd.into(), &rights::FD_FILESTAT_GET)?;
+    let s = Syscall::FdFilestatGet;
+    check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
+        r.access(Access::STAT)
+    })?;
     let stat = match &desc.kind {
         Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => {
             return Ok(Filestat {
@@ -213,14 +207,8 @@ pub(crate) fn fd_filestat_get(
                 ctim: 0,
             });
         }
-        Kind::File(open) => {
-            desc.require(Rights::FD_FILESTAT_GET)?;
-            open.file.stat()?
-        }
-        Kind::Dir(dir) => {
-            desc.require(Rights::FD_FILESTAT_GET)?;
-            dir.dir.stat()?
-        }
+        Kind::File(open) => open.file.stat()?,
+        Kind::Dir(dir) => dir.dir.stat()?,
     };
     Ok(convert::filestat(&stat))
 }
@@ -234,8 +222,8 @@ pub(crate) fn fd_filestat_set_size(
     fd: Fd,
     size: Filesize,
 ) -> Result<(), Error> {
-    let f = file(ctx, fd, Rights::FD_FILESTAT_SET_SIZE)?;
-    check_fd(ctx, Syscall::FdFilestatSetSize, fd, |r| {
+    let s = (Syscall::FdFilestatSetSize, fd);
+    let f = checked_file(ctx, s, &rights::FD_FILESTAT_SET_SIZE, |r| {
         r.access(Access::TRUNCATE).bytes(size)
     })?;
     f.set_size(size)?;
@@ -253,28 +241,19 @@ pub(crate) fn fd_filestat_set_times(
     fst_flags: Fstflags,
 ) -> Result<(), Error> {
     let (atime, mtime) = convert::set_times(atim, mtim, fst_flags)?;
-    let desc = ctx.table.get(fd.into())?;
-    if matches!(desc.kind, Kind::File(_) | Kind::Dir(_))
-        && desc.require(Rights::FD_FILESTAT_SET_TIMES).is_ok()
-    {
-        let request_flags = Flags {
-            fst: fst_flags,
-            ..Flags::NONE
-        };
-        check_fd(ctx, Syscall::FdFilestatSetTimes, fd, |r| {
-            r.access(Access::SET_TIMES).flags(request_flags)
-        })?;
-    }
-    let desc = ctx.table.get(fd.into())?;
+    let desc = ctx.table.check(fd.into(), &rights::FD_FILESTAT_SET_TIMES)?;
+    let request_flags = Flags {
+        fst: fst_flags,
+        ..Flags::NONE
+    };
+    let s = Syscall::FdFilestatSetTimes;
+    check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
+        r.access(Access::SET_TIMES).flags(request_flags)
+    })?;
     match &desc.kind {
-        Kind::File(open) => {
-            desc.require(Rights::FD_FILESTAT_SET_TIMES)?;
-            open.file.set_times(atime, mtime)?;
-        }
-        Kind::Dir(dir) => {
-            desc.require(Rights::FD_FILESTAT_SET_TIMES)?;
-            dir.dir.set_times(atime, mtime)?;
-        }
+        Kind::File(open) => open.file.set_times(atime, mtime)?,
+        Kind::Dir(dir) => dir.dir.set_times(atime, mtime)?,
+        // `rights::FD_FILESTAT_SET_TIMES` refused these already.
         Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => return Err(Errno::Badf.into()),
     }
     Ok(())

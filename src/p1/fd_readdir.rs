@@ -29,10 +29,16 @@ pub(crate) fn fd_readdir(
     buf_len: Size,
     cookie: Dircookie,
 ) -> Result<Size, Error> {
-    let dir = super::path::dir_of(ctx, fd, Rights::FD_READDIR)?;
-    super::request::check_fd(ctx, crate::policy::Syscall::FdReaddir, fd, |r| {
-        r.access(crate::policy::Access::READDIR).offset(cookie)
+    let dir = ctx
+        .table
+        .dir(fd.into(), &crate::rights::dir(Rights::FD_READDIR))?;
+    let s = crate::policy::Syscall::FdReaddir;
+    ctx.gate.check(s, || {
+        super::request::on_dir(s, fd, &dir)
+            .access(crate::policy::Access::READDIR)
+            .offset(cookie)
     })?;
+    let dir = dir.dir;
     let mut out = Out {
         ptr: buf.offset(),
         left: buf_len,

@@ -6,25 +6,34 @@ use super::request::check_fd;
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::policy::Syscall;
+use crate::rights::Need;
 use crate::table::{Kind, OpenDir};
 use wiggle::{GuestMemory, GuestPtr};
 
-/// The preopen name of `fd`, or the errno `missing` for any other open descriptor.
-/// Errors: EBADF (not open), `missing`.
-fn preopen_name(ctx: &WasiCtx, fd: Fd, missing: Errno) -> Result<&str, Errno> {
-    match &ctx.table.get(fd.into())?.kind {
-        Kind::Dir(OpenDir {
-            preopen: Some(name),
-            ..
-        }) => Ok(name),
-        _ => Err(missing),
-    }
+/// The preopen name of `fd` after the policy allowed `syscall` on it, or the errno `missing`
+/// for any other open descriptor. Errors: EBADF (not open), `missing`, the policy's.
+fn preopen_name(
+    ctx: &mut WasiCtx,
+    syscall: Syscall,
+    fd: Fd,
+    missing: Errno,
+) -> Result<&str, Error> {
+    let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    let Kind::Dir(OpenDir {
+        preopen: Some(name),
+        ..
+    }) = &desc.kind
+    else {
+        return Err(missing.into());
+    };
+    check_fd(&mut ctx.gate, syscall, (fd, &desc.kind), |r| r)?;
+    Ok(name)
 }
 
 /// Mirrors `close`. Stdio and preopens may be closed too (as in wasmtime). Errors: EBADF.
 pub(crate) fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
-    ctx.table.get(fd.into())?;
-    check_fd(ctx, Syscall::FdClose, fd, |r| r)?;
+    let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    check_fd(&mut ctx.gate, Syscall::FdClose, (fd, &desc.kind), |r| r)?;
     // Dropping the descriptor releases its backend handle.
     ctx.table.remove(fd.into())?;
     Ok(())
@@ -37,9 +46,7 @@ pub(crate) fn fd_prestat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Prestat, Error> {
-    preopen_name(ctx, fd, Errno::Badf)?;
-    check_fd(ctx, Syscall::FdPrestatGet, fd, |r| r)?;
-    let name = preopen_name(ctx, fd, Errno::Badf)?;
+    let name = preopen_name(ctx, Syscall::FdPrestatGet, fd, Errno::Badf)?;
     let pr_name_len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
     Ok(Prestat::Dir(PrestatDir { pr_name_len }))
 }
@@ -52,9 +59,10 @@ pub(crate) fn fd_renumber(
     fd: Fd,
     to: Fd,
 ) -> Result<(), Error> {
-    ctx.table.get(fd.into())?;
-    ctx.table.get(to.into())?;
-    check_fd(ctx, Syscall::FdRenumber, fd, |r| r.fd2(u32::from(to)))?;
+    let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    ctx.table.check(to.into(), &Need::ANY)?;
+    let s = Syscall::FdRenumber;
+    check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| r.fd2(u32::from(to)))?;
     ctx.table.renumber(fd.into(), to.into())?;
     Ok(())
 }
@@ -69,9 +77,7 @@ pub(crate) fn fd_prestat_dir_name(
     path: GuestPtr<u8>,
     path_len: Size,
 ) -> Result<(), Error> {
-    preopen_name(ctx, fd, Errno::Notdir)?;
-    check_fd(ctx, Syscall::FdPrestatDirName, fd, |r| r)?;
-    let name = preopen_name(ctx, fd, Errno::Notdir)?;
+    let name = preopen_name(ctx, Syscall::FdPrestatDirName, fd, Errno::Notdir)?;
     let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
     if len > path_len {
         return Err(Errno::Nametoolong.into());

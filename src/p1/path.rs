@@ -9,17 +9,13 @@ use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest;
 use crate::policy::{Access, Flags, Syscall};
+use crate::rights;
 use crate::vfs::resolve::{Existing, Follow, Found, Last, Resolved, resolve, resolve_parent};
 use crate::vfs::{self, Dir, FileType, FsError};
 use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
 
 pub(crate) use super::path_open::path_open;
-
-/// The directory behind `fd` if it holds `needed`. Errors: EBADF, ENOTDIR, ENOTCAPABLE.
-pub(super) fn dir_of(ctx: &WasiCtx, fd: Fd, needed: Rights) -> Result<Arc<dyn Dir>, Errno> {
-    Ok(Arc::clone(&ctx.table.dir(u32::from(fd), needed)?.dir))
-}
 
 /// How `lookupflags` treat a final symlink.
 pub(super) fn follow(flags: Lookupflags) -> Follow {
@@ -49,16 +45,25 @@ pub(crate) fn path_filestat_get(
     flags: Lookupflags,
     path: GuestPtr<str>,
 ) -> Result<Filestat, Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_GET)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_FILESTAT_GET))?;
     let path = guest::read_path(mem, path)?;
     let s = Syscall::PathFilestatGet;
     if !ctx.gate.wants(s)
-        && let Some(stat) = stat_fast(&dir, &path, follow(flags))?
+        && let Some(stat) = stat_fast(dir.dir, &path, follow(flags))?
     {
         return Ok(convert::filestat(&stat));
     }
-    let r = resolve(&dir, &path, follow(flags))?;
-    check_path(ctx, s, fd, &r, Access::STAT, lookup(flags))?;
+    let r = resolve(dir.dir, &path, follow(flags))?;
+    check_path(
+        &mut ctx.gate,
+        (fd, &dir),
+        s,
+        &r,
+        Access::STAT,
+        lookup(flags),
+    )?;
     let stat = match r.existing()? {
         Existing::Dir(dir) => dir.stat()?,
         // A file is stat'ed by name (one fstatat), never opened.
@@ -102,16 +107,25 @@ pub(crate) fn path_filestat_set_times(
 ) -> Result<(), Error> {
     // Flags first, as wasmtime: a bad combination is EINVAL whatever the path.
     let (atime, mtime) = convert::set_times(atim, mtim, fst_flags)?;
-    let dir = dir_of(ctx, fd, Rights::PATH_FILESTAT_SET_TIMES)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_FILESTAT_SET_TIMES))?;
     let path = guest::read_path(mem, path)?;
-    let r = resolve(&dir, &path, follow(flags))?;
+    let r = resolve(dir.dir, &path, follow(flags))?;
     let request_flags = Flags {
         lookup: flags,
         fst: fst_flags,
         ..Flags::NONE
     };
     let s = Syscall::PathFilestatSetTimes;
-    check_path(ctx, s, fd, &r, Access::SET_TIMES, request_flags)?;
+    check_path(
+        &mut ctx.gate,
+        (fd, &dir),
+        s,
+        &r,
+        Access::SET_TIMES,
+        request_flags,
+    )?;
     match r.existing()? {
         Existing::Dir(dir) => dir.set_times(atime, mtime)?,
         Existing::File { dir, name } | Existing::Symlink { dir, name, .. } => {
@@ -132,15 +146,19 @@ pub(crate) fn path_link(
     new_fd: Fd,
     new_path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let old_dir = dir_of(ctx, old_fd, Rights::PATH_LINK_SOURCE)?;
-    let new_dir = dir_of(ctx, new_fd, Rights::PATH_LINK_TARGET)?;
+    let old_dir = ctx
+        .table
+        .dir(old_fd.into(), &rights::dir(Rights::PATH_LINK_SOURCE))?;
+    let new_dir = ctx
+        .table
+        .dir(new_fd.into(), &rights::dir(Rights::PATH_LINK_TARGET))?;
     let old_path = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
     // wasmtime refuses to follow the source (cap-std has no linkat(AT_SYMLINK_FOLLOW)).
     if old_flags.contains(Lookupflags::SYMLINK_FOLLOW) {
         return Err(Errno::Inval.into());
     }
-    let old = resolve(&old_dir, &old_path, Follow::Never)?;
+    let old = resolve(old_dir.dir, &old_path, Follow::Never)?;
     let old_name = match &old.last {
         // Hard links to directories are never allowed (EPERM), `.` included.
         Last::Dir
@@ -152,11 +170,12 @@ pub(crate) fn path_link(
         Last::Entry { .. } if old.trailing_slash => return Err(FsError::NotDir.into()),
         Last::Entry { name, .. } => name,
     };
-    let new = resolve(&new_dir, &new_path, Follow::Never)?;
+    let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = new_entry(&new, false)?;
     let s = Syscall::PathLink;
-    let (from, to) = ((old_fd, &old), (new_fd, &new));
-    check_two_paths(ctx, s, from, to, (Access::LINK, false), lookup(old_flags))?;
+    let (from, to) = ((old_fd, &old_dir, &old), (new_fd, &new_dir, &new));
+    let flags = lookup(old_flags);
+    check_two_paths(&mut ctx.gate, s, from, to, (Access::LINK, false), flags)?;
     old.dir.link(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -171,17 +190,13 @@ pub(crate) fn path_readlink(
     buf: GuestPtr<u8>,
     buf_len: Size,
 ) -> Result<Size, Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_READLINK)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_READLINK))?;
     let path = guest::read_path(mem, path)?;
-    let r = resolve(&dir, &path, Follow::No)?;
-    check_path(
-        ctx,
-        Syscall::PathReadlink,
-        fd,
-        &r,
-        Access::READ,
-        Flags::NONE,
-    )?;
+    let r = resolve(dir.dir, &path, Follow::No)?;
+    let s = Syscall::PathReadlink;
+    check_path(&mut ctx.gate, (fd, &dir), s, &r, Access::READ, Flags::NONE)?;
     let target = match r.existing()? {
         Existing::Symlink { target, .. } => target,
         Existing::Dir(_) | Existing::File { .. } => return Err(FsError::Invalid.into()),
@@ -215,14 +230,23 @@ pub(crate) fn path_create_directory(
     fd: Fd,
     path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_CREATE_DIRECTORY)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_CREATE_DIRECTORY))?;
     let path = guest::read_path(mem, path)?;
     // The new name itself is never followed: mkdir on a dangling link is EEXIST, as Linux.
-    let r = resolve(&dir, &path, Follow::Never)?;
+    let r = resolve(dir.dir, &path, Follow::Never)?;
     // mkdir alone accepts "new/": the slash only says "a directory", which it creates.
     let name = new_entry(&r, true)?;
     let s = Syscall::PathCreateDirectory;
-    check_path(ctx, s, fd, &r, Access::CREATE, Flags::NONE)?;
+    check_path(
+        &mut ctx.gate,
+        (fd, &dir),
+        s,
+        &r,
+        Access::CREATE,
+        Flags::NONE,
+    )?;
     r.dir.create_dir(name)?;
     Ok(())
 }
@@ -235,12 +259,21 @@ pub(crate) fn path_remove_directory(
     fd: Fd,
     path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_REMOVE_DIRECTORY)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_REMOVE_DIRECTORY))?;
     let path = guest::read_path(mem, path)?;
     // Removal names the entry itself: a symlink to a directory is ENOTDIR, even with "/".
-    let r = resolve(&dir, &path, Follow::Never)?;
+    let r = resolve(dir.dir, &path, Follow::Never)?;
     let s = Syscall::PathRemoveDirectory;
-    check_path(ctx, s, fd, &r, Access::REMOVE, Flags::NONE)?;
+    check_path(
+        &mut ctx.gate,
+        (fd, &dir),
+        s,
+        &r,
+        Access::REMOVE,
+        Flags::NONE,
+    )?;
     match &r.last {
         Last::Dir => Err(FsError::Invalid.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
@@ -262,11 +295,15 @@ pub(crate) fn path_rename(
     new_fd: Fd,
     new_path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let old_dir = dir_of(ctx, fd, Rights::PATH_RENAME_SOURCE)?;
-    let new_dir = dir_of(ctx, new_fd, Rights::PATH_RENAME_TARGET)?;
+    let old_dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_RENAME_SOURCE))?;
+    let new_dir = ctx
+        .table
+        .dir(new_fd.into(), &rights::dir(Rights::PATH_RENAME_TARGET))?;
     let old_path = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
-    let old = resolve(&old_dir, &old_path, Follow::Never)?;
+    let old = resolve(old_dir.dir, &old_path, Follow::Never)?;
     let (old_name, old_is_dir) = match &old.last {
         // Linux: renaming `.` or `..` (or onto them) is EBUSY.
         Last::Dir => return Err(FsError::Busy.into()),
@@ -276,7 +313,7 @@ pub(crate) fn path_rename(
             node: Some(node),
         } => (name, matches!(node, Found::Dir(_))),
     };
-    let new = resolve(&new_dir, &new_path, Follow::Never)?;
+    let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
         Last::Dir => return Err(FsError::Busy.into()),
         Last::Entry { name, .. } => name,
@@ -286,10 +323,12 @@ pub(crate) fn path_rename(
         return Err(FsError::NotDir.into());
     }
     let s = Syscall::PathRename;
-    let (from, to) = ((fd, &old), (new_fd, &new));
-    check_two_paths(ctx, s, from, to, (Access::RENAME, old_is_dir), Flags::NONE)?;
+    let (from, to) = ((fd, &old_dir, &old), (new_fd, &new_dir, &new));
+    let access = (Access::RENAME, old_is_dir);
+    check_two_paths(&mut ctx.gate, s, from, to, access, Flags::NONE)?;
+    let moved = request::moved(from, to);
     old.dir.rename(old_name, &*new.dir, new_name)?;
-    request::track_rename(ctx, from, to);
+    request::track_rename(&mut ctx.table, moved);
     Ok(())
 }
 
@@ -302,16 +341,18 @@ pub(crate) fn path_symlink(
     fd: Fd,
     new_path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_SYMLINK)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_SYMLINK))?;
     let target = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
     check_symlink_target(&target)?;
-    let r = resolve(&dir, &new_path, Follow::Never)?;
+    let r = resolve(dir.dir, &new_path, Follow::Never)?;
     let name = new_entry(&r, false)?;
     let s = Syscall::PathSymlink;
     if ctx.gate.wants(s) {
         // The link's contents are shown as written: they are not a path this call touches.
-        let at = request::target(&ctx.table, fd, &r.guest_path);
+        let at = request::target(&dir, &r.guest_path);
         ctx.gate.check(s, || {
             at.request(s, fd).access(Access::SYMLINK).contents(&target)
         })?;
@@ -342,14 +383,17 @@ pub(crate) fn path_unlink_file(
     fd: Fd,
     path: GuestPtr<str>,
 ) -> Result<(), Error> {
-    let dir = dir_of(ctx, fd, Rights::PATH_UNLINK_FILE)?;
+    let dir = ctx
+        .table
+        .dir(fd.into(), &rights::dir(Rights::PATH_UNLINK_FILE))?;
     let path = guest::read_path(mem, path)?;
     // The entry itself is removed, never what a symlink points at.
-    let r = resolve(&dir, &path, Follow::Never)?;
+    let r = resolve(dir.dir, &path, Follow::Never)?;
+    let s = Syscall::PathUnlinkFile;
     check_path(
-        ctx,
-        Syscall::PathUnlinkFile,
-        fd,
+        &mut ctx.gate,
+        (fd, &dir),
+        s,
         &r,
         Access::REMOVE,
         Flags::NONE,

@@ -9,23 +9,11 @@ use crate::ctx::WasiCtx;
 use crate::guest;
 use crate::policy::{Access, Flags, Request, Syscall};
 use crate::rights;
-use crate::table::{Descriptor, Kind, OpenDir, OpenFile};
+use crate::table::{Descriptor, DirRef, Kind, OpenDir, OpenFile};
 use crate::vfs::resolve::{Follow, Found, Last, Parent, resolve, resolve_parent};
 use crate::vfs::{Dir, File, FsError, FsResult, OpenOptions};
 use std::sync::Arc;
 use wiggle::{GuestMemory, GuestPtr};
-
-/// Rights that mean "writes through this descriptor" for a regular file.
-const FILE_WRITE: Rights = Rights::FD_WRITE
-    .union(Rights::FD_ALLOCATE)
-    .union(Rights::FD_FILESTAT_SET_SIZE);
-
-/// Rights that make sense on a directory descriptor: its path operations plus syncing and
-/// flag changes. Requested file rights are dropped from directories (narrowing, not an error).
-const DIR_FITS: Rights = rights::DIR_BASE
-    .union(Rights::FD_SYNC)
-    .union(Rights::FD_DATASYNC)
-    .union(Rights::FD_FDSTAT_SET_FLAGS);
 
 /// What the open will produce.
 enum Opened {
@@ -79,17 +67,12 @@ pub(super) fn open_path(
     fs_rights_inheriting: Rights,
     fdflags: Fdflags,
 ) -> Result<Fd, Error> {
-    let needed = rights::path_open(oflags);
-    // wasmtime reports ENOTDIR (not EBADF) when the base of path_open is a regular file.
-    if let Ok(Kind::File(_)) = ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
-        return Err(Errno::Notdir.into());
-    }
-    let dir = &ctx.table.dir(u32::from(fd), needed)?.dir;
+    // One lookup: EBADF, ENOTDIR (a regular file, as wasmtime), ENOTCAPABLE, in that order.
+    let dir = ctx.table.dir(u32::from(fd), &rights::path_open(oflags))?;
     check_flags(oflags, fdflags)?;
-    let dir_inheriting = ctx.table.get(u32::from(fd))?.inheriting;
     // Asking for more than the directory passes on is not an error: the new fd gets less.
-    let base = fs_rights_base & dir_inheriting;
-    let inheriting = fs_rights_inheriting & dir_inheriting;
+    let base = fs_rights_base & dir.inheriting;
+    let inheriting = fs_rights_inheriting & dir.inheriting;
     let exclusive = oflags.contains(Oflags::CREAT | Oflags::EXCL);
     let options = OpenOptions {
         create: oflags.contains(Oflags::CREAT),
@@ -97,9 +80,12 @@ pub(super) fn open_path(
         truncate: oflags.contains(Oflags::TRUNC),
         write: file_write_intent(oflags, base, fdflags),
     };
-    let (mount, under) = placement(ctx, fd)?;
-    let (opened, guest_path) = open_target(ctx, dir, path, under, dirflags, oflags, base, options)?;
-    let mount = Arc::clone(mount);
+    // The fast open may only run when neither the policy nor a full table needs the lookup.
+    let fast = !oflags.contains(Oflags::DIRECTORY)
+        && !ctx.gate.wants(Syscall::PathOpen)
+        && ctx.table.has_room();
+    let (opened, guest_path) = open_target(&dir, fast, path, dirflags, oflags, base, options)?;
+    let mount = Arc::clone(dir.mount);
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {
         Request::new(Syscall::PathOpen)
@@ -127,7 +113,7 @@ pub(super) fn open_path(
                 guest_path,
                 mount,
             };
-            (Kind::Dir(open), base & DIR_FITS, Fdflags::empty())
+            (Kind::Dir(open), base & rights::DIR_FITS, Fdflags::empty())
         }
         Opened::Name { parent, name } => {
             let file = parent.open_file(&name, options)?;
@@ -159,22 +145,20 @@ fn check_flags(oflags: Oflags, fdflags: Fdflags) -> Result<(), Errno> {
     Ok(())
 }
 
-/// What `path` opens and its full guest path (`under`, the directory's, joined with the
-/// resolved path): by the fast path when it applies, else by resolving and deciding with
-/// [`target`].
-#[allow(clippy::too_many_arguments)]
+/// What `path` opens and its full guest path (the directory's joined with the resolved
+/// path): by the fast open when `fast` says it may run and it applies, else by resolving and
+/// deciding with [`target`].
 fn open_target(
-    ctx: &WasiCtx,
-    dir: &Arc<dyn Dir>,
+    dir: &DirRef<'_>,
+    fast: bool,
     path: &str,
-    under: &str,
     dirflags: Lookupflags,
     oflags: Oflags,
     base: Rights,
     options: OpenOptions,
 ) -> FsResult<(Opened, String)> {
-    if let Some((file, parent)) = open_fast(ctx, dir, path, oflags, options)? {
-        return Ok((Opened::File(file), parent.guest_path_under(under)));
+    if fast && let Some((file, parent)) = open_fast(dir.dir, path, options)? {
+        return Ok((Opened::File(file), parent.guest_path_under(dir.guest_path)));
     }
     // O_EXCL never follows a final symlink: an existing link (even dangling) is EEXIST.
     let follow = if options.exclusive {
@@ -182,8 +166,8 @@ fn open_target(
     } else {
         follow(dirflags)
     };
-    let resolved = resolve(dir, path, follow)?;
-    let guest_path = join(under, &resolved.guest_path);
+    let resolved = resolve(dir.dir, path, follow)?;
+    let guest_path = join(dir.guest_path, &resolved.guest_path);
     let opened = target(
         resolved.dir,
         resolved.last,
@@ -194,26 +178,16 @@ fn open_target(
     Ok((opened, guest_path))
 }
 
-/// The common case, without a policy on path_open: a final plain name opened as a file with
-/// one backend call and no lookup of that name. `None` sends the caller down the full path,
-/// which re-decides with Linux's error precedence: taken for anything but a successful open
-/// (a failed `open_file` changed nothing) or ENOENT without CREAT (which the full path would
-/// answer too, the name being absent).
+/// The common case, without a policy on path_open and with room in the table (the caller
+/// decides): a final plain name opened as a file with one backend call and no lookup of that
+/// name. `None` sends the caller down the full path, which re-decides with Linux's error
+/// precedence: taken for anything but a successful open (a failed `open_file` changed nothing)
+/// or ENOENT without CREAT (which the full path would answer too, the name being absent).
 fn open_fast<'p>(
-    ctx: &WasiCtx,
     dir: &'p Arc<dyn Dir>,
     path: &'p str,
-    oflags: Oflags,
     options: OpenOptions,
 ) -> FsResult<Option<(Arc<dyn File>, Parent<'p>)>> {
-    // The policy must see what kind of object is opened, and a full table must leave the
-    // filesystem untouched: both need the lookup first.
-    if oflags.contains(Oflags::DIRECTORY)
-        || ctx.gate.wants(Syscall::PathOpen)
-        || !ctx.table.has_room()
-    {
-        return Ok(None);
-    }
     let Ok(Some(parent)) = resolve_parent(dir, path) else {
         return Ok(None);
     };
@@ -242,14 +216,6 @@ fn file_kind(
     (Kind::File(open), base & rights::FILE_ALL, flags)
 }
 
-/// The mount and guest path of directory `fd`, which descriptors opened below it extend.
-fn placement(ctx: &WasiCtx, fd: Fd) -> Result<(&Arc<str>, &str), Errno> {
-    let Kind::Dir(open) = &ctx.table.get(u32::from(fd))?.kind else {
-        return Err(Errno::Notdir);
-    };
-    Ok((&open.mount, &open.guest_path))
-}
-
 /// What the open wants, for the policy: `Access::for_open` for files (READDIR is meaningless
 /// there, and wasi-libc asks for it on every read-only open); a directory is listed or stat'ed.
 fn open_access(opened: &Opened, oflags: Oflags, base: Rights, fdflags: Fdflags) -> Access {
@@ -270,7 +236,7 @@ fn open_access(opened: &Opened, oflags: Oflags, base: Rights, fdflags: Fdflags) 
 /// Whether opening a file writes (or may write) through it: any write right that survived
 /// narrowing, and CREAT, TRUNC, APPEND. A read-only backend refuses all of these.
 fn file_write_intent(oflags: Oflags, base: Rights, fdflags: Fdflags) -> bool {
-    base.intersects(FILE_WRITE)
+    base.intersects(rights::FILE_WRITE)
         || oflags.intersects(Oflags::CREAT | Oflags::TRUNC)
         || fdflags.contains(Fdflags::APPEND)
 }

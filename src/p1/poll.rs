@@ -10,6 +10,7 @@ use crate::abi::types::*;
 use crate::clock::HostClock;
 use crate::ctx::WasiCtx;
 use crate::guest;
+use crate::rights;
 use crate::stdio::Input;
 use crate::table::Kind;
 use std::time::{Duration, Instant};
@@ -96,41 +97,31 @@ fn status(
         SubscriptionU::FdRead(s) => (s.file_descriptor, true),
         SubscriptionU::FdWrite(s) => (s.file_descriptor, false),
     };
-    let desc = ctx.table.get(fd.into())?;
-    let right = if reading {
-        Rights::FD_READ
+    let need = if reading {
+        &rights::POLL_READ
     } else {
-        Rights::FD_WRITE
+        &rights::POLL_WRITE
     };
-    let allowed = desc.require(right.union(Rights::POLL_FD_READWRITE));
-    match (&desc.kind, reading) {
-        (Kind::Stdin(input), true) => {
-            allowed?;
-            Ok(match input.available() {
-                Some(n) => ready(n),
-                // A probe with an expired deadline never blocks; an inherited stdin, whose
-                // readiness cannot be seen, counts as ready (1 byte, as wasmtime reports).
-                // (A real instant: in virtual time `now` may lie far ahead of the host's.)
-                None if input.wait_ready(Some(Instant::now())) => ready(1),
-                None => Status::Stdin(input.clone()),
-            })
-        }
-        (Kind::File(open), true) => {
-            allowed?;
+    let desc = ctx.table.check(fd.into(), need)?;
+    match &desc.kind {
+        Kind::Stdin(input) => Ok(match input.available() {
+            Some(n) => ready(n),
+            // A probe with an expired deadline never blocks; an inherited stdin, whose
+            // readiness cannot be seen, counts as ready (1 byte, as wasmtime reports).
+            // (A real instant: in virtual time `now` may lie far ahead of the host's.)
+            None if input.wait_ready(Some(Instant::now())) => ready(1),
+            None => Status::Stdin(input.clone()),
+        }),
+        Kind::File(open) if reading => {
             Ok(ready(open.file.stat()?.size.saturating_sub(open.position)))
         }
         // Writes never block here; 1 is wasmtime's count for an always-writable object.
-        (Kind::Output(_) | Kind::File(_), false) => {
-            allowed?;
-            Ok(ready(1))
-        }
+        Kind::Output(_) | Kind::File(_) => Ok(ready(1)),
         // Readiness of host sockets is not observed: they count as ready, and a blocking
         // accept/recv then waits in the call itself (a NONBLOCK one answers EAGAIN).
-        (Kind::Socket(_), _) => {
-            allowed?;
-            Ok(ready(1))
-        }
-        _ => Err(Errno::Badf.into()),
+        Kind::Socket(_) => Ok(ready(1)),
+        // `rights::POLL_READ`/`POLL_WRITE` refused these already.
+        Kind::Dir(_) => Err(Errno::Badf.into()),
     }
 }
 

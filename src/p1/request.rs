@@ -1,14 +1,16 @@
 //! How the syscalls describe themselves to the policy: small builders of `policy::Request`s
-//! from a descriptor or from a path the resolver walked. Only called on the slow path (a policy
-//! restricts the call, or an audit sink records it), so joining paths may allocate here.
-//! Nothing here decides, and no path is ever built from what the guest typed: always from
-//! `Resolved::guest_path`, which has `..` applied and symlinks expanded.
+//! from a descriptor the call already looked up, or from a path the resolver walked. Each
+//! takes the gate and what the body holds — never the whole context — so no call looks its fd
+//! up twice. Requests are only built on the slow path (a policy restricts the call, or an
+//! audit sink records it), so joining paths may allocate here. Nothing here decides, and no
+//! path is ever built from what the guest typed: always from `Resolved::guest_path`, which has
+//! `..` applied and symlinks expanded.
 
 use crate::abi::types::{Error, Fd, Lookupflags};
-use crate::ctx::WasiCtx;
-use crate::policy::{Access, Flags, Request, Syscall, join};
-use crate::table::{Kind, Table};
+use crate::policy::{Access, Flags, Gate, Request, Syscall, join};
+use crate::table::{DirRef, Kind, OpenFile, Table};
 use crate::vfs::resolve::Resolved;
+use std::sync::Arc;
 
 /// A call on descriptor `fd`, with the guest path and mount of the file or directory behind it
 /// (streams and sockets have none).
@@ -21,12 +23,18 @@ pub(super) fn on_fd(syscall: Syscall, fd: Fd, kind: &Kind) -> Request<'_> {
     }
 }
 
-/// A call on descriptor `fd` as found in `table` (only the fd when it is not open).
-pub(super) fn on_table_fd(syscall: Syscall, fd: Fd, table: &Table) -> Request<'_> {
-    match table.get(u32::from(fd)) {
-        Ok(desc) => on_fd(syscall, fd, &desc.kind),
-        Err(_) => Request::new(syscall).fd(u32::from(fd)),
-    }
+/// A call on the regular file `open` behind descriptor `fd`.
+pub(super) fn on_file(syscall: Syscall, fd: Fd, open: &OpenFile) -> Request<'_> {
+    Request::new(syscall)
+        .fd(u32::from(fd))
+        .path(&open.mount, &open.guest_path)
+}
+
+/// A call on directory descriptor `fd` itself (`dir`).
+pub(super) fn on_dir<'d>(syscall: Syscall, fd: Fd, dir: &DirRef<'d>) -> Request<'d> {
+    Request::new(syscall)
+        .fd(u32::from(fd))
+        .path(dir.mount, dir.guest_path)
 }
 
 /// A path as the policy sees it: the mount it is under and its full, normalised guest path.
@@ -37,18 +45,11 @@ pub(super) struct Target<'t> {
     pub path: String,
 }
 
-/// The target of `resolved` (a `Resolved::guest_path`, relative to directory `fd`).
-pub(super) fn target<'t>(table: &'t Table, fd: Fd, resolved: &str) -> Target<'t> {
-    match table.get(u32::from(fd)).map(|desc| &desc.kind) {
-        Ok(Kind::Dir(dir)) => Target {
-            mount: &dir.mount,
-            path: join(&dir.guest_path, resolved),
-        },
-        // Unreachable after a successful `dir_of`; a rootless path is still checked.
-        _ => Target {
-            mount: "",
-            path: join("/", resolved),
-        },
+/// The target of `resolved` (a `Resolved::guest_path`, relative to `dir`).
+pub(super) fn target<'t>(dir: &DirRef<'t>, resolved: &str) -> Target<'t> {
+    Target {
+        mount: dir.mount,
+        path: join(dir.guest_path, resolved),
     }
 }
 
@@ -61,44 +62,47 @@ impl Target<'_> {
     }
 }
 
-/// The policy check of a one-path call, after resolving and before acting. The full path is
-/// only joined when the gate wants a request.
+/// The policy check of a one-path call on directory `fd` (`dir`), after resolving and before
+/// acting. The full path is only joined when the gate wants a request.
 #[inline]
 pub(super) fn check_path(
-    ctx: &mut WasiCtx,
+    gate: &mut Gate,
+    (fd, dir): (Fd, &DirRef<'_>),
     syscall: Syscall,
-    fd: Fd,
     resolved: &Resolved,
     access: Access,
     flags: Flags,
 ) -> Result<(), Error> {
-    if !ctx.gate.wants(syscall) {
+    if !gate.wants(syscall) {
         return Ok(());
     }
-    let t = target(&ctx.table, fd, &resolved.guest_path);
-    ctx.gate.check(syscall, || {
+    let t = target(dir, &resolved.guest_path);
+    gate.check(syscall, || {
         t.request(syscall, fd).access(access).flags(flags)
     })
 }
+
+/// One side of a two-path call: the directory descriptor and what was resolved below it.
+pub(super) type Side<'a, 'd> = (Fd, &'a DirRef<'d>, &'a Resolved);
 
 /// The policy check of a two-path call (rename, link): both sides are shown, so a rule on
 /// either side applies; `subtree` (a directory rename) says each side stands for everything
 /// below it, which the policy judges too (`Request::gives_new_names`).
 #[inline]
 pub(super) fn check_two_paths(
-    ctx: &mut WasiCtx,
+    gate: &mut Gate,
     syscall: Syscall,
-    (fd, old): (Fd, &Resolved),
-    (new_fd, new): (Fd, &Resolved),
+    (fd, dir, old): Side<'_, '_>,
+    (new_fd, new_dir, new): Side<'_, '_>,
     (access, subtree): (Access, bool),
     flags: Flags,
 ) -> Result<(), Error> {
-    if !ctx.gate.wants(syscall) {
+    if !gate.wants(syscall) {
         return Ok(());
     }
-    let from = target(&ctx.table, fd, &old.guest_path);
-    let to = target(&ctx.table, new_fd, &new.guest_path);
-    ctx.gate.check(syscall, || {
+    let from = target(dir, &old.guest_path);
+    let to = target(new_dir, &new.guest_path);
+    gate.check(syscall, || {
         from.request(syscall, fd)
             .fd2(u32::from(new_fd))
             .path2(to.mount, &to.path)
@@ -108,28 +112,26 @@ pub(super) fn check_two_paths(
     })
 }
 
+/// Where a rename moved something, in guest terms: (mount, full guest path) of each side.
+pub(super) type Moved = ((Arc<str>, String), (Arc<str>, String));
+
+/// The guest names of a rename's two sides, taken before the rename (so the table's borrow
+/// ends before [`track_rename`] changes it).
+pub(super) fn moved(from: Side<'_, '_>, to: Side<'_, '_>) -> Moved {
+    let side = |(_, dir, resolved): Side<'_, '_>| {
+        (
+            Arc::clone(dir.mount),
+            join(dir.guest_path, &resolved.guest_path),
+        )
+    };
+    (side(from), side(to))
+}
+
 /// After a successful rename: descriptors opened at or below the old name answer to the new
 /// one, so that policies (and audit) see where their contents are now — a descriptor held
 /// across a rename must not keep a name that no rule protects.
-pub(super) fn track_rename(
-    ctx: &mut WasiCtx,
-    (fd, old): (Fd, &Resolved),
-    (new_fd, new): (Fd, &Resolved),
-) {
-    let side = |fd: Fd, resolved: &Resolved| match ctx.table.get(u32::from(fd)).map(|d| &d.kind) {
-        Ok(Kind::Dir(dir)) => Some((
-            std::sync::Arc::clone(&dir.mount),
-            join(&dir.guest_path, &resolved.guest_path),
-        )),
-        _ => None,
-    };
-    let (Some((old_mount, old_path)), Some((new_mount, new_path))) =
-        (side(fd, old), side(new_fd, new))
-    else {
-        return;
-    };
-    ctx.table
-        .rename_paths(&old_mount, &old_path, &new_mount, &new_path);
+pub(super) fn track_rename(table: &mut Table, ((old_mount, old), (new_mount, new)): Moved) {
+    table.rename_paths(&old_mount, &old, &new_mount, &new);
 }
 
 /// Lookup flags as a request's flags.
@@ -150,16 +152,14 @@ pub(super) fn io(syscall: Syscall, fd: Fd, kind: &Kind, access: Access, bytes: u
     }
 }
 
-/// The policy check of a call on descriptor `fd`, after its own checks and before it acts:
-/// `extend` adds what the call wants to the descriptor's request.
+/// The policy check of a call on descriptor `fd` (of `kind`), after its own checks and before
+/// it acts: `extend` adds what the call wants to the descriptor's request.
 #[inline]
 pub(super) fn check_fd(
-    ctx: &mut WasiCtx,
+    gate: &mut Gate,
     syscall: Syscall,
-    fd: Fd,
+    (fd, kind): (Fd, &Kind),
     extend: impl FnOnce(Request<'_>) -> Request<'_>,
 ) -> Result<(), Error> {
-    let table = &ctx.table;
-    ctx.gate
-        .check(syscall, || extend(on_table_fd(syscall, fd, table)))
+    gate.check(syscall, || extend(on_fd(syscall, fd, kind)))
 }

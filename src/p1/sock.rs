@@ -6,10 +6,11 @@
 
 use super::request;
 use crate::abi::types::*;
-use crate::ctx::{STREAM_RIGHTS, WasiCtx};
+use crate::ctx::WasiCtx;
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Flags, Syscall};
-use crate::table::{Descriptor, Kind, Socket, Table};
+use crate::rights;
+use crate::table::{Descriptor, Kind, Socket};
 use rustix::event::PollFlags;
 use rustix::net::{RecvFlags, SendFlags};
 use std::io::{self, Read, Write};
@@ -18,38 +19,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 use wiggle::GuestMemory;
 
-/// The errno of a failed host socket call. Kept here, next to the only host calls that can
-/// produce these kinds (`errno.rs` maps the backends' `FsError`s, which know no sockets).
-fn net_errno(error: &io::Error) -> Errno {
-    match error.kind() {
-        io::ErrorKind::WouldBlock => Errno::Again,
-        io::ErrorKind::Interrupted => Errno::Intr,
-        io::ErrorKind::ConnectionReset => Errno::Connreset,
-        io::ErrorKind::ConnectionAborted => Errno::Connaborted,
-        io::ErrorKind::NotConnected => Errno::Notconn,
-        io::ErrorKind::BrokenPipe => Errno::Pipe,
-        io::ErrorKind::TimedOut => Errno::Timedout,
-        io::ErrorKind::InvalidInput => Errno::Inval,
-        io::ErrorKind::OutOfMemory => Errno::Nomem,
-        _ => match error.raw_os_error() {
-            Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() => Errno::Nfile,
-            Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,
-            _ => Errno::Io,
-        },
-    }
-}
-
 fn net(error: io::Error) -> Error {
-    net_errno(&error).into()
-}
-
-/// The socket behind `fd`. Errors: EBADF (not open), ENOTSOCK (not a socket).
-fn socket(table: &Table, fd: Fd) -> Result<(&Descriptor, &Socket), Errno> {
-    let desc = table.get(fd.into())?;
-    match &desc.kind {
-        Kind::Socket(socket) => Ok((desc, socket)),
-        Kind::Stdin(_) | Kind::Output(_) | Kind::File(_) | Kind::Dir(_) => Err(Errno::Notsock),
-    }
+    crate::errno::net_errno(&error).into()
 }
 
 /// The connected stream of `socket`. Errors: ENOTCONN (a listener, as Linux's recv/send).
@@ -257,11 +228,11 @@ pub(crate) fn sock_accept(
     fd: Fd,
     flags: Fdflags,
 ) -> Result<Fd, Error> {
-    let (desc, socket) = socket(&ctx.table, fd)?;
+    // EBADF, ENOTSOCK, EINVAL (a connection), ENOTCAPABLE, in that order (`rights.rs`).
+    let (socket, desc) = ctx.table.socket(fd.into(), &rights::SOCK_ACCEPT)?;
     let Socket::Listener(listener) = socket else {
         return Err(Errno::Inval.into());
     };
-    desc.require(Rights::SOCK_ACCEPT)?;
     if !Fdflags::NONBLOCK.contains(flags) {
         return Err(Errno::Inval.into());
     }
@@ -279,7 +250,7 @@ pub(crate) fn sock_accept(
         .map_err(net)?;
     let desc = Descriptor {
         kind: Kind::Socket(Socket::Stream(stream)),
-        base: STREAM_RIGHTS & inheriting,
+        base: rights::STREAM & inheriting,
         inheriting: Rights::empty(),
         flags,
     };
@@ -298,9 +269,9 @@ pub(crate) fn sock_recv(
     ri_flags: Riflags,
 ) -> Result<(Size, Roflags), Error> {
     // The descriptor first: like wasmtime, a non-socket is ENOTSOCK whatever the buffers.
-    let (desc, socket) = socket(&ctx.table, fd)?;
-    stream(socket)?;
-    desc.require(Rights::FD_READ)?;
+    let (socket, desc) = ctx
+        .table
+        .socket(fd.into(), &rights::connection(Rights::FD_READ))?;
     let iovs = IoVecs::check(mem, ri_data.offset())?;
     let s = Syscall::SockRecv;
     ctx.gate
@@ -322,9 +293,9 @@ pub(crate) fn sock_send(
     _si_flags: Siflags,
 ) -> Result<Size, Error> {
     // The descriptor first: like wasmtime, a non-socket is ENOTSOCK whatever the buffers.
-    let (desc, socket) = socket(&ctx.table, fd)?;
-    stream(socket)?;
-    desc.require(Rights::FD_WRITE)?;
+    let (socket, desc) = ctx
+        .table
+        .socket(fd.into(), &rights::connection(Rights::FD_WRITE))?;
     let iovs = IoVecs::check(mem, si_data.offset())?;
     let s = Syscall::SockSend;
     ctx.gate
@@ -341,9 +312,9 @@ pub(crate) fn sock_shutdown(
     fd: Fd,
     how: Sdflags,
 ) -> Result<(), Error> {
-    let (desc, socket) = socket(&ctx.table, fd)?;
+    let need = rights::connection(Rights::SOCK_SHUTDOWN);
+    let (socket, desc) = ctx.table.socket(fd.into(), &need)?;
     let stream = stream(socket)?;
-    desc.require(Rights::SOCK_SHUTDOWN)?;
     let direction = match (how.contains(Sdflags::RD), how.contains(Sdflags::WR)) {
         (true, true) => Shutdown::Both,
         (true, false) => Shutdown::Read,
