@@ -109,7 +109,14 @@ impl IoVecs {
             let (ptr, len) = iovs.get(mem, i)?;
             // Empty buffers are skipped unread, so their pointers need not be valid (wasmtime).
             if len > 0 {
-                bytes(mem, ptr, len)?;
+                if let GuestMemory::Unshared(raw) = mem {
+                    // The same check `bytes` makes, without building a slice to throw away.
+                    if u64::from(ptr) + u64::from(len) > raw.len() as u64 {
+                        return Err(GuestError::PtrOutOfBounds(Region::new(ptr, len)).into());
+                    }
+                } else {
+                    bytes(mem, ptr, len)?;
+                }
                 iovs.total += u64::from(len);
             }
         }
@@ -117,6 +124,7 @@ impl IoVecs {
     }
 
     /// Entry `i`: the buffer's guest pointer and length.
+    #[inline]
     pub(crate) fn get(&self, mem: &GuestMemory<'_>, i: u32) -> Result<(u32, u32), Error> {
         // `i < count` and the array was checked, so neither the arithmetic nor the read fails;
         // errors are still propagated rather than assumed away.
@@ -124,11 +132,38 @@ impl IoVecs {
             .checked_mul(IOVEC_SIZE)
             .and_then(|off| self.base.checked_add(off))
             .ok_or(GuestError::PtrOverflow)?;
+        // Unshared memory (every memory the linker serves): two plain little-endian words.
+        if let GuestMemory::Unshared(raw) = mem
+            && let Some(entry) = raw.get(at as usize..at as usize + 8)
+        {
+            let word = |w: &[u8]| u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            return Ok((word(&entry[..4]), word(&entry[4..])));
+        }
         let ptr = mem.read(GuestPtr::<u32>::new(at))?;
         let len = mem.read(GuestPtr::<u32>::new(
             at.checked_add(4).ok_or(GuestError::PtrOverflow)?,
         ))?;
         Ok((ptr, len))
+    }
+
+    /// How many bytes one call moves: the buffers' sum, capped at [`MAX_TRANSFER`].
+    pub(crate) fn transfer(&self) -> u64 {
+        self.total.min(MAX_TRANSFER)
+    }
+
+    /// The used buffers in order, cut so that together they hold [`Self::transfer`] bytes.
+    /// Every one was bounds-checked by [`IoVecs::check`], so none is ever left out.
+    pub(crate) fn buffers<'m>(&self, mem: &'m GuestMemory<'_>) -> impl Iterator<Item = &'m [u8]> {
+        let mut left = self.transfer();
+        (0..self.count).filter_map(move |i| {
+            let (ptr, len) = self.get(mem, i).ok()?;
+            let len = u32::try_from(left.min(u64::from(len))).unwrap_or(0);
+            if len == 0 {
+                return None;
+            }
+            left -= u64::from(len);
+            bytes(mem, ptr, len).ok()
+        })
     }
 }
 

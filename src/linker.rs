@@ -154,29 +154,10 @@ fn is_bad_value(error: &GuestError) -> bool {
     }
 }
 
-/// What a fast path answers: an errno, or (for `path_open`, whose answer is final once it
-/// ran) an errno or a trap; `None` hands the call to the general path.
-trait FastAnswer {
-    fn answer(self) -> Option<wasmtime::Result<i32>>;
-}
-
-impl FastAnswer for Option<i32> {
-    #[inline]
-    fn answer(self) -> Option<wasmtime::Result<i32>> {
-        self.map(Ok)
-    }
-}
-
-impl FastAnswer for Option<wasmtime::Result<i32>> {
-    #[inline]
-    fn answer(self) -> Option<wasmtime::Result<i32>> {
-        self
-    }
-}
-
 /// One `func_wrap` of the syscall table: `general` imports go to wiggle's decoder; `fast` ones
-/// try our raw decoder (`p1/fast.rs`) first, which either finishes the call or declines before
-/// any effect; `exit` is `proc_exit`, whose decoder always answers with the exit "trap".
+/// try our raw decoder (`p1/fast.rs`) first, which runs the same routed call when the
+/// arguments decode and declines before any effect otherwise; `exit` is `proc_exit`, whose
+/// decoder always answers with the exit "trap".
 macro_rules! link_one {
     ($linker:ident, $get:ident, exit, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
         $linker.func_wrap(
@@ -208,7 +189,7 @@ macro_rules! link_one {
                 let (bytes, data) = memory.data_and_store_mut(&mut caller);
                 let ctx = $get(data);
                 let _deadline = deadline_scope(ctx);
-                if let Some(answer) = FastAnswer::answer(crate::p1::fast::$name(ctx, bytes, $($raw),*)) {
+                if let Some(answer) = crate::p1::fast::$name(ctx, bytes, $($raw),*) {
                     return answer;
                 }
                 let mut memory = GuestMemory::Unshared(bytes);

@@ -1,39 +1,17 @@
-//! Hand-written fast paths for the calls a guest makes in loops: `fd_write` to an output
-//! stream, `clock_time_get`, `random_get` and `path_open`. Each works on the raw guest bytes,
-//! without the generated decoder, and only for the common case: no audit sink and (but for
-//! `fd_write`, which checks the policy itself) no policy rule wants the call, every argument
-//! decodes, every pointer is in bounds and aligned, and nothing can fail half-way. Anything
-//! else answers `None` *before any effect*, and the linker then runs the general path, which
-//! gives the errno or the trap. The errors a fast path does give are those of the general
-//! path's own functions: `fd_write`'s policy answer, `path_open`'s result once decoded. Either
-//! way a fast path can only be faster, never different: the property tests below run random
-//! calls through both and compare every byte.
+//! Our own decoders for the calls a guest makes in loops: `fd_write`, `clock_time_get`,
+//! `random_get` and `path_open`. Each reads its raw arguments, and when they decode (valid
+//! flags and enum values, the result's slot aligned and in bounds) runs the *same* routed
+//! function the general path runs (`WasiSnapshotPreview1`, i.e. the policy gate and the
+//! syscall's body), then writes the result itself. Nothing here checks a right, a budget or a
+//! policy: a check added to a syscall body holds for both ways in. Anything that does not
+//! decode answers `None` before any effect, and wiggle's decoder then gives the errno or trap.
+//! What is saved is wiggle's generic glue; the speed of the common case lives in the shared
+//! pieces (`IoVecs` on unshared memory, `Output::write`, the gate's one-load checks).
 
-use super::clock::host_clock;
-use crate::abi::types::{Clockid, Errno, Fd, Fdflags, Lookupflags, Oflags, Rights};
+use crate::abi::types::{Clockid, Error, Fd, Fdflags, Lookupflags, Oflags, Rights};
+use crate::abi::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use crate::ctx::WasiCtx;
-use crate::limits::MAX_PATH_LEN;
-use crate::limits::{MAX_TRANSFER, RANDOM_CHUNK};
-use crate::policy::{Access, Syscall};
-use crate::table::Kind;
-
-/// Iovec arrays up to this many entries take the fast path; longer ones are rare and the
-/// general path handles them as well.
-const FAST_IOVS: u32 = 16;
-
-/// `random_get` requests up to this many bytes take the fast path (one pool request).
-const FAST_RANDOM: u32 = RANDOM_CHUNK as u32;
-
-/// The little-endian u32 at `at`, if it is 4-aligned and in bounds.
-#[inline]
-fn word(mem: &[u8], at: u32) -> Option<u32> {
-    if !at.is_multiple_of(4) {
-        return None;
-    }
-    let at = at as usize;
-    let bytes = mem.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
-}
+use wiggle::{GuestMemory, GuestPtr};
 
 /// Whether a `size`-byte, `size`-aligned slot fits at `at` in a memory of `mem_len` bytes.
 #[inline]
@@ -42,28 +20,30 @@ fn slot_fits(mem_len: usize, at: u32, size: usize) -> bool {
     at.is_multiple_of(size) && at.checked_add(size).is_some_and(|end| end <= mem_len)
 }
 
-/// The `size`-byte, `size`-aligned slot at `at`, if in bounds.
+/// Writes `bytes` to the slot at `at`, checked by `slot_fits` before the call ran.
 #[inline]
-fn slot(mem: &mut [u8], at: u32, size: usize) -> Option<&mut [u8]> {
-    if !slot_fits(mem.len(), at, size) {
-        return None;
-    }
+fn put(mem: &mut [u8], at: u32, bytes: &[u8]) {
     let at = at as usize;
-    mem.get_mut(at..at + size)
+    if let Some(slot) = mem.get_mut(at..at + bytes.len()) {
+        slot.copy_from_slice(bytes);
+    }
 }
 
-/// The buffer an iovec names, if in bounds.
+/// The linker's answer for a routed call's result: success (after `write` stored the value),
+/// an errno, or a trap — as wiggle's glue answers.
 #[inline]
-fn buffer(mem: &[u8], ptr: u32, len: u32) -> Option<&[u8]> {
-    let ptr = ptr as usize;
-    mem.get(ptr..ptr.checked_add(len as usize)?)
+fn answer<T>(result: Result<T, Error>, write: impl FnOnce(T)) -> wasmtime::Result<i32> {
+    match result {
+        Ok(value) => {
+            write(value);
+            Ok(0)
+        }
+        Err(error) => error.downcast().map(|errno| errno as i32),
+    }
 }
 
-/// `fd_write` of a few in-bounds buffers to an output stream whose sink cannot fail, within its
-/// budget. A policy rule on `fd_write` is checked here, after every check of the general path
-/// and with the same request, so its answer (an errno, or a trap) is final; an audit sink sends
-/// the call down the general path, which records it. Otherwise answers success, or `None` for
-/// the general path.
+/// `fd_write(fd, iovs, iovs_len, nwritten)`: every argument decodes; only a `nwritten` slot
+/// out of bounds or misaligned is left to wiggle (which traps).
 #[inline]
 pub(crate) fn fd_write(
     ctx: &mut WasiCtx,
@@ -73,112 +53,48 @@ pub(crate) fn fd_write(
     iovs_len: i32,
     nwritten: i32,
 ) -> Option<wasmtime::Result<i32>> {
-    let s = Syscall::FdWrite;
-    let check = ctx.gate.wants(s);
-    if check && ctx.gate.handle().auditing() {
+    let nwritten = nwritten as u32;
+    if !slot_fits(mem.len(), nwritten, 4) {
         return None;
     }
-    let desc = ctx.table.get(fd as u32).ok()?;
-    let Kind::Output(out) = &desc.kind else {
-        return None;
-    };
-    let (iovs, count, nwritten) = (iovs as u32, iovs_len as u32, nwritten as u32);
-    if !desc.base.contains(Rights::FD_WRITE) || count > FAST_IOVS {
-        return None;
-    }
-    let entry = |i: u32| -> Option<(u32, u32)> {
-        let at = iovs.checked_add(i * 8)?;
-        Some((word(mem, at)?, word(mem, at.checked_add(4)?)?))
-    };
-    // Every entry and every used buffer in bounds, and the count's slot too, before any byte
-    // moves: the general path traps on any of them, and so must decide.
-    let mut total = 0u64;
-    for i in 0..count {
-        let (ptr, len) = entry(i)?;
-        if len > 0 {
-            buffer(mem, ptr, len)?;
-            total += u64::from(len);
-        }
-    }
-    if total > MAX_TRANSFER || !slot_fits(mem.len(), nwritten, 4) {
-        return None;
-    }
-    if check {
-        let kind = &desc.kind;
-        let request = || super::request::io(s, Fd::from(fd as u32), kind, Access::WRITE, total);
-        if let Err(error) = ctx.gate.check(s, request) {
-            return Some(error.downcast().map(|errno| errno as i32));
-        }
-    }
-    let buffers = (0..count).filter_map(|i| {
-        let (ptr, len) = entry(i)?;
-        if len == 0 {
-            return None;
-        }
-        buffer(mem, ptr, len)
-    });
-    let written = if out.write_all_or_defer(total, buffers) {
-        total
-    } else if !check {
-        // Nothing decided yet: the general path does it all.
-        return None;
-    } else {
-        // The policy has answered (perhaps a person, at a prompt): finish as the general path
-        // would — a budget crossed, a sink that can fail — without asking again.
-        match super::fd_io::write_output_checked(out, mem, iovs, count) {
-            Ok(n) => n,
-            Err(error) => return Some(error.downcast().map(|errno| errno as i32)),
-        }
-    };
-    // ≤ MAX_TRANSFER < 2^32, and the slot was checked before any effect.
-    if let Some(slot) = slot(mem, nwritten, 4) {
-        slot.copy_from_slice(&(written as u32).to_le_bytes());
-    }
-    Some(Ok(0))
+    let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
+    let result = ctx.fd_write(&mut GuestMemory::Unshared(mem), Fd::from(fd as u32), iovs);
+    Some(answer(result, |n| put(mem, nwritten, &n.to_le_bytes())))
 }
 
-/// `clock_time_get` of a granted clock into an aligned, in-bounds slot.
+/// `clock_time_get(id, precision, time)`: a known clock id and an 8-aligned, in-bounds slot.
 #[inline]
 pub(crate) fn clock_time_get(
     ctx: &mut WasiCtx,
     mem: &mut [u8],
     id: i32,
-    _precision: i64,
-    out: i32,
-) -> Option<i32> {
-    if ctx.gate.wants(Syscall::ClockTimeGet) {
-        return None;
-    }
+    precision: i64,
+    time: i32,
+) -> Option<wasmtime::Result<i32>> {
     let id = Clockid::try_from(id).ok()?;
-    let clock = host_clock(id);
-    if !ctx.clocks.is_granted(clock) {
+    let time = time as u32;
+    if !slot_fits(mem.len(), time, 8) {
         return None;
     }
-    let slot = slot(mem, out as u32, 8)?;
-    slot.copy_from_slice(&ctx.clocks.now(clock).to_le_bytes());
-    Some(0)
+    let result = ctx.clock_time_get(&mut GuestMemory::Unshared(mem), id, precision as u64);
+    Some(answer(result, |t| put(mem, time, &t.to_le_bytes())))
 }
 
-/// `random_get` of a small in-bounds buffer from a granted source.
+/// `random_get(buf, buf_len)`: always decodes (the body checks the buffer's bounds).
 #[inline]
-pub(crate) fn random_get(ctx: &mut WasiCtx, mem: &mut [u8], buf: i32, len: i32) -> Option<i32> {
-    let (buf, len) = (buf as u32, len as u32);
-    if len > FAST_RANDOM || !ctx.random.is_granted() || ctx.gate.wants(Syscall::RandomGet) {
-        return None;
-    }
-    let start = buf as usize;
-    let dest = mem.get_mut(start..start.checked_add(len as usize)?)?;
-    if ctx.random.fill(dest) {
-        Some(0)
-    } else {
-        Some(Errno::Io as i32)
-    }
+pub(crate) fn random_get(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    buf: i32,
+    buf_len: i32,
+) -> Option<wasmtime::Result<i32>> {
+    let buf = GuestPtr::new(buf as u32);
+    let result = ctx.random_get(&mut GuestMemory::Unshared(mem), buf, buf_len as u32);
+    Some(answer(result, |()| {}))
 }
 
-/// `path_open` with decodable flags and an in-bounds UTF-8 path and result slot: decoded
-/// here, then opened by the general path's own function, whose answer is final (an errno, or
-/// a trap — none is expected without a policy — passed on rather than retried, since the open
-/// may have had effects).
+/// `path_open`: valid lookup flags, oflags, rights and fdflags, and a 4-aligned, in-bounds
+/// slot for the new fd.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn path_open(
@@ -194,21 +110,18 @@ pub(crate) fn path_open(
     fdflags: i32,
     opened: i32,
 ) -> Option<wasmtime::Result<i32>> {
-    if ctx.gate.wants(Syscall::PathOpen) {
-        return None;
-    }
     let dirflags = Lookupflags::try_from(dirflags).ok()?;
     let oflags = Oflags::try_from(oflags).ok()?;
     let base = Rights::try_from(base).ok()?;
     let inheriting = Rights::try_from(inheriting).ok()?;
     let fdflags = Fdflags::try_from(fdflags).ok()?;
-    let (path, path_len, opened) = (path as u32, path_len as u32, opened as u32);
-    if path_len as usize > MAX_PATH_LEN as usize || !slot_fits(mem.len(), opened, 4) {
+    let opened = opened as u32;
+    if !slot_fits(mem.len(), opened, 4) {
         return None;
     }
-    let path = std::str::from_utf8(buffer(mem, path, path_len)?).ok()?;
-    let result = super::path_open::open_path(
-        ctx,
+    let path = GuestPtr::new((path as u32, path_len as u32));
+    let result = ctx.path_open(
+        &mut GuestMemory::Unshared(mem),
         Fd::from(fd as u32),
         dirflags,
         path,
@@ -217,22 +130,16 @@ pub(crate) fn path_open(
         inheriting,
         fdflags,
     );
-    match result {
-        Ok(new) => {
-            // Checked above: the open must not be retried by the general path.
-            if let Some(slot) = slot(mem, opened, 4) {
-                slot.copy_from_slice(&u32::from(new).to_le_bytes());
-            }
-            Some(Ok(0))
-        }
-        Err(error) => Some(error.downcast().map(|errno| errno as i32)),
-    }
+    Some(answer(result, |new| {
+        put(mem, opened, &u32::from(new).to_le_bytes())
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ClockGrant;
+    use crate::policy::Syscall;
     use crate::stdio::Output;
 
     /// A context writing to `out`, and a memory whose iovec at 0 names the 5 bytes at 64.
@@ -259,30 +166,30 @@ mod tests {
     }
 
     #[test]
-    fn fd_write_defers_everything_it_does_not_finish_and_leaves_no_trace() {
-        let out = Output::capture().limit(4).build();
+    fn the_decoders_decline_only_what_they_cannot_decode_and_before_any_effect() {
+        let out = Output::capture().build();
         let (mut ctx, mut mem) = setup(out.clone());
         let before = mem.clone();
-        let cases: [(i32, i32, i32, i32); 9] = [
-            (1, 0, 1, 16),   // over the budget: the general path writes 4 and stops the guest
-            (0, 0, 1, 16),   // stdin
-            (9, 0, 1, 16),   // no such fd
-            (1, 2, 1, 16),   // misaligned array
-            (1, 124, 2, 16), // array past the end
-            (1, 0, 1, 126),  // count slot past the end
-            (1, 0, 1, 17),   // misaligned count slot
-            (1, 0, 17, 16),  // more entries than the fast path takes
-            (1, -8, 1, 16),  // array at 4 GiB − 8
-        ];
-        for (fd, iovs, n, nwritten) in cases {
-            assert!(fd_write(&mut ctx, &mut mem, fd, iovs, n, nwritten).is_none());
-        }
-        mem[4..8].copy_from_slice(&100u32.to_le_bytes()); // buffer past the end
-        assert!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 16).is_none());
-        mem[4..8].copy_from_slice(&5u32.to_le_bytes());
+        // Result slots out of bounds or misaligned: wiggle's decoder traps on them.
+        assert!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 126).is_none());
+        assert!(fd_write(&mut ctx, &mut mem, 1, 0, 1, 17).is_none());
+        assert!(clock_time_get(&mut ctx, &mut mem, 1, 0, 4).is_none());
+        assert!(clock_time_get(&mut ctx, &mut mem, 1, 0, 124).is_none());
+        // An unknown clock or flag bit: wiggle's decoder answers EINVAL.
+        assert!(clock_time_get(&mut ctx, &mut mem, 7, 0, 8).is_none());
+        let open = |ctx: &mut WasiCtx, mem: &mut [u8], oflags: i32, fdflags: i32| {
+            path_open(ctx, mem, 3, 0, 64, 1, oflags, 0, 0, fdflags, 16)
+        };
+        assert!(open(&mut ctx, &mut mem, 1 << 4, 0).is_none());
+        assert!(open(&mut ctx, &mut mem, 0, 1 << 5).is_none());
         assert_eq!(mem, before);
-        assert_eq!(out.written(), 0);
         assert!(out.contents().is_empty());
+        // Anything else is the routed call's to answer: stdin is EBADF, as everywhere.
+        let badf = crate::abi::types::Errno::Badf as i32;
+        assert_eq!(
+            fd_write(&mut ctx, &mut mem, 0, 0, 1, 16).unwrap().unwrap(),
+            badf
+        );
     }
 
     #[test]
@@ -299,24 +206,27 @@ mod tests {
     }
 
     #[test]
-    fn clock_and_random_take_only_granted_aligned_requests() {
+    fn clock_and_random_answer_as_their_bodies() {
         let mut mem = vec![0u8; 64];
+        let notcapable = crate::abi::types::Errno::Notcapable as i32;
         let mut none = WasiCtx::builder().build();
-        assert_eq!(clock_time_get(&mut none, &mut mem, 1, 0, 8), None);
-        assert_eq!(random_get(&mut none, &mut mem, 0, 16), None);
+        let errno = |r: Option<wasmtime::Result<i32>>| r.unwrap().unwrap();
+        assert_eq!(
+            errno(clock_time_get(&mut none, &mut mem, 1, 0, 8)),
+            notcapable
+        );
+        assert_eq!(errno(random_get(&mut none, &mut mem, 0, 16)), notcapable);
         let mut ctx = WasiCtx::builder()
             .clocks(ClockGrant::ALL)
             .seeded_random(1)
             .build();
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 0, 4), None); // misaligned
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 1, 0, 64), None); // past the end
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 7, 0, 8), None); // no such clock
-        assert_eq!(random_get(&mut ctx, &mut mem, 60, 8), None); // past the end
+        // A buffer past the end traps, as the body says.
+        assert!(random_get(&mut ctx, &mut mem, 60, 8).unwrap().is_err());
         assert_eq!(mem, vec![0u8; 64]);
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 0, 0, 8), Some(0));
+        assert_eq!(errno(clock_time_get(&mut ctx, &mut mem, 0, 0, 8)), 0);
         let realtime = u64::from_le_bytes(mem[8..16].try_into().unwrap());
         assert!(realtime > 1_600_000_000 * 1_000_000_000);
-        assert_eq!(random_get(&mut ctx, &mut mem, 32, 16), Some(0));
+        assert_eq!(errno(random_get(&mut ctx, &mut mem, 32, 16)), 0);
         assert!(mem[32..48].iter().any(|&b| b != 0));
     }
 
@@ -338,11 +248,11 @@ mod tests {
         let [a, b, c, d] = args;
         let errno = if fast {
             match name {
-                "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?.ok()?,
+                "fd_write" => fd_write(&mut ctx, &mut bytes, a, b, c, d)?,
                 "clock_time_get" => clock_time_get(&mut ctx, &mut bytes, a, i64::from(b), c)?,
                 _ => random_get(&mut ctx, &mut bytes, a, b)?,
             }
-            .into()
+            .ok()
         } else {
             let mut memory = wiggle::GuestMemory::Unshared(&mut bytes);
             let result = match name {
@@ -396,11 +306,21 @@ mod tests {
         assert!(answered.get() > 300, "only {} answered", answered.get());
     }
 
-    /// One `path_open` on a fresh in-memory root holding file `a` and directory `d`, through
-    /// the fast path (`None` if it declined) or the general path: its errno (`None`: a trap),
-    /// the guest memory, the descriptors left open and the tree afterwards.
-    fn open(args: [i64; 9], mem: &[u8], fast: bool) -> Option<(Option<i32>, Vec<u8>, u32, String)> {
+    /// Where the `path_open` agreement runs: a `MemFs`, the same read-only, a host directory,
+    /// and a `MemFs` under a policy (a rule denying writes below `/d`, one asking about `a`).
+    const SETTINGS: [&str; 4] = ["mem", "read-only", "host", "policy"];
+
+    /// One `path_open` on a fresh root holding file `a` and directory `d` (`setting` says
+    /// which), through the fast path (`None` if it declined) or the general path: its errno
+    /// (`None`: a trap), the guest memory, the descriptors left open and the tree afterwards.
+    fn open(
+        setting: &str,
+        args: [i64; 9],
+        mem: &[u8],
+        fast: bool,
+    ) -> Option<(Option<i32>, Vec<u8>, u32, String)> {
         use crate::abi::wasi_snapshot_preview1 as general;
+        use crate::policy::{Access, Decision, PathPattern, PolicyTable, Rule};
         use crate::vfs::{MemFs, OpenOptions};
         let fs = MemFs::new();
         let create = OpenOptions {
@@ -410,7 +330,35 @@ mod tests {
         };
         fs.root().open_file("a", create).unwrap();
         fs.root().create_dir("d").unwrap();
-        let mut ctx = WasiCtx::builder().mount("/", fs.clone()).build();
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("a"), b"").unwrap();
+        std::fs::create_dir(host.path().join("d")).unwrap();
+        let builder = WasiCtx::builder();
+        let mut ctx = match setting {
+            "read-only" => builder.mount_read_only("/", fs.root()),
+            "host" => builder
+                .mount_host("/", host.path(), crate::vfs::Perms::READ_WRITE)
+                .unwrap(),
+            "policy" => builder.mount("/", fs.clone()).policy(
+                PolicyTable::allow_all()
+                    .rule(
+                        Rule::new(Decision::deny())
+                            .access(Access::WRITE | Access::CREATE)
+                            .path(PathPattern::subtree("/d")),
+                    )
+                    .rule(Rule::new(Decision::Ask).path(PathPattern::exact("/a")))
+                    .rule(Rule::new(Decision::trap("no")).path(PathPattern::exact("/nope"))),
+            ),
+            _ => builder.mount("/", fs.clone()),
+        }
+        .prompter(|p: &crate::policy::Prompt| {
+            if p.access.contains(Access::WRITE) {
+                crate::policy::Answer::DenyOnce
+            } else {
+                crate::policy::Answer::AllowOnce
+            }
+        })
+        .build();
         let mut bytes = mem.to_vec();
         let [
             fd,
@@ -456,13 +404,17 @@ mod tests {
             )
             .ok()
         };
-        let tree = format!("{:?}", fs.snapshot());
+        let tree = match setting {
+            "host" => format!("{:?}", std::fs::read_dir(host.path()).unwrap().count()),
+            _ => format!("{:?}", fs.snapshot()),
+        };
         Some((errno, bytes, ctx.open_fds(), tree))
     }
 
-    /// `path_open` through the fast path agrees with the general path: same errno, memory,
-    /// descriptors and tree, over paths that exist, do not, escape or end in `/`, and random
-    /// flags and rights.
+    /// `path_open` through the fast decoder agrees with wiggle's: same errno, memory,
+    /// descriptors and tree, on every setting (read-only, host, policies with deny, ask and
+    /// trap rules), over paths that exist, do not, escape or end in `/`, and random flags and
+    /// rights.
     #[test]
     fn a_fast_path_open_agrees_with_the_general_path() {
         use proptest::prelude::*;
@@ -481,6 +433,7 @@ mod tests {
             ]
         };
         let strategy = (
+            0usize..SETTINGS.len(),
             prop_oneof![4 => Just(3i64), 1 => 0i64..6],
             flags(1),
             0usize..PATHS.len(),
@@ -495,7 +448,8 @@ mod tests {
         runner
             .run(
                 &strategy,
-                |(fd, dirflags, which, oflags, base, inheriting, fdflags, out)| {
+                |(setting, fd, dirflags, which, oflags, base, inheriting, fdflags, out)| {
+                    let setting = SETTINGS[setting];
                     let mut mem = vec![0u8; 64];
                     let path = PATHS[which];
                     mem[16..16 + path.len()].copy_from_slice(path.as_bytes());
@@ -510,10 +464,10 @@ mod tests {
                         fdflags,
                         out,
                     ];
-                    if let Some(fast) = open(args, &mem, true) {
+                    if let Some(fast) = open(setting, args, &mem, true) {
                         answered.set(answered.get() + 1);
-                        let general = open(args, &mem, false).unwrap();
-                        prop_assert_eq!(fast, general);
+                        let general = open(setting, args, &mem, false).unwrap();
+                        prop_assert_eq!(fast, general, "{}", setting);
                     }
                     Ok(())
                 },
@@ -522,9 +476,9 @@ mod tests {
         assert!(answered.get() > 500, "only {} answered", answered.get());
     }
 
-    /// `fd_write` under a policy with a rule on it: the fast path checks it itself. Whatever
-    /// the rule says and whether or not the write fits the stream's budget, the fast path's
-    /// answer, memory and output match the general path's, and a prompt is asked once.
+    /// `fd_write` under a policy with a rule on it: whatever the rule says and whether or not
+    /// the write fits the stream's budget, the fast decoder's answer, memory and output match
+    /// the general path's, and a prompt is asked once.
     #[test]
     fn fd_write_under_a_policy_agrees_and_asks_once() {
         use crate::policy::{Decision, PathPattern, PolicyTable, Rule};
@@ -578,7 +532,7 @@ mod tests {
                     let (_, mut mem) = setup(Output::null());
                     let errno = if fast {
                         fd_write(&mut ctx, &mut mem, 1, 0, 1, 16)
-                            .expect("the fast path answers")
+                            .expect("the fast decoder answers")
                             .ok()
                     } else {
                         let mut memory = wiggle::GuestMemory::Unshared(&mut mem);

@@ -10,7 +10,7 @@ use crate::ctx::WasiCtx;
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Access, Syscall};
 use crate::rights;
-use crate::stdio::{Input, Output, StreamError};
+use crate::stdio::{Input, Output};
 use crate::table::Kind;
 use crate::vfs::{File, FsError};
 use std::time::Instant;
@@ -123,57 +123,11 @@ fn write_file(
     Ok((done, end))
 }
 
-/// Writes the buffers to an output stream, charging its budget before delivering each one.
-/// Past the budget: `Trap` delivers what fits, then stops the guest; `Truncate` reports a short
-/// count, and EFBIG once nothing at all fits.
+/// Writes the buffers to an output stream with its one write protocol (`Output::write`):
+/// charged before delivered; past the budget `Trap` delivers what fits, then stops the guest;
+/// `Truncate` reports a short count, and EFBIG once nothing at all fits.
 fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
-    let mut done = 0u64;
-    for i in 0..iovs.count {
-        let (ptr, len) = iovs.get(mem, i)?;
-        let len = clamp(len, done);
-        if len == 0 {
-            continue;
-        }
-        let buf = guest::bytes(mem, ptr, len)?;
-        let granted = match out.reserve(u64::from(len)) {
-            Ok(n) => n,
-            // Earlier buffers went out: report them; the next call meets the limit alone.
-            Err(StreamError::LimitReached) if done > 0 => break,
-            Err(e) => return Err(e.into()),
-        };
-        let fits = buf
-            .get(..usize::try_from(granted).unwrap_or(usize::MAX))
-            .unwrap_or(buf);
-        match out.deliver(fits) {
-            Ok(()) => done += fits.len() as u64,
-            // The run's deadline stops the guest, however much went out before.
-            Err(StreamError::Timeout) => return Err(StreamError::Timeout.into()),
-            Err(_) if done > 0 => break,
-            Err(e) => return Err(e.into()),
-        }
-        if fits.len() < buf.len() {
-            // The budget ran out inside this buffer: what fit is delivered, now stop.
-            if let Some(limit) = out.limit_error() {
-                return Err(Error::trap(limit.into()));
-            }
-            break;
-        }
-    }
-    Ok(done)
-}
-
-/// The rest of `fd_write` to an output stream once its policy check has passed: what the fast
-/// path (`fast.rs`) finishes with when the stream will not take the whole write at once, so
-/// that the policy is not asked twice. Same checks and errors as the general path.
-pub(super) fn write_output_checked(
-    out: &Output,
-    mem: &mut [u8],
-    iovs: u32,
-    count: u32,
-) -> Result<u64, Error> {
-    let mem = GuestMemory::Unshared(mem);
-    let iovs = IoVecs::check(&mem, (iovs, count))?;
-    write_stream(out, &mem, &iovs)
+    Ok(out.write(iovs.transfer(), iovs.buffers(mem))?)
 }
 
 /// Mirrors `readv`. Errors: EBADF (not readable: stdout, a directory, no FD_READ), EAGAIN
@@ -185,21 +139,22 @@ pub(crate) fn fd_read(
     iovs: IovecArray,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let deadline = ctx.clocks.deadline();
+    // Only waits need the deadline: a file read does not pay for reading it.
+    let deadline = || ctx.clocks.deadline();
     let desc = ctx.table.check_mut(fd.into(), &rights::FD_READ)?;
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
     let (s, kind) = (Syscall::FdRead, &desc.kind);
     ctx.gate
         .check(s, || request::io(s, fd, kind, Access::READ, iovs.total))?;
     let n = match &mut desc.kind {
-        Kind::Stdin(input) => read_stream(input, nonblocking, deadline, mem, &iovs)?,
+        Kind::Stdin(input) => read_stream(input, nonblocking, deadline(), mem, &iovs)?,
         Kind::File(open) => {
             let n = read_file(&*open.file, mem, &iovs, open.position)?;
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
         }
         Kind::Socket(socket) => {
-            let wait = super::sock::Wait::of_flags(nonblocking, deadline);
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline());
             super::sock::recv(socket, (false, false), wait, mem, &iovs)?
         }
         // `rights::FD_READ` refused these already.
@@ -218,7 +173,8 @@ pub(crate) fn fd_write(
     iovs: CiovecArray,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
-    let deadline = ctx.clocks.deadline();
+    // Only waits need the deadline (an inherited stdout finds it in `deadline::current`).
+    let deadline = || ctx.clocks.deadline();
     let desc = ctx.table.check_mut(fd.into(), &rights::FD_WRITE)?;
     let append = desc.flags.contains(Fdflags::APPEND);
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
@@ -242,7 +198,7 @@ pub(crate) fn fd_write(
             n
         }
         Kind::Socket(socket) => {
-            let wait = super::sock::Wait::of_flags(nonblocking, deadline);
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline());
             super::sock::send(socket, wait, mem, &iovs)?
         }
         // `rights::FD_WRITE` refused these already.

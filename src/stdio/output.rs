@@ -280,14 +280,35 @@ impl Output {
         }
     }
 
-    /// How many of `wanted` bytes may be written now; charges them to the budget.
+    /// Writes one call's `buffers`, whose lengths sum to `total`: the whole write protocol of
+    /// an output stream, shared by every caller. Returns how many bytes went.
     ///
-    /// Charging comes before delivering (and before the caller copies anything out of guest
-    /// memory) so that nothing past the budget is ever buffered, copied or shown: a guest
-    /// asking for gigabytes costs the host what the budget allows, no more. The charge is one
-    /// compare-and-swap, so writers racing through clones of one stream can never together
-    /// overshoot the budget. Errors: LimitTrap, LimitReached.
-    pub(crate) fn reserve(&self, wanted: u64) -> Result<u64, StreamError> {
+    /// The budget is charged first, in one compare-and-swap for everything that fits, before
+    /// a byte is copied out of guest memory: nothing past the budget is ever buffered, copied
+    /// or shown, a guest asking for gigabytes costs the host what the budget allows, and
+    /// writers racing through clones of one stream can never together overshoot it. Then the
+    /// charged bytes are delivered in order (one lock for a capture or a callback). Past the
+    /// budget, `Trap` delivers what fits and answers LimitTrap; `Truncate` answers a short
+    /// count, or LimitReached when nothing fits. A host error after some bytes went is a short
+    /// count; Timeout (the host's stdout or stderr had no room before the run's deadline)
+    /// always stops the write.
+    pub(crate) fn write<'b>(
+        &self,
+        total: u64,
+        buffers: impl Iterator<Item = &'b [u8]>,
+    ) -> Result<u64, StreamError> {
+        let granted = self.charge(total)?;
+        let delivered = self.deliver(granted, buffers)?;
+        if granted < total && self.inner.action == LimitAction::Trap {
+            return Err(self.limit_trap());
+        }
+        Ok(delivered)
+    }
+
+    /// Charges up to `wanted` bytes to the budget; how many fit. Errors: LimitTrap or
+    /// LimitReached when nothing fits.
+    #[inline]
+    fn charge(&self, wanted: u64) -> Result<u64, StreamError> {
         let Some(limit) = self.inner.limit else {
             // Without a budget, a capturing stream counts as it delivers, under its lock.
             if !matches!(self.inner.sink, Sink::Capture(_)) {
@@ -300,10 +321,7 @@ impl Output {
             let room = limit.saturating_sub(current);
             if room == 0 && wanted > 0 {
                 return Err(match self.inner.action {
-                    LimitAction::Trap => StreamError::LimitTrap {
-                        stream: self.name().to_string(),
-                        limit,
-                    },
+                    LimitAction::Trap => self.limit_trap(),
                     LimitAction::Truncate => StreamError::LimitReached,
                 });
             }
@@ -320,21 +338,17 @@ impl Output {
         }
     }
 
-    /// The trap for a write that crossed the budget, if the action is `Trap`.
-    pub(crate) fn limit_error(&self) -> Option<OutputLimitExceeded> {
-        match (self.inner.limit, self.inner.action) {
-            (Some(limit), LimitAction::Trap) => Some(OutputLimitExceeded {
-                stream: self.name().to_string(),
-                limit,
-            }),
-            _ => None,
+    fn limit_trap(&self) -> StreamError {
+        StreamError::LimitTrap {
+            stream: self.name().to_string(),
+            limit: self.inner.limit.unwrap_or(0),
         }
     }
 
     /// Counts `n` delivered bytes of a capturing stream without a budget; called with its
-    /// buffer locked. Every change of such a stream's count happens under that lock (`reserve`
+    /// buffer locked. Every change of such a stream's count happens under that lock (`charge`
     /// leaves it alone), so a plain load and store cannot lose an update, and the write path
-    /// pays for one atomic operation (the lock) instead of two. With a budget, `reserve` has
+    /// pays for one atomic operation (the lock) instead of two. With a budget, `charge` has
     /// already counted the bytes atomically.
     #[inline]
     fn count_under_capture_lock(&self, n: u64) {
@@ -346,80 +360,52 @@ impl Output {
         }
     }
 
-    /// The fast path's whole write (see `p1/fast.rs`): charges `total` and hands every buffer
-    /// to the sink, or does nothing at all and answers `false` when the general path must
-    /// decide (a sink that can fail or block, or a budget that `total` would cross). Sinks
-    /// that cannot fail make the all-or-nothing answer exact: `true` means every byte went.
+    /// Delivers the first `charged` bytes of `buffers`, in order; how many went.
     #[inline]
-    pub(crate) fn write_all_or_defer<'b>(
+    fn deliver<'b>(
         &self,
-        total: u64,
+        charged: u64,
         buffers: impl Iterator<Item = &'b [u8]>,
-    ) -> bool {
-        if matches!(self.inner.sink, Sink::InheritStdout | Sink::InheritStderr) {
-            return false;
-        }
-        match self.inner.limit {
-            None if matches!(self.inner.sink, Sink::Capture(_)) => {}
-            None => {
-                self.inner.written.fetch_add(total, Ordering::Relaxed);
-            }
-            Some(limit) => {
-                // One attempt, no retry loop: losing a race to another writer defers to the
-                // general path, which charges what still fits.
-                let current = self.inner.written.load(Ordering::Relaxed);
-                let fits = current.checked_add(total).is_some_and(|end| end <= limit);
-                if !fits
-                    || self
-                        .inner
-                        .written
-                        .compare_exchange(
-                            current,
-                            current + total,
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        )
-                        .is_err()
-                {
-                    return false;
-                }
-            }
-        }
+    ) -> Result<u64, StreamError> {
+        let mut left = charged;
+        // The buffers cut to what was charged, empty ones skipped.
+        let charged_parts = buffers
+            .map(move |b| {
+                let n = usize::try_from(left).unwrap_or(usize::MAX).min(b.len());
+                left -= n as u64;
+                b.get(..n).unwrap_or_default()
+            })
+            .filter(|b| !b.is_empty());
         match &self.inner.sink {
             Sink::Capture(buf) => {
                 let mut buf = lock(buf);
-                self.count_under_capture_lock(total);
-                buffers.for_each(|b| buf.extend_from_slice(b));
+                self.count_under_capture_lock(charged);
+                charged_parts.for_each(|b| buf.extend_from_slice(b));
+                Ok(charged)
             }
             Sink::Callback(f) => {
                 let mut f = lock(f);
-                buffers.filter(|b| !b.is_empty()).for_each(&mut *f);
+                charged_parts.for_each(&mut *f);
+                Ok(charged)
             }
-            Sink::Null | Sink::InheritStdout | Sink::InheritStderr => {}
-        }
-        true
-    }
-
-    /// Delivers bytes that were already charged with [`Output::reserve`]. Errors: Io, and
-    /// Timeout when the host's stdout or stderr had no room before the run's deadline.
-    pub(crate) fn deliver(&self, bytes: &[u8]) -> Result<(), StreamError> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        match &self.inner.sink {
-            Sink::Capture(buf) => {
-                let mut buf = lock(buf);
-                self.count_under_capture_lock(bytes.len() as u64);
-                buf.extend_from_slice(bytes);
-                Ok(())
+            Sink::Null => Ok(charged),
+            Sink::InheritStdout | Sink::InheritStderr => {
+                let stream = match self.inner.sink {
+                    Sink::InheritStderr => HostStream::Stderr,
+                    _ => HostStream::Stdout,
+                };
+                let mut done = 0u64;
+                for part in charged_parts {
+                    match host_out::deliver(stream, part) {
+                        Ok(()) => done += part.len() as u64,
+                        Err(StreamError::Timeout) => return Err(StreamError::Timeout),
+                        // Bytes that went are reported; the error comes back on the next call.
+                        Err(_) if done > 0 => return Ok(done),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(done)
             }
-            Sink::Callback(f) => {
-                (lock(f))(bytes);
-                Ok(())
-            }
-            Sink::InheritStdout => host_out::deliver(HostStream::Stdout, bytes),
-            Sink::InheritStderr => host_out::deliver(HostStream::Stderr, bytes),
-            Sink::Null => Ok(()),
         }
     }
 }
@@ -428,27 +414,22 @@ impl Output {
 mod tests {
     use super::*;
 
-    /// Four threads share each kind of stream, half of them through the general path
-    /// (`reserve` then `deliver`), half through the fast path's whole write (which may defer
-    /// under contention, as the linker then does, to the general path): no count is lost and
-    /// the captured bytes match it.
+    /// Four threads share each kind of stream and write three buffers (one empty) per call:
+    /// no count is lost and the captured bytes match it.
     #[test]
-    fn counts_survive_concurrent_writers_on_either_path() {
+    fn counts_survive_concurrent_writers() {
         for out in [
             Output::capture().build(),
             Output::null().build(),
             Output::capture().limit(1 << 40).build(),
         ] {
             let threads: Vec<_> = (0..4)
-                .map(|t| {
+                .map(|_| {
                     let out = out.clone();
                     std::thread::spawn(move || {
                         for _ in 0..10_000 {
                             let parts = [&b"ab"[..], &b""[..], &b"c"[..]];
-                            if t % 2 == 0 || !out.write_all_or_defer(3, parts.into_iter()) {
-                                let n = out.reserve(3).unwrap();
-                                out.deliver(&b"abc"[..n as usize]).unwrap();
-                            }
+                            assert_eq!(out.write(3, parts.into_iter()), Ok(3));
                         }
                     })
                 })
@@ -457,35 +438,63 @@ mod tests {
             assert_eq!(out.written(), 120_000, "{out:?}");
             if !out.contents().is_empty() {
                 assert_eq!(out.contents().len(), 120_000);
+                assert!(out.contents().chunks(3).all(|c| c == b"abc"));
             }
         }
     }
 
-    /// The old hole: a limit "set" on a stream that was already cloned was dropped without a
-    /// word. Now the limit exists before the first clone, and every clone — made before or
-    /// after any write, on any thread — is held to the one budget.
+    #[test]
+    fn past_the_budget_trap_delivers_what_fits_and_truncate_writes_short() {
+        let out = Output::capture().limit(4).build();
+        let parts = [&b"abc"[..], &b"def"[..]];
+        assert!(matches!(
+            out.write(6, parts.into_iter()),
+            Err(StreamError::LimitTrap { limit: 4, .. })
+        ));
+        assert_eq!(out.contents(), b"abcd");
+        let out = Output::capture()
+            .limit(4)
+            .on_limit(LimitAction::Truncate)
+            .build();
+        assert_eq!(out.write(6, parts.into_iter()), Ok(4));
+        assert_eq!(
+            out.write(1, [&b"x"[..]].into_iter()),
+            Err(StreamError::LimitReached)
+        );
+        assert_eq!(out.contents(), b"abcd");
+    }
+
+    /// Writes `bytes` as one buffer.
+    fn put(out: &Output, bytes: &[u8]) -> Result<u64, StreamError> {
+        out.write(bytes.len() as u64, [bytes].into_iter())
+    }
+
     #[test]
     fn a_limit_set_in_the_builder_holds_for_every_clone() {
         let out = Output::capture().limit(10).build();
         let early = out.clone();
-        assert_eq!(early.reserve(6), Ok(6));
-        early.deliver(b"012345").unwrap();
+        assert_eq!(put(&early, b"012345"), Ok(6));
         let late = out.clone();
         let other_thread = std::thread::spawn({
             let out = out.clone();
-            move || (out.byte_limit(), out.reserve(6))
+            move || (out.byte_limit(), put(&out, b"6789ab"))
         });
-        assert_eq!(other_thread.join().unwrap(), (Some(10), Ok(4)));
+        let (limit, stopped) = other_thread.join().unwrap();
+        assert_eq!(limit, Some(10));
+        assert!(matches!(
+            stopped,
+            Err(StreamError::LimitTrap { limit: 10, .. })
+        ));
         for handle in [&out, &early, &late] {
             assert_eq!(handle.byte_limit(), Some(10));
             assert_eq!(handle.limit_action(), LimitAction::Trap);
             assert_eq!(handle.written(), 10);
             assert!(matches!(
-                handle.reserve(1),
+                put(handle, b"x"),
                 Err(StreamError::LimitTrap { limit: 10, .. })
             ));
-            assert!(!handle.write_all_or_defer(1, [&b"x"[..]].into_iter()));
         }
+        assert_eq!(out.contents(), b"0123456789");
     }
 
     /// One stream placed as both stdout and stderr (as `2>&1`): one budget, but each
@@ -498,18 +507,14 @@ mod tests {
         as_stdout.set_name("stdout");
         as_stderr.set_name("stderr");
         let renumbered = as_stdout.clone();
-        let stream = |h: &Output| h.limit_error().map(|e| e.stream);
-        assert_eq!(stream(&as_stdout).as_deref(), Some("stdout"));
-        assert_eq!(stream(&renumbered).as_deref(), Some("stdout"));
-        assert_eq!(stream(&as_stderr).as_deref(), Some("stderr"));
-        assert_eq!(stream(&out).as_deref(), Some(UNPLACED));
-        assert_eq!(
-            as_stderr.reserve(1),
-            Err(StreamError::LimitTrap {
-                stream: "stderr".into(),
-                limit: 0
-            })
-        );
+        let stream = |h: &Output| match put(h, b"x") {
+            Err(StreamError::LimitTrap { stream, .. }) => stream,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(stream(&as_stdout), "stdout");
+        assert_eq!(stream(&renumbered), "stdout");
+        assert_eq!(stream(&as_stderr), "stderr");
+        assert_eq!(stream(&out), UNPLACED);
     }
 
     #[test]
@@ -519,9 +524,9 @@ mod tests {
             .on_limit(LimitAction::Truncate)
             .build();
         let clone = out.clone();
-        assert_eq!(clone.reserve(3), Ok(3));
-        assert_eq!(out.reserve(3), Ok(1));
-        assert_eq!(clone.reserve(1), Err(StreamError::LimitReached));
-        assert!(out.limit_error().is_none());
+        assert_eq!(put(&clone, b"abc"), Ok(3));
+        assert_eq!(put(&out, b"def"), Ok(1));
+        assert_eq!(put(&clone, b"g"), Err(StreamError::LimitReached));
+        assert_eq!(out.contents(), b"abcd");
     }
 }
