@@ -1,7 +1,9 @@
-//! `read_only`: a wrapper that makes any backend read-only. Every mutation answers
-//! `ReadOnly` (EPERM, as wasmtime) before the inner backend is asked anything, and every directory or file
-//! it hands out is wrapped too, so no path leads back to a writable handle. It adds no state
-//! and changes no read: lookups, stats and listings are the inner backend's.
+//! `read_only`: the one home of read-only, a wrapper that makes any backend read-only (a
+//! read-only host mount is `read_only(HostDir)`; no backend checks permissions itself). Every
+//! mutation answers `ReadOnly` (EPERM, as wasmtime) before the inner backend is asked
+//! anything, and every directory or file it hands out is wrapped too, so no path leads back
+//! to a writable handle. It adds no state and changes no read: lookups, stats and listings
+//! are the inner backend's.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -11,21 +13,13 @@ use super::{
 };
 
 /// Wraps `dir` so that it, and everything reached through it, refuses every mutation.
+/// Wrapping a read-only directory again returns it as it is ([`Dir::is_read_only`]): one
+/// layer of indirection per call is enough.
 pub fn read_only(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
-    if is_read_only(&*dir) {
+    if dir.is_read_only() {
         return dir;
     }
     Arc::new(ReadOnlyDir { inner: dir })
-}
-
-/// True if `dir` refuses mutations wholesale: a [`ReadOnlyDir`] or a read-only host mount.
-/// Two-path operations ask this of the *other* side (SECURITY.md: both sides are checked).
-pub fn is_read_only(dir: &dyn Dir) -> bool {
-    let any = dir.as_any();
-    any.is::<ReadOnlyDir>()
-        || any
-            .downcast_ref::<super::host::HostDir>()
-            .is_some_and(|h| h.perms().read_only)
 }
 
 /// A directory that refuses every mutation. See [`read_only`].
@@ -120,6 +114,10 @@ impl Dir for ReadOnlyDir {
 
     fn sync(&self) -> FsResult<()> {
         self.inner.sync()
+    }
+
+    fn is_read_only(&self) -> bool {
+        true
     }
 
     fn as_any(&self) -> &dyn Any {

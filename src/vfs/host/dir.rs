@@ -1,7 +1,8 @@
 //! `Dir` for the host backend: a held directory fd answering single-name questions with one
-//! `*at` call each, never following a symlink. A read-only mount refuses every mutation here,
-//! before any host call. Readdir serves a name-sorted snapshot taken on rewind (cookie 0), so
-//! cookies are stable indices whatever order or `d_off` values the host filesystem uses.
+//! `*at` call each, never following a symlink. It checks no permissions of its own: a
+//! read-only mount is this backend inside `read_only()`, which refuses before we are asked.
+//! Readdir serves a name-sorted snapshot taken on rewind (cookie 0), so cookies are stable
+//! indices whatever order or `d_off` values the host filesystem uses.
 
 use std::any::Any;
 use std::os::fd::OwnedFd;
@@ -12,11 +13,8 @@ use rustix::fs::{self as rfs, AtFlags, OFlags};
 use rustix::io::Errno;
 
 use super::file::HostFile;
-use super::{
-    DIR_MODE, FILE_MODE, Perms, base_flags, check_name, check_target, filestat, filetype, fs_err,
-    mode, timestamps,
-};
-use crate::vfs::read_only::is_read_only;
+use super::{DIR_MODE, FILE_MODE, base_flags, filestat, filetype, fs_err, mode, timestamps};
+use crate::vfs::names::{check_confined_target, check_name};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
     SetTime,
@@ -33,7 +31,6 @@ struct Listed {
 /// An open directory of a confined host mount.
 pub struct HostDir {
     fd: OwnedFd,
-    perms: Perms,
     /// Our own inode number, for the `.` entry.
     ino: u64,
     /// The inode of the directory we were looked up from (our own for a mount root), for
@@ -47,57 +44,43 @@ impl std::fmt::Debug for HostDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostDir")
             .field("ino", &self.ino)
-            .field("perms", &self.perms)
             .finish_non_exhaustive()
     }
 }
 
 impl HostDir {
-    /// Opens `path` (resolved by the OS: the embedder chose it) as a mount root.
-    pub fn open(path: &Path, perms: Perms) -> std::io::Result<HostDir> {
+    /// Opens `path` (resolved by the OS: the embedder chose it) as a read-write mount root;
+    /// `read_only(Arc::new(HostDir::open(path)?))` is a read-only one. Everything the guest
+    /// reaches below it is resolved by us. Errors: the host's (`NotADirectory` for a file).
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<HostDir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = rfs::open(path, flags, rfs::Mode::empty())?;
+        let fd = rfs::open(path.as_ref(), flags, rfs::Mode::empty())?;
         let ino = rfs::fstat(&fd)?.st_ino as u64;
-        Ok(HostDir::from_fd(fd, perms, ino, ino))
+        Ok(HostDir::from_fd(fd, ino, ino))
     }
 
-    fn from_fd(fd: OwnedFd, perms: Perms, ino: u64, parent_ino: u64) -> HostDir {
+    fn from_fd(fd: OwnedFd, ino: u64, parent_ino: u64) -> HostDir {
         HostDir {
             fd,
-            perms,
             ino,
             parent_ino,
             listing: Mutex::new(None),
         }
     }
 
-    /// The mount's permissions.
-    pub fn perms(&self) -> Perms {
-        self.perms
-    }
-
-    /// `ReadOnly` if this mount refuses mutations: called first by every mutating method.
-    fn writable(&self) -> FsResult<()> {
-        if self.perms.read_only {
-            Err(FsError::ReadOnly)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The other side of a two-path operation: both sides must be writable (SECURITY.md:
-    /// link/rename from a read-only mount into a writable one), and both host directories.
+    /// The other side of a two-path operation, which must be a host directory too: linkat and
+    /// renameat need both fds. A read-only side is refused with ReadOnly (EPERM), not
+    /// CrossDevice: SECURITY.md checks both sides of link/rename, and wasmtime answers EPERM
+    /// for a read-only destination. *This* side is never read-only here: a read-only mount
+    /// is a wrapper that refuses before calling us.
     fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a HostDir> {
-        self.writable()?;
-        if is_read_only(other) {
+        if other.is_read_only() {
             return Err(FsError::ReadOnly);
         }
-        let peer = other
+        other
             .as_any()
             .downcast_ref::<HostDir>()
-            .ok_or(FsError::CrossDevice)?;
-        peer.writable()?;
-        Ok(peer)
+            .ok_or(FsError::CrossDevice)
     }
 
     /// Opens the subdirectory `name` without following it. A directory we may search but
@@ -110,7 +93,7 @@ impl HostDir {
         }
         .map_err(fs_err)?;
         let ino = rfs::fstat(&fd).map_err(fs_err)?.st_ino as u64;
-        Ok(HostDir::from_fd(fd, self.perms, ino, self.ino))
+        Ok(HostDir::from_fd(fd, ino, self.ino))
     }
 
     /// Opens a non-directory `name` with `O_PATH`: no side effects (fifos, devices), no
@@ -123,7 +106,7 @@ impl HostDir {
             // Replaced between our stat and open: answer what is there now.
             FileType::Symlink => Ok(Node::Symlink(self.read_link(name)?)),
             FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
-            _ => Ok(Node::File(Arc::new(HostFile::new(fd, self.perms, false)))),
+            _ => Ok(Node::File(Arc::new(HostFile::new(fd, false)))),
         }
     }
 
@@ -201,9 +184,6 @@ impl Dir for HostDir {
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
         check_name(name)?;
-        if options.write || options.truncate || options.create || options.exclusive {
-            self.writable()?;
-        }
         // O_NONBLOCK: opening a fifo must not hang the guest; non-regular files are refused
         // right after, so the flag never affects I/O.
         let mut flags = base_flags() | OFlags::NONBLOCK;
@@ -224,7 +204,7 @@ impl Dir for HostDir {
         let fd = rfs::openat(&self.fd, name, flags, mode(FILE_MODE)).map_err(fs_err)?;
         let st = rfs::fstat(&fd).map_err(fs_err)?;
         match filetype(st.st_mode) {
-            FileType::RegularFile => Ok(Arc::new(HostFile::new(fd, self.perms, options.write))),
+            FileType::RegularFile => Ok(Arc::new(HostFile::new(fd, options.write))),
             FileType::Directory => Err(FsError::IsDir),
             // O_NOFOLLOW makes this unreachable; kept so a symlink can never be "opened".
             FileType::Symlink => Err(FsError::Loop),
@@ -234,27 +214,25 @@ impl Dir for HostDir {
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         rfs::mkdirat(&self.fd, name, mode(DIR_MODE)).map_err(fs_err)
     }
 
     fn remove_dir(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         rfs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR).map_err(fs_err)
     }
 
     fn unlink(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         rfs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(fs_err)
     }
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
-        check_target(target)?;
+        // Never an absolute link on the host, even from a caller that skipped the syscall
+        // layer's check: other host programs would follow it out of the mount.
+        check_confined_target(target)?;
         rfs::symlinkat(target, &self.fd, name).map_err(fs_err)
     }
 
@@ -271,7 +249,6 @@ impl Dir for HostDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         let times = timestamps(atime, mtime)?;
         rfs::utimensat(&self.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)
@@ -297,7 +274,6 @@ impl Dir for HostDir {
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        self.writable()?;
         let times = timestamps(atime, mtime)?;
         // AT_EMPTY_PATH works on O_PATH handles too, where futimens would answer EBADF.
         rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)

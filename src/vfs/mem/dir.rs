@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::data::SparseData;
-use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target, name_cost};
+use super::node::{DirData, FIRST_SEQ, Kind, State, name_cost};
+use crate::vfs::names::{check_name, check_target};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
     SetTime,
@@ -185,6 +186,9 @@ impl Dir for MemDir {
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
         check_name(name)?;
+        // Validity only, not confinement: an overlay's copy-up stores a lower link verbatim,
+        // absolute or not. Guests cannot create absolute links (the syscall layer refuses
+        // them), and the resolver refuses to follow one wherever it comes from.
         check_target(target)?;
         let mut st = self.fs.lock();
         let now = st.now();

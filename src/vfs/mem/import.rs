@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::data::{PAGE_SIZE, SparseData};
-use super::node::{DirData, Kind, ROOT, State, check_name, check_target};
+use super::node::{DirData, Kind, ROOT, State};
+use crate::vfs::names::{check_name, check_target};
 use crate::vfs::{FsError, SetTime};
 
 /// Copies the directory `host` into the (empty) arena `st`, as its root.

@@ -279,7 +279,7 @@ fn host_import_is_charged_before_reading() {
 #[test]
 fn timestamps_come_from_the_time_source() {
     let clock = VirtualClock::new();
-    let fs = MemFs::new().with_time_source(clock.clone());
+    let fs = MemFs::builder().time_source(clock.clone()).build();
     let root = fs.root();
     let t0 = root.stat().unwrap().mtim;
     assert_eq!(t0, VirtualClock::DEFAULT_EPOCH + VirtualClock::DEFAULT_STEP);
@@ -289,7 +289,7 @@ fn timestamps_come_from_the_time_source() {
     f.write_at(b"x", 0).unwrap();
     assert!(f.stat().unwrap().mtim > created);
     // The same operations on a second tree give the same times.
-    let again = MemFs::new().with_time_source(VirtualClock::new());
+    let again = MemFs::builder().time_source(VirtualClock::new()).build();
     let f2 = create(&again.root(), "f");
     f2.write_at(b"x", 0).unwrap();
     assert_eq!(f2.stat().unwrap(), {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::data::{Cost, SparseData};
 use super::entries::shrink_sparse;
-pub(super) use super::entries::{DirData, FIRST_SEQ, check_name, check_target};
+pub(super) use super::entries::{DirData, FIRST_SEQ};
 use crate::clock::TimeSource;
 use crate::limits::{FS_DIR_COST, FS_INODE_COST, FS_NAME_COST, FsLimits};
 use crate::vfs::{FileType, Filestat, FsError, FsResult, SetTime};

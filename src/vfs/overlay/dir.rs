@@ -14,6 +14,7 @@ use super::copy::Contents;
 use super::file::OverlayFile;
 use super::place::Place;
 use super::{State, UPPER_INO, join, node_stat, optional};
+use crate::vfs::names::check_confined_target;
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
 };
@@ -246,7 +247,7 @@ impl OverlayDir {
     /// The other side of a two-path operation: a directory of this same overlay.
     /// Errors: ReadOnly (a read-only wrapper around it), CrossDevice.
     fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a OverlayDir> {
-        if crate::vfs::read_only::is_read_only(other) {
+        if other.is_read_only() {
             return Err(FsError::ReadOnly);
         }
         match other.as_any().downcast_ref::<OverlayDir>() {
@@ -420,9 +421,9 @@ impl Dir for OverlayDir {
     }
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
-        if target.starts_with('/') {
-            return Err(FsError::Escape);
-        }
+        // Confined before the lock: the upper layer (memory) stores any valid target
+        // verbatim, for copy-ups of lower links, so refusing absolute ones is ours to do.
+        check_confined_target(target)?;
         let _lock = self.st.mutate()?;
         if self.find(name)?.exists() {
             return Err(FsError::Exists);

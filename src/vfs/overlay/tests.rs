@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Overlay;
 use crate::deadline::Deadline;
 use crate::vfs::{
-    Dir, FileType, FsError, FsResult, MemFs, Node, OpenOptions, Perms, SetTime, TreeEntry,
+    Dir, FileType, FsError, FsResult, HostDir, MemFs, Node, OpenOptions, SetTime, TreeEntry,
 };
 
 const CREATE: OpenOptions = OpenOptions {
@@ -396,8 +396,8 @@ fn copy_up_of_a_huge_sparse_file_copies_only_its_data() {
     f.write_all_at(&pattern(MIB), TIB / 2).unwrap();
     f.write_all_at(b"tail!", TIB - 5).unwrap();
     drop(f);
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(2 * MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(2 * MIB));
     let upper = ov.upper();
     let root = ov.root();
     let before = upper.usage();
@@ -464,8 +464,8 @@ fn an_abandoned_copy_up_leaves_the_lower_file_and_the_quota_as_they_were() {
     assert_eq!(reader.stat().unwrap().ino >> 63, 1);
 
     // The upper quota is too small: ENOSPC, and the partial copy's bytes are given back.
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(2 * MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(2 * MIB));
     let root = ov.root();
     let usage = ov.upper().usage();
     assert_eq!(err(root.open_file("big", WRITE)), FsError::NoSpace);
@@ -541,8 +541,8 @@ fn a_truncating_open_copies_no_data() {
     let f = fs::File::create(tmp.path().join("big")).unwrap();
     f.write_all_at(&pattern(3 * MIB), 0).unwrap();
     drop(f);
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(MIB));
     let root = ov.root();
     let reader = root.open_file("big", OpenOptions::default()).unwrap();
     // 3 MiB do not fit a 1 MiB quota; replacing them needs none of them.
