@@ -188,7 +188,7 @@ pub trait Dir: Send + Sync + 'static {
     /// fsync of the directory (a no-op in memory).
     fn sync(&self) -> FsResult<()>;
     /// Whether this directory refuses every mutation wholesale: true only for the
-    /// [`read_only`] wrapper, the one home of read-only. Backends ask it of the *other* side
+    /// [`read_only()`] wrapper, the one home of read-only. Backends ask it of the *other* side
     /// of `link` / `rename`, so that a read-only destination answers ReadOnly (EPERM, as
     /// wasmtime) rather than CrossDevice, and `read_only()` asks it to avoid wrapping twice.
     /// The answer grants nothing, so the default is safe: the wrapper refuses by itself, and

@@ -24,14 +24,18 @@ pub fn read_only(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
 
 /// A directory that refuses every mutation. See [`read_only`].
 pub struct ReadOnlyDir {
+    /// Never handed out: every path from here to it goes through [`wrap`].
     inner: Arc<dyn Dir>,
 }
 
 /// A file that refuses every mutation.
 pub struct ReadOnlyFile {
+    /// Never handed out, as for [`ReadOnlyDir`].
     inner: Arc<dyn File>,
 }
 
+/// Wraps what a lookup found, so the read-only promise covers the whole subtree: a handle
+/// found through us is ours too (a symlink is only text, followed by the resolver through us).
 fn wrap(node: Node) -> Node {
     match node {
         Node::Dir(dir) => Node::Dir(read_only(dir)),
@@ -63,6 +67,8 @@ impl Dir for ReadOnlyDir {
         Ok(Arc::new(ReadOnlyFile { inner: file }))
     }
 
+    // Every mutation below answers ReadOnly without asking `inner` anything, not even
+    // whether the name exists: EPERM whatever the state, as wasmtime, and no host call.
     fn create_dir(&self, _name: &str) -> FsResult<()> {
         Err(FsError::ReadOnly)
     }
@@ -97,6 +103,8 @@ impl Dir for ReadOnlyDir {
     }
 
     fn rename(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> FsResult<()> {
+        // Refused as the source; as the destination, the source's backend asks our
+        // `is_read_only` (its peer check) and refuses too.
         Err(FsError::ReadOnly)
     }
 
@@ -113,9 +121,11 @@ impl Dir for ReadOnlyDir {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // fsync changes nothing the guest can see: allowed, as on a read-only host mount.
         self.inner.sync()
     }
 
+    /// The one `true`: this wrapper is where read-only lives.
     fn is_read_only(&self) -> bool {
         true
     }
@@ -126,6 +136,7 @@ impl Dir for ReadOnlyDir {
 }
 
 impl File for ReadOnlyFile {
+    // As for the directory: every mutation is refused here, before the inner file.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
         self.inner.read_at(buf, offset)
     }
@@ -135,6 +146,7 @@ impl File for ReadOnlyFile {
     }
 
     fn append(&self, _buf: &[u8]) -> FsResult<(usize, u64)> {
+        // Even an empty append: it would report the size as if writing were allowed.
         Err(FsError::ReadOnly)
     }
 
@@ -151,6 +163,8 @@ impl File for ReadOnlyFile {
     }
 
     fn allocate(&self, _offset: u64, _len: u64) -> FsResult<()> {
+        // Even when the file is long enough already (a no-op elsewhere): refusals must not
+        // depend on the inner state, or they would reveal it.
         Err(FsError::ReadOnly)
     }
 

@@ -194,7 +194,8 @@ impl Parent<'_> {
 /// without asking the backend about the final name. For fast paths that try one single-name
 /// operation and, if it fails in any way, fall back to [`resolve`] (which then answers with
 /// full semantics). `Ok(None)` when the path does not end in a plain name (`.`, `..`, a
-/// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk.
+/// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk, which
+/// is the same loop (`Walk::seek_last`), so `..` above the start is Escape here too.
 pub fn resolve_parent<'p>(start: &'p Arc<dyn Dir>, path: &'p str) -> FsResult<Option<Parent<'p>>> {
     // The common case, one plain name in the start directory, needs no walk (and none of its
     // allocations: this runs before every fast `path_open`). It is exactly what the walk
@@ -213,7 +214,7 @@ pub fn resolve_parent<'p>(start: &'p Arc<dyn Dir>, path: &'p str) -> FsResult<Op
         return Ok(None);
     }
     // The resolver's own walk, stopped where `resolve` would look the final name up.
-    let Some(name) = walk.to_final()? else {
+    let Some(name) = walk.seek_last()? else {
         return Ok(None);
     };
     Ok(Some(Parent {
@@ -270,7 +271,7 @@ impl Walk {
     /// The whole resolution: walk to the final name, look it up, and if it is a symlink to
     /// follow, splice its target in and walk on from the directory holding it.
     fn run(mut self, follow: Follow) -> FsResult<Resolved> {
-        while let Some(name) = self.to_final()? {
+        while let Some(name) = self.seek_last()? {
             if let Some(done) = self.last_component(name, follow)? {
                 return Ok(done);
             }
@@ -289,7 +290,7 @@ impl Walk {
     /// component if it is a plain name, which it checks and returns without asking the
     /// backend about it. `None`: the work ran out on `.` or `..`, so the path names the
     /// directory on top of the stack. Called again after a final symlink is expanded.
-    fn to_final(&mut self) -> FsResult<Option<String>> {
+    fn seek_last(&mut self) -> FsResult<Option<String>> {
         while let Some(component) = self.work.pop() {
             match component.as_str() {
                 "." => {}
@@ -327,9 +328,9 @@ impl Walk {
         }
     }
 
-    /// The final component (already checked by [`Walk::to_final`]): look it up once, expand
-    /// it if it is a symlink to follow, otherwise finish. `Ok(None)` means "expanded, keep
-    /// walking".
+    /// The final component (already checked by [`Walk::seek_last`]): look it up once,
+    /// expand it if it is a symlink to follow, otherwise finish. `Ok(None)` means
+    /// "expanded, keep walking".
     fn last_component(&mut self, name: String, follow: Follow) -> FsResult<Option<Resolved>> {
         let should_follow = match follow {
             Follow::Yes => true,

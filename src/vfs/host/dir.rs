@@ -30,6 +30,8 @@ struct Listed {
 
 /// An open directory of a confined host mount.
 pub struct HostDir {
+    /// Held open for as long as the handle lives: every call is relative to it, so renames of
+    /// this directory on the host (by anyone) never change what the guest reaches through it.
     fd: OwnedFd,
     /// Our own inode number, for the `.` entry.
     ino: u64,
@@ -84,14 +86,18 @@ impl HostDir {
     }
 
     /// Opens the subdirectory `name` without following it. A directory we may search but
-    /// not read is held with `O_PATH` (lookups work, readdir answers Access).
+    /// not read is held with `O_PATH` (lookups work, readdir answers Access): a guest may
+    /// walk through it, as any host program with `x` but not `r` permission may.
     fn open_subdir(&self, name: &str) -> FsResult<HostDir> {
         let flags = base_flags() | OFlags::DIRECTORY;
+        // O_DIRECTORY with O_NOFOLLOW: a symlink swapped in after our stat is ELOOP / ENOTDIR,
+        // never a directory elsewhere (the race cap-std closes the same way).
         let fd = match rfs::openat(&self.fd, name, flags | OFlags::RDONLY, mode(0)) {
             Err(Errno::ACCESS) => rfs::openat(&self.fd, name, flags | OFlags::PATH, mode(0)),
             other => other,
         }
         .map_err(fs_err)?;
+        // The inode of what we opened, not of what we stat'ed before: they may differ.
         let ino = rfs::fstat(&fd).map_err(fs_err)?.st_ino as u64;
         Ok(HostDir::from_fd(fd, ino, self.ino))
     }
@@ -131,7 +137,9 @@ impl HostDir {
                 t => Some(filetype(t.as_raw_mode())),
             };
             if kind.is_none() {
-                // Some filesystems do not fill d_type; ask without following.
+                // Some filesystems do not fill d_type; ask without following. A name that
+                // vanished meanwhile is listed as Unknown: the snapshot is of names, and
+                // the guest's next call on it answers ENOENT anyway.
                 kind = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
                     .ok()
                     .map(|st| filetype(st.st_mode));
@@ -142,12 +150,15 @@ impl HostDir {
                 filetype: kind.unwrap_or(FileType::Unknown),
             });
         }
+        // Sorted so the listing is the same on every filesystem (and the same as the
+        // overlay's merged one), whatever order the host's getdents returns.
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
     /// The snapshot to serve `cookie` from: a new one on rewind or when none was taken yet.
     fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<Listed>>> {
+        // Poison is recovered: the cache is replaced whole, never left half-written.
         let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
         match &*cached {
             Some(listing) if cookie != 0 => Ok(Arc::clone(listing)),
@@ -163,6 +174,8 @@ impl HostDir {
 impl Dir for HostDir {
     fn lookup(&self, name: &str) -> FsResult<Node> {
         check_name(name)?;
+        // Stat first so a symlink is read, never opened, and a directory is opened with
+        // O_DIRECTORY; each open re-checks the type, since the name may change in between.
         let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)?;
         match filetype(st.st_mode) {
             FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
@@ -187,6 +200,8 @@ impl Dir for HostDir {
         // O_NONBLOCK: opening a fifo must not hang the guest; non-regular files are refused
         // right after, so the flag never affects I/O.
         let mut flags = base_flags() | OFlags::NONBLOCK;
+        // Write intent is the descriptor layer's decision (rights, read-only mounts): here it
+        // only picks the access mode, so a read-only descriptor never holds a writable fd.
         flags |= if options.write {
             OFlags::RDWR
         } else {
@@ -214,6 +229,8 @@ impl Dir for HostDir {
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
+        // DIR_MODE through the umask, as any host program's mkdir: the guest cannot choose
+        // modes (preview1 has none), so it cannot make a world-writable directory either.
         check_name(name)?;
         rfs::mkdirat(&self.fd, name, mode(DIR_MODE)).map_err(fs_err)
     }
@@ -237,6 +254,7 @@ impl Dir for HostDir {
     }
 
     fn read_link(&self, name: &str) -> FsResult<String> {
+        // readlinkat grows its buffer as needed; Linux stores at most PATH_MAX - 1 bytes.
         check_name(name)?;
         let target = rfs::readlinkat(&self.fd, name, Vec::new()).map_err(fs_err)?;
         target.into_string().map_err(|_| FsError::IllegalSequence)
@@ -266,6 +284,8 @@ impl Dir for HostDir {
         let peer = self.peer(new_dir)?;
         check_name(name)?;
         check_name(new_name)?;
+        // renameat never follows either name, so a symlink moves as itself; the host's own
+        // checks (EINVAL into its own subtree, ENOTEMPTY, EXDEV) map as the memory backend's.
         rfs::renameat(&self.fd, name, &peer.fd, new_name).map_err(fs_err)
     }
 
@@ -281,6 +301,7 @@ impl Dir for HostDir {
 
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
         let listing = self.listing(cookie)?;
+        // Our own `..`, not the host's: the host's would name the directory above the mount.
         let dots = [self.ino, self.parent_ino];
         Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |l| {
             (l.name.clone(), l.ino, l.filetype)

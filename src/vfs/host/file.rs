@@ -123,11 +123,13 @@ impl File for HostFile {
     }
 
     fn stat(&self) -> FsResult<Filestat> {
+        // fstat of the held fd: the object we opened, even if its name now means another.
         rfs::fstat(&self.fd).map(|st| filestat(&st)).map_err(fs_err)
     }
 
     fn set_size(&self, size: u64) -> FsResult<()> {
         self.can_write()?;
+        // Past off_t the host would say EINVAL; FileTooBig is what the memory backend says.
         Self::end_of(size, 0)?;
         rfs::ftruncate(&self.fd, size).map_err(fs_err)
     }

@@ -2,7 +2,7 @@
 //! Every host call is a single-name `*at` call relative to a held directory fd, with
 //! `O_NOFOLLOW` / `AT_SYMLINK_NOFOLLOW`: the shared resolver walks paths, so the OS never
 //! follows a symlink and never sees a `/` or `..` from the guest. Host paths are never joined
-//! as strings. Linux only (uses `O_PATH`). Errors leave here as `FsError`, mapped in [`fs_err`].
+//! as strings. Linux only (uses `O_PATH`). Errors leave here as `FsError`, mapped in `fs_err`.
 
 mod dir;
 mod file;
@@ -22,7 +22,7 @@ pub use file::HostFile;
 
 /// What a host mount lets the guest do: the `perms` argument of [`open`] and
 /// `WasiCtxBuilder::mount_host`. Kept for those two entry points only; the host backend itself
-/// has no permissions of its own (read-only is the [`read_only`](crate::vfs::read_only)
+/// has no permissions of its own (read-only is the [`read_only()`](crate::vfs::read_only())
 /// wrapper, the one place mutations are refused).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Perms {
@@ -39,7 +39,7 @@ impl Perms {
 }
 
 /// Opens the host directory `path` as the root of a confined mount, wrapped in
-/// [`read_only`](crate::vfs::read_only) for [`Perms::READ_ONLY`]: the same as
+/// [`read_only()`](crate::vfs::read_only()) for [`Perms::READ_ONLY`]: the same as
 /// `read_only(Arc::new(HostDir::open(path)?))`. The embedder's `path` is resolved by the OS
 /// (it may contain symlinks); everything below it is resolved by us.
 /// Errors: the host's (`NotADirectory` if `path` is not a directory).

@@ -15,6 +15,20 @@ use crate::limits::FsLimits;
 
 /// The configuration of a new [`MemFs`]: [`MemFs::builder`], then [`build`](Self::build).
 /// Defaults: no byte or inode budget ([`FsLimits::default`]), the host's clock.
+///
+/// A filesystem cannot be configured once it exists (there is no `MemFs::quota`), because
+/// it may already be shared:
+///
+/// ```compile_fail
+/// let fs = wasi_warden::MemFs::new();
+/// let mounted = fs.clone(); // say, in a running guest's context
+/// let fs = fs.quota(1 << 20); // budgets are chosen on the builder, before sharing
+/// ```
+///
+/// ```
+/// let fs = wasi_warden::MemFs::builder().quota(1 << 20).build();
+/// assert_eq!(fs.limits().bytes, Some(1 << 20));
+/// ```
 #[derive(Clone)]
 pub struct MemFsBuilder {
     limits: FsLimits,

@@ -303,3 +303,25 @@ fn timestamps_come_from_the_time_source() {
     );
     assert!(clock.now() > created);
 }
+
+/// Budgets and the clock are chosen on the builder, before the filesystem exists: a built
+/// filesystem never changes because a builder (or a copy of one) is configured afterwards,
+/// and the one live setting, `set_limits`, is explicit and seen by every holder.
+#[test]
+fn budgets_and_clock_are_fixed_before_the_filesystem_is_shared() {
+    let clock = VirtualClock::new();
+    let builder = MemFs::builder().quota(1000).time_source(clock.clone());
+    let fs = builder.clone().build();
+    let other = builder.quota(5).build();
+    assert_eq!(fs.limits().bytes, Some(1000));
+    assert_eq!(other.limits().bytes, Some(5));
+    // The root was stamped by the chosen clock from the start: no host time anywhere.
+    assert_eq!(
+        fs.root().stat().unwrap().mtim,
+        VirtualClock::DEFAULT_EPOCH + VirtualClock::DEFAULT_STEP
+    );
+    let guest_side = fs.clone();
+    guest_side.set_limits(FsLimits::quota(2000));
+    assert_eq!(fs.limits().bytes, Some(2000));
+    assert_eq!(other.limits().bytes, Some(5));
+}

@@ -657,3 +657,25 @@ fn a_copy_up_deep_in_the_tree_moves_no_directory_times() {
     e.open_file("y", WRITE).unwrap();
     assert_eq!(times(&root), before);
 }
+
+/// The upper layer is built by the overlay from the builder it is given, so it starts empty
+/// and nobody else holds it while the guest changes it; its budgets are the builder's.
+#[test]
+fn an_overlay_builds_its_own_empty_upper_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("f"), "lower").unwrap();
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(MIB));
+    let upper = ov.upper();
+    assert_eq!(upper.limits().bytes, Some(MIB));
+    assert_eq!(upper.usage().inodes, 1);
+    assert!(upper.snapshot().is_empty());
+    // The lower host directory was opened read-write, yet the overlay never writes it.
+    let f = ov.root().open_file("f", WRITE).unwrap();
+    f.write_at(b"UPPER", 0).unwrap();
+    assert_eq!(fs::read(tmp.path().join("f")).unwrap(), b"lower");
+    assert_eq!(
+        upper.snapshot(),
+        vec![("f".into(), TreeEntry::File(b"UPPER".to_vec()))]
+    );
+}
