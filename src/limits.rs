@@ -13,6 +13,18 @@ use std::time::Duration;
 /// Checked in `guest::read_path` before the path is copied.
 pub const MAX_PATH_LEN: u32 = 4096;
 
+/// Longest single path component (a file name), in bytes: Linux's NAME_MAX, what cap-std and
+/// every Linux filesystem allow. Longer → ENAMETOOLONG. Checked by `vfs::names::check_name`,
+/// which the resolver and every backend call.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Longest symlink target, in bytes: PATH_MAX − 1, because Linux counts the terminating NUL
+/// in PATH_MAX and `symlink(2)` refuses a 4096-byte target. Longer → ENAMETOOLONG, both when a
+/// link is created and when one is followed. Checked by `vfs::names::check_target`; with the
+/// expansion budget it bounds the components one resolution walks to
+/// `MAX_PATH_LEN + MAX_SYMLINK_EXPANSIONS * MAX_TARGET_LEN` bytes.
+pub const MAX_TARGET_LEN: usize = MAX_PATH_LEN as usize - 1;
+
 /// Most iovecs one read or write uses (Linux's IOV_MAX); entries past it are bounds-checked but
 /// not transferred, so the call reports a short count.
 pub const MAX_IOVS: u32 = 1024;

@@ -146,10 +146,10 @@ fn mem_fs(
     clock: Option<&Arc<VirtualClock>>,
 ) -> Result<MemFs, SetupError> {
     let fresh = || {
-        let fs = MemFs::with_limits(limits);
+        let fs = MemFs::builder().limits(limits);
         match clock {
-            Some(clock) => fs.with_time_source(clock.clone()),
-            None => fs,
+            Some(clock) => fs.time_source(clock.clone()).build(),
+            None => fs.build(),
         }
     };
     let Some(src) = src else {
@@ -284,7 +284,7 @@ fn mount_host_dirs<'a>(
                     // The guest's changes (copy-ups included) are charged to --fs-quota.
                     let lower = wasi_warden::vfs::host::open(&mount.host, Perms::READ_ONLY)
                         .map_err(failed)?;
-                    let overlay = Overlay::with_upper(lower, MemFs::with_limits(limits));
+                    let overlay = Overlay::with_upper(lower, MemFs::builder().limits(limits));
                     builder.mount_overlay(mount.guest.clone(), &overlay)
                 }
             };

@@ -3,7 +3,7 @@
 //! seed and every input a fuzzer once failed on (those are added to the corpus as regressions).
 
 mod support;
-use support::driver;
+use support::{backend, driver};
 
 #[path = "model/exec.rs"]
 mod exec;

@@ -144,7 +144,7 @@ fn huge_sparse(fs: &MemFs) {
 
 #[test]
 fn a_sparse_file_larger_than_the_quota_is_saved_sparsely_and_loads_back() {
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     huge_sparse(&fs);
     file(&fs.root(), "small", b"small");
     let bytes = save(&fs);
@@ -188,7 +188,7 @@ fn system_tar(dir: &std::path::Path, args: &[&str]) -> Option<std::process::Outp
 #[test]
 fn gnu_tar_extracts_our_sparse_images() {
     // 1 GiB with bytes at 0 and at 700 MiB (a host filesystem holds that sparsely, too).
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     let f = file(&fs.root(), "sparse", b"head");
     f.set_size(1 << 30).unwrap();
     f.write_at(b"middle", 700 << 20).unwrap();
@@ -308,7 +308,7 @@ fn the_image_budget_covers_headers_and_names() {
     );
     assert!(out.is_empty(), "{} bytes written", out.len());
     // Built under the quota, the tree stops at ENOSPC; its image saves, and is bounded.
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     let mut dir = fs.root();
     for i in 0..16 {
         let name = format!("{i:02}{}", "d".repeat(238));
@@ -367,7 +367,7 @@ fn a_sparse_tree_is_saved_whole_after_the_guest_is_stopped_by_its_timeout() {
     limits.configure(&mut config);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, SPARSE_THEN_SPIN).unwrap();
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     let ctx = WasiCtx::builder().mount("/", fs.clone()).build();
     let (outcome, ctx) = wasi_warden::run_command_with(&engine, &module, ctx, &limits).unwrap();
     assert!(outcome.limit().is_some(), "{outcome:?}");
@@ -624,7 +624,7 @@ fn a_sparse_map_is_bounded_by_the_quota() {
         map.as_bytes(),
         &vec![1; n as usize],
     )]);
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     let err = image::load(fs.root(), &bytes[..]).unwrap_err();
     assert!(err.to_string().contains("sparse map"), "{err}");
     // With room, the same map loads.
@@ -643,7 +643,7 @@ fn a_sparse_map_is_bounded_by_the_quota() {
 fn a_huge_declared_size_is_bounded_by_the_quota_not_by_host_memory() {
     // Claims 1 TiB and really carries 2 MiB of non-zero data: refused at the quota.
     let bytes = [header(b"big", b'0', 1 << 40, b""), vec![1u8; 2 << 20]].concat();
-    let fs = MemFs::new().quota(1 << 20);
+    let fs = MemFs::builder().quota(1 << 20).build();
     let err = image::load(fs.root(), &bytes[..]).unwrap_err();
     assert!(
         matches!(

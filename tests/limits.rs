@@ -241,7 +241,7 @@ const FILL_FILE: &str = r#"
 
 #[test]
 fn a_full_quota_is_enospc_and_the_tree_stays_consistent() {
-    let fs = MemFs::new().quota(100_000);
+    let fs = MemFs::builder().quota(100_000).build();
     let builder = WasiCtx::builder().mount("/", fs.clone());
     let (outcome, _) = run(FILL_FILE, builder, RunLimits::default());
     // 51 = ENOSPC.
@@ -391,13 +391,14 @@ fn memory_growth_past_the_limit_stops_the_guest() {
 
 #[test]
 fn overlay_copy_up_is_charged_to_the_upper_quota() {
-    use wasi_warden::vfs::{FsError, OpenOptions, Overlay};
+    use wasi_warden::vfs::{FsError, HostDir, OpenOptions, Overlay};
     let lower = tempfile::tempdir().unwrap();
     std::fs::write(lower.path().join("big"), vec![1u8; 100_000]).unwrap();
     std::fs::write(lower.path().join("small"), b"tiny").unwrap();
-    let host = wasi_warden::vfs::host::open(lower.path(), wasi_warden::Perms::READ_ONLY).unwrap();
-    let upper = MemFs::new().quota(10_000);
-    let overlay = Overlay::with_upper(host, upper.clone());
+    // A read-write host directory: the overlay alone keeps it from being written.
+    let host = std::sync::Arc::new(HostDir::open(lower.path()).unwrap());
+    let overlay = Overlay::with_upper(host, MemFs::builder().quota(10_000));
+    let upper = overlay.upper();
     let root = overlay.root();
     let write = OpenOptions {
         write: true,

@@ -8,7 +8,7 @@
 //! `PROPTEST_CASES=N` raises the number of plans (defaults: 256 and 128).
 
 mod support;
-use support::driver;
+use support::{backend, driver};
 
 #[path = "model/check.rs"]
 mod check;

@@ -3,6 +3,8 @@
 //! threads, swaps while a guest runs, audit records parsed back, the allocation-free allow
 //! path, granted sockets, and the CLI's `--policy`/`--ask`/`--audit`/`--tcplisten`.
 
+mod support;
+
 mod policy {
     pub mod aliases;
     pub mod cli;

@@ -4,14 +4,17 @@
 //! nothing at all) was created, changed or removed, comparing a full listing of the temp tree
 //! (paths, kinds, bytes, link targets, modes, mtimes) before and after.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use support::backend::{Backend, Mounted, host_listing};
 use wasi_warden::vfs::TreeEntry;
 use wasi_warden::wasmtime::{Engine, Module};
-use wasi_warden::{Output, Overlay, Perms, WasiCtx, WasiCtxBuilder, run_command};
+use wasi_warden::{Output, Overlay, WasiCtx, WasiCtxBuilder, run_command};
 
 const OK: u16 = 0;
 const EXIST: u16 = 20;
@@ -270,80 +273,30 @@ fn fixture() -> tempfile::TempDir {
     tmp
 }
 
-/// A full listing of everything below `root` except what `skip` says (paths relative).
-fn listing(root: &Path, skip: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if skip(&rel) {
-                continue;
-            }
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let what = if meta.is_dir() {
-                stack.push(path.clone());
-                "dir".to_owned()
-            } else if meta.is_symlink() {
-                format!("link {:?}", fs::read_link(&path).unwrap())
-            } else {
-                format!("file {:?}", fs::read(&path).unwrap())
-            };
-            let mode = meta.permissions().mode();
-            out.push(format!("{rel} {what} {mode:o} {:?}", meta.modified().ok()));
-        }
-    }
-    out.sort();
-    out
-}
-
+/// Everything below `root`: paths, kinds, bytes, link targets, modes, mtimes.
 fn everything(root: &Path) -> Vec<String> {
-    listing(root, &|_| false)
+    host_listing(root, &|_| false)
 }
 
 /// Everything but the writable mount's contents (and its own mtime).
 fn outside_mount(root: &Path) -> Vec<String> {
-    listing(root, &|rel| rel == "mount" || rel.starts_with("mount/"))
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    HostRw,
-    HostRo,
-    Overlay,
+    host_listing(root, &|rel| rel == "mount" || rel.starts_with("mount/"))
 }
 
 /// A builder with `tmp/mount` as `/` (fd 3) on `backend` and `tmp/mount2` writable (fd 4).
-fn mounts(tmp: &Path, backend: Backend) -> (WasiCtxBuilder, Option<Overlay>) {
-    let b = WasiCtx::builder();
-    let (b, overlay) = match backend {
-        Backend::HostRw => (
-            b.mount_host("/", tmp.join("mount"), Perms::READ_WRITE)
-                .unwrap(),
-            None,
-        ),
-        Backend::HostRo => (
-            b.mount_host("/", tmp.join("mount"), Perms::READ_ONLY)
-                .unwrap(),
-            None,
-        ),
-        Backend::Overlay => {
-            let ov = Overlay::new(tmp.join("mount")).unwrap();
-            (b.mount_overlay("/", &ov), Some(ov))
-        }
-    };
-    let b = b
-        .mount_host("/two", tmp.join("mount2"), Perms::READ_WRITE)
-        .unwrap();
-    (b, overlay)
+fn mounts(tmp: &Path, backend: Backend) -> (WasiCtxBuilder, Mounted) {
+    let (b, mounted) = backend.mount(WasiCtx::builder(), "/", &tmp.join("mount"));
+    (two(b, tmp), mounted)
 }
 
-const ALL: [Backend; 3] = [Backend::HostRw, Backend::HostRo, Backend::Overlay];
+/// `tmp/mount2` added as `/two` (fd 4), a read-write host mount.
+fn two(builder: WasiCtxBuilder, tmp: &Path) -> WasiCtxBuilder {
+    Backend::Host.mount(builder, "/two", &tmp.join("mount2")).0
+}
+
+/// The backends escapes are tried on: the host ones (read-write and read-only) and the
+/// overlay, whose host side is a directory the guest must not change.
+const ALL: [Backend; 3] = [Backend::Host, Backend::HostReadOnly, Backend::Overlay];
 
 #[test]
 fn host_symlinks_pointing_out_are_eperm_and_nothing_changes() {
@@ -420,14 +373,14 @@ fn guest_created_escaping_symlinks_are_refused_or_contained() {
         .rename(3, "relfile", 3, "sub/relfile") // now points at mount/outside: absent
         .open(3, true, "sub/relfile", 0, READ);
     let want = [PERM, OK, PERM, PERM, EXIST, OK, PERM, OK, PERM, OK, NOENT];
-    for backend in [Backend::HostRw, Backend::Overlay] {
+    for backend in [Backend::Host, Backend::Overlay] {
         let tmp = fixture();
         let before = outside_mount(tmp.path());
         let everything_before = everything(tmp.path());
         let (builder, ov) = mounts(tmp.path(), backend);
         assert_eq!(run(&p, builder), want, "{backend:?}");
         assert_eq!(outside_mount(tmp.path()), before, "{backend:?}");
-        if let Some(ov) = ov {
+        if let Some(ov) = ov.overlay() {
             assert_eq!(everything(tmp.path()), everything_before);
             let snap = ov.snapshot();
             assert!(snap.contains(&("g_rel".into(), TreeEntry::Symlink("../outside".into()))));
@@ -453,7 +406,7 @@ fn trailing_slash_chains_are_resolved_by_us() {
     let want = [
         OK, OK, PERM, PERM, PERM, PERM, EXIST, NOTDIR, NOTDIR, OK, OK, NOTDIR,
     ];
-    for backend in [Backend::HostRw, Backend::Overlay] {
+    for backend in [Backend::Host, Backend::Overlay] {
         let tmp = fixture();
         let before = outside_mount(tmp.path());
         let (builder, _ov) = mounts(tmp.path(), backend);
@@ -492,7 +445,7 @@ fn guest_made_symlink_loops_are_eloop() {
         .open(3, true, "me/x", CREAT, RW)
         .stat(3, true, "me");
     let want = [OK, OK, OK, LOOP, LOOP, LOOP];
-    for backend in [Backend::HostRw, Backend::Overlay] {
+    for backend in [Backend::Host, Backend::Overlay] {
         let tmp = fixture();
         let before = outside_mount(tmp.path());
         let (builder, _ov) = mounts(tmp.path(), backend);
@@ -531,7 +484,7 @@ fn read_only_host_mount_refuses_every_write_on_both_sides() {
     let (p, want) = read_only_prog();
     let tmp = fixture();
     let before = everything(tmp.path());
-    let (builder, _) = mounts(tmp.path(), Backend::HostRo);
+    let (builder, _) = mounts(tmp.path(), Backend::HostReadOnly);
     assert_eq!(run(&p, builder), want);
     assert_eq!(everything(tmp.path()), before);
 }
@@ -542,10 +495,10 @@ fn read_only_wrapper_over_an_overlay_refuses_the_same() {
     let tmp = fixture();
     let before = everything(tmp.path());
     let ov = Overlay::new(tmp.path().join("mount")).unwrap();
-    let builder = WasiCtx::builder()
-        .mount_read_only("/", ov.root())
-        .mount_host("/two", tmp.path().join("mount2"), Perms::READ_WRITE)
-        .unwrap();
+    let builder = two(
+        WasiCtx::builder().mount_read_only("/", ov.root()),
+        tmp.path(),
+    );
     assert_eq!(run(&p, builder), want);
     assert_eq!(everything(tmp.path()), before);
     assert!(ov.upper().snapshot().is_empty() && ov.whiteouts().is_empty());
@@ -579,7 +532,7 @@ fn overlay_leaves_the_host_byte_identical() {
     let (builder, ov) = mounts(tmp.path(), Backend::Overlay);
     assert_eq!(run(&p, builder), want);
     assert_eq!(everything(tmp.path()), before);
-    let snap = ov.unwrap().snapshot();
+    let snap = ov.tree();
     let get = |path: &str| snap.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
     assert_eq!(get("hard"), Some(TreeEntry::File(b"CHANGED".to_vec())));
     assert_eq!(get("sub/renamed.txt"), get("hard"));
@@ -607,36 +560,17 @@ fn o_trunc_needs_path_filestat_set_size_on_every_backend() {
     let want = [
         OK, NOTCAPABLE, NOTCAPABLE, OK, OK, NOTCAPABLE, NOTCAPABLE, OK,
     ];
-    for backend in [Backend::HostRw, Backend::Overlay] {
+    for backend in Backend::ALL {
         let tmp = fixture();
-        let (builder, ov) = mounts(tmp.path(), backend);
+        let (builder, mounted) = mounts(tmp.path(), backend);
         assert_eq!(run(&p, builder), want, "{backend:?}");
         let m = tmp.path().join("mount");
         assert_eq!(fs::read(m.join("file.txt")).unwrap(), b"inside");
         assert_eq!(fs::read(m.join("sub/inner.txt")).unwrap(), b"inner");
         assert_eq!(fs::read(tmp.path().join("mount2/x.txt")).unwrap(), b"");
-        if let Some(ov) = ov {
-            let snap = ov.snapshot();
-            let get = |path: &str| snap.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
-            assert_eq!(get("file.txt"), Some(TreeEntry::File(b"inside".to_vec())));
-            assert_eq!(
-                get("sub/inner.txt"),
-                Some(TreeEntry::File(b"inner".to_vec()))
-            );
-        }
+        // What the guest sees, too (for the host mount, the files just read).
+        let contents = |path: &str| mounted.contents(path);
+        assert_eq!(contents("file.txt").as_deref(), Some(&b"inside"[..]));
+        assert_eq!(contents("sub/inner.txt").as_deref(), Some(&b"inner"[..]));
     }
-    let tmp = fixture();
-    let fs = wasi_warden::MemFs::from_host_dir(&tmp.path().join("mount")).unwrap();
-    let builder = WasiCtx::builder()
-        .mount("/", fs.clone())
-        .mount_host("/two", tmp.path().join("mount2"), Perms::READ_WRITE)
-        .unwrap();
-    assert_eq!(run(&p, builder), want, "Mem");
-    let snap = fs.snapshot();
-    let get = |path: &str| snap.iter().find(|(p, _)| p == path).map(|(_, e)| e.clone());
-    assert_eq!(get("file.txt"), Some(TreeEntry::File(b"inside".to_vec())));
-    assert_eq!(
-        get("sub/inner.txt"),
-        Some(TreeEntry::File(b"inner".to_vec()))
-    );
 }

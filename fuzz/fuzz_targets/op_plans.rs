@@ -1,6 +1,8 @@
 //! cargo-fuzz target: filesystem op plans, in-memory vs host backend (logic in `fuzz/targets/op_plans.rs`).
 #![no_main]
 
+#[path = "../../tests/support/backend.rs"]
+mod backend;
 #[path = "../../tests/support/driver.rs"]
 mod driver;
 #[path = "../../tests/model/exec.rs"]

@@ -1,6 +1,8 @@
 //! cargo-fuzz target: op plans under protecting policies (logic in `fuzz/targets/policy_plans.rs`).
 #![no_main]
 
+#[path = "../../tests/support/backend.rs"]
+mod backend;
 #[path = "../../tests/support/driver.rs"]
 mod driver;
 #[path = "../../tests/model/exec.rs"]

@@ -1,6 +1,8 @@
 //! cargo-fuzz target: arbitrary preview1 calls over arbitrary guest memory (logic in `fuzz/targets/raw_abi.rs`).
 #![no_main]
 
+#[path = "../../tests/support/backend.rs"]
+mod backend;
 #[path = "../../tests/support/driver.rs"]
 mod driver;
 #[path = "../../tests/model/exec.rs"]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod host;
 pub mod image;
 pub mod mem;
+pub mod names;
 pub mod overlay;
 pub mod read_only;
 pub mod resolve;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
 pub use host::{HostDir, Perms};
-pub use mem::{MemFs, TreeEntry};
+pub use mem::{MemFs, MemFsBuilder, TreeEntry};
 pub use overlay::Overlay;
 pub use read_only::read_only;
 
@@ -186,6 +187,15 @@ pub trait Dir: Send + Sync + 'static {
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>>;
     /// fsync of the directory (a no-op in memory).
     fn sync(&self) -> FsResult<()>;
+    /// Whether this directory refuses every mutation wholesale: true only for the
+    /// [`read_only()`] wrapper, the one home of read-only. Backends ask it of the *other* side
+    /// of `link` / `rename`, so that a read-only destination answers ReadOnly (EPERM, as
+    /// wasmtime) rather than CrossDevice, and `read_only()` asks it to avoid wrapping twice.
+    /// The answer grants nothing, so the default is safe: the wrapper refuses by itself, and
+    /// a backend that forgets to ask still refuses the peer (it cannot downcast it).
+    fn is_read_only(&self) -> bool {
+        false
+    }
     /// Lets two-path operations find the concrete backend of the other side.
     fn as_any(&self) -> &dyn Any;
 }

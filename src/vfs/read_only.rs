@@ -1,7 +1,9 @@
-//! `read_only`: a wrapper that makes any backend read-only. Every mutation answers
-//! `ReadOnly` (EPERM, as wasmtime) before the inner backend is asked anything, and every directory or file
-//! it hands out is wrapped too, so no path leads back to a writable handle. It adds no state
-//! and changes no read: lookups, stats and listings are the inner backend's.
+//! `read_only`: the one home of read-only, a wrapper that makes any backend read-only (a
+//! read-only host mount is `read_only(HostDir)`; no backend checks permissions itself). Every
+//! mutation answers `ReadOnly` (EPERM, as wasmtime) before the inner backend is asked
+//! anything, and every directory or file it hands out is wrapped too, so no path leads back
+//! to a writable handle. It adds no state and changes no read: lookups, stats and listings
+//! are the inner backend's.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -11,33 +13,29 @@ use super::{
 };
 
 /// Wraps `dir` so that it, and everything reached through it, refuses every mutation.
+/// Wrapping a read-only directory again returns it as it is ([`Dir::is_read_only`]): one
+/// layer of indirection per call is enough.
 pub fn read_only(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
-    if is_read_only(&*dir) {
+    if dir.is_read_only() {
         return dir;
     }
     Arc::new(ReadOnlyDir { inner: dir })
 }
 
-/// True if `dir` refuses mutations wholesale: a [`ReadOnlyDir`] or a read-only host mount.
-/// Two-path operations ask this of the *other* side (SECURITY.md: both sides are checked).
-pub fn is_read_only(dir: &dyn Dir) -> bool {
-    let any = dir.as_any();
-    any.is::<ReadOnlyDir>()
-        || any
-            .downcast_ref::<super::host::HostDir>()
-            .is_some_and(|h| h.perms().read_only)
-}
-
 /// A directory that refuses every mutation. See [`read_only`].
 pub struct ReadOnlyDir {
+    /// Never handed out: every path from here to it goes through [`wrap`].
     inner: Arc<dyn Dir>,
 }
 
 /// A file that refuses every mutation.
 pub struct ReadOnlyFile {
+    /// Never handed out, as for [`ReadOnlyDir`].
     inner: Arc<dyn File>,
 }
 
+/// Wraps what a lookup found, so the read-only promise covers the whole subtree: a handle
+/// found through us is ours too (a symlink is only text, followed by the resolver through us).
 fn wrap(node: Node) -> Node {
     match node {
         Node::Dir(dir) => Node::Dir(read_only(dir)),
@@ -69,6 +67,8 @@ impl Dir for ReadOnlyDir {
         Ok(Arc::new(ReadOnlyFile { inner: file }))
     }
 
+    // Every mutation below answers ReadOnly without asking `inner` anything, not even
+    // whether the name exists: EPERM whatever the state, as wasmtime, and no host call.
     fn create_dir(&self, _name: &str) -> FsResult<()> {
         Err(FsError::ReadOnly)
     }
@@ -103,6 +103,8 @@ impl Dir for ReadOnlyDir {
     }
 
     fn rename(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> FsResult<()> {
+        // Refused as the source; as the destination, the source's backend asks our
+        // `is_read_only` (its peer check) and refuses too.
         Err(FsError::ReadOnly)
     }
 
@@ -119,7 +121,13 @@ impl Dir for ReadOnlyDir {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // fsync changes nothing the guest can see: allowed, as on a read-only host mount.
         self.inner.sync()
+    }
+
+    /// The one `true`: this wrapper is where read-only lives.
+    fn is_read_only(&self) -> bool {
+        true
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -128,6 +136,7 @@ impl Dir for ReadOnlyDir {
 }
 
 impl File for ReadOnlyFile {
+    // As for the directory: every mutation is refused here, before the inner file.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
         self.inner.read_at(buf, offset)
     }
@@ -137,6 +146,7 @@ impl File for ReadOnlyFile {
     }
 
     fn append(&self, _buf: &[u8]) -> FsResult<(usize, u64)> {
+        // Even an empty append: it would report the size as if writing were allowed.
         Err(FsError::ReadOnly)
     }
 
@@ -153,6 +163,8 @@ impl File for ReadOnlyFile {
     }
 
     fn allocate(&self, _offset: u64, _len: u64) -> FsResult<()> {
+        // Even when the file is long enough already (a no-op elsewhere): refusals must not
+        // depend on the inner state, or they would reveal it.
         Err(FsError::ReadOnly)
     }
 

@@ -4,6 +4,7 @@
 //! symlinks are expanded here (never by the OS), at most [`MAX_SYMLINK_EXPANSIONS`] times.
 //! It must not touch guest memory or know errnos: it answers `FsError`, `errno.rs` maps it.
 
+use super::names::{check_confined_target, check_name};
 use super::{Dir, FsError, FsResult, Node, NodeKind};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,13 +12,6 @@ use std::sync::Arc;
 /// Symlink expansions allowed in one resolution; one more is `Loop` (ELOOP). 40 is Linux's
 /// MAXSYMLINKS and cap-std's limit on unix, so guests see the same depth as under wasmtime.
 pub const MAX_SYMLINK_EXPANSIONS: u32 = 40;
-
-/// Longest single component in bytes (NAME_MAX); longer is `NameTooLong`.
-pub const MAX_NAME_LEN: usize = 255;
-
-/// Longest symlink target we expand (PATH_MAX). Bounds the work of one resolution to
-/// `(1 + MAX_SYMLINK_EXPANSIONS) * MAX_TARGET_LEN` bytes of components.
-pub const MAX_TARGET_LEN: usize = 4096;
 
 /// Deepest directory stack one resolution may hold. On a host mount every level is an open
 /// host descriptor, so symlink chains must not make one call hold tens of thousands of them;
@@ -155,8 +149,8 @@ impl Resolved {
 /// Resolves `path` relative to `start`. Errors: NotFound (empty path, missing middle
 /// component), Invalid (NUL byte), Escape (absolute path or target, `..` above `start`),
 /// NotDir (a middle component is not a directory), Loop (more than
-/// [`MAX_SYMLINK_EXPANSIONS`]), NameTooLong (a component over 255 bytes, a target over 4096),
-/// and whatever the backend's `lookup` fails with.
+/// [`MAX_SYMLINK_EXPANSIONS`]), NameTooLong (a component over `limits::MAX_NAME_LEN` bytes,
+/// a target over `limits::MAX_TARGET_LEN`), and whatever the backend's `lookup` fails with.
 pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: Follow) -> FsResult<Resolved> {
     Walk::new(start, path)?.run(follow)
 }
@@ -200,10 +194,12 @@ impl Parent<'_> {
 /// without asking the backend about the final name. For fast paths that try one single-name
 /// operation and, if it fails in any way, fall back to [`resolve`] (which then answers with
 /// full semantics). `Ok(None)` when the path does not end in a plain name (`.`, `..`, a
-/// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk.
+/// trailing `/`): callers must use [`resolve`]. Errors: those of [`resolve`]'s walk, which
+/// is the same loop (`Walk::seek_last`), so `..` above the start is Escape here too.
 pub fn resolve_parent<'p>(start: &'p Arc<dyn Dir>, path: &'p str) -> FsResult<Option<Parent<'p>>> {
-    // The common case, one plain name in the start directory, needs no walk (and none of
-    // its allocations); it is exactly what the walk below would answer.
+    // The common case, one plain name in the start directory, needs no walk (and none of its
+    // allocations: this runs before every fast `path_open`). It is exactly what the walk
+    // below answers for such a path: no component to enter, the name checked the same way.
     if !path.is_empty() && !path.contains(['/', '\0']) && path != "." && path != ".." {
         check_name(path)?;
         return Ok(Some(Parent {
@@ -213,32 +209,19 @@ pub fn resolve_parent<'p>(start: &'p Arc<dyn Dir>, path: &'p str) -> FsResult<Op
         }));
     }
     let mut walk = Walk::new(start, path)?;
+    // "Must be a directory" is decided on the final object, which we do not look at.
     if walk.trailing_slash {
         return Ok(None);
     }
-    while let Some(component) = walk.work.pop() {
-        match component.as_str() {
-            "." | ".." if walk.work.is_empty() => return Ok(None),
-            "." => {}
-            ".." => {
-                if walk.stack.pop().is_none() {
-                    return Err(FsError::Escape);
-                }
-                walk.names.pop();
-            }
-            _ if walk.work.is_empty() => {
-                check_name(&component)?;
-                return Ok(Some(Parent {
-                    dir: Cow::Owned(walk.top()),
-                    name: Cow::Owned(component),
-                    names: walk.names,
-                }));
-            }
-            _ => walk.middle_component(component)?,
-        }
-    }
-    // Unreachable: a path that is not empty and does not end in `/` has a last component.
-    Ok(None)
+    // The resolver's own walk, stopped where `resolve` would look the final name up.
+    let Some(name) = walk.seek_last()? else {
+        return Ok(None);
+    };
+    Ok(Some(Parent {
+        dir: Cow::Owned(walk.top()),
+        name: Cow::Owned(name),
+        names: walk.names,
+    }))
 }
 
 /// The state of one resolution.
@@ -285,7 +268,29 @@ impl Walk {
         Ok(walk)
     }
 
+    /// The whole resolution: walk to the final name, look it up, and if it is a symlink to
+    /// follow, splice its target in and walk on from the directory holding it.
     fn run(mut self, follow: Follow) -> FsResult<Resolved> {
+        while let Some(name) = self.seek_last()? {
+            if let Some(done) = self.last_component(name, follow)? {
+                return Ok(done);
+            }
+        }
+        // The walk ended on `.` or `..` (or on a symlink to one): the path names a directory.
+        Ok(Resolved {
+            dir: self.top(),
+            last: Last::Dir,
+            trailing_slash: self.trailing_slash,
+            guest_path: self.joined(None),
+        })
+    }
+
+    /// The one component loop, shared by [`resolve`] and [`resolve_parent`]: walks `.`, `..`
+    /// and every middle component (expanding middle symlinks), and stops at the final
+    /// component if it is a plain name, which it checks and returns without asking the
+    /// backend about it. `None`: the work ran out on `.` or `..`, so the path names the
+    /// directory on top of the stack. Called again after a final symlink is expanded.
+    fn seek_last(&mut self) -> FsResult<Option<String>> {
         while let Some(component) = self.work.pop() {
             match component.as_str() {
                 "." => {}
@@ -297,20 +302,13 @@ impl Walk {
                     self.names.pop();
                 }
                 _ if self.work.is_empty() => {
-                    if let Some(done) = self.last_component(component, follow)? {
-                        return Ok(done);
-                    }
+                    check_name(&component)?;
+                    return Ok(Some(component));
                 }
                 _ => self.middle_component(component)?,
             }
         }
-        // The walk ended on `.` or `..` (or on a symlink to one): the path names a directory.
-        Ok(Resolved {
-            dir: self.top(),
-            last: Last::Dir,
-            trailing_slash: self.trailing_slash,
-            guest_path: self.joined(None),
-        })
+        Ok(None)
     }
 
     /// A component with more to come: it must be (or lead by symlink to) a directory.
@@ -330,10 +328,10 @@ impl Walk {
         }
     }
 
-    /// The final component: look it up once, expand it if it is a symlink to follow,
-    /// otherwise finish. `Ok(None)` means "expanded, keep walking".
+    /// The final component (already checked by [`Walk::seek_last`]): look it up once,
+    /// expand it if it is a symlink to follow, otherwise finish. `Ok(None)` means
+    /// "expanded, keep walking".
     fn last_component(&mut self, name: String, follow: Follow) -> FsResult<Option<Resolved>> {
-        check_name(&name)?;
         let should_follow = match follow {
             Follow::Yes => true,
             Follow::No => self.trailing_slash,
@@ -377,20 +375,10 @@ impl Walk {
             return Err(FsError::Loop);
         }
         self.expansions += 1;
-        if target.is_empty() {
-            // Linux: an empty symlink target resolves to nothing.
-            return Err(FsError::NotFound);
-        }
-        if target.len() > MAX_TARGET_LEN {
-            return Err(FsError::NameTooLong);
-        }
-        if target.contains('\0') {
-            return Err(FsError::Invalid);
-        }
-        if target.starts_with('/') {
-            // Host trees may hold absolute links; following them would leave the mount.
-            return Err(FsError::Escape);
-        }
+        // The rule links are created by: host trees may hold absolute links (following one
+        // would leave the mount: Escape), and an empty one resolves to nothing (NotFound).
+        // The length cap also bounds the work of one resolution.
+        check_confined_target(target)?;
         // Only the final link's target decides whether the whole path must be a directory.
         if self.work.is_empty() && target.ends_with('/') {
             self.trailing_slash = true;
@@ -433,15 +421,6 @@ fn join_names(names: &[String], last: Option<&str>) -> String {
         out.push_str(part);
     }
     out
-}
-
-/// A component the backend may be asked about: at most NAME_MAX bytes (NUL is refused for
-/// the whole path and for each target before we get here).
-fn check_name(name: &str) -> FsResult<()> {
-    if name.len() > MAX_NAME_LEN {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

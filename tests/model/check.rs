@@ -83,7 +83,7 @@ pub fn against_model(backend: Backend, plan: &[Op]) -> Result<(), Failure> {
 /// model, and the backends with each other (times masked: each keeps its own clock).
 pub fn all_backends(plan: &[Op]) -> Result<(), Failure> {
     let seed = seed();
-    let backends = [Backend::Mem, Backend::Host, Backend::Overlay];
+    let backends = Backend::ALL;
     let mut rigs: Vec<Rig> = backends.iter().map(|b| Rig::new(*b, &seed)).collect();
     let mut models: Vec<Model> = backends
         .iter()

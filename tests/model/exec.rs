@@ -1,9 +1,11 @@
 //! Runs plan ops through the real syscall layer: each op becomes the preview1 call(s) a guest
 //! would make, with paths, iovecs and buffers laid out in the driver's guest memory, and the
-//! answer is read back as an `Outcome`. Also builds the mounts a plan runs on (in-memory, host
-//! temp dir, overlay over a host temp dir) and the checks made after every step.
+//! answer is read back as an `Outcome`. Also lays out the host temp dir a plan's mount is made
+//! over (`tests/support/backend.rs` mounts it) and the checks made after every step.
 #![allow(dead_code)]
 
+use super::backend::Mounted;
+pub use super::backend::{Backend, host_tree};
 use super::driver::Driver;
 use super::ops::{FDS, Op, TARGETS, TimeSel, Whence};
 use super::outcome::{Outcome, Stat, Value};
@@ -11,7 +13,7 @@ use super::reference::rights_of;
 use std::fs;
 use std::path::{Path, PathBuf};
 use wasi_warden::vfs::TreeEntry;
-use wasi_warden::{MemFs, Overlay, Perms, WasiCtx, WasiCtxBuilder};
+use wasi_warden::{WasiCtx, WasiCtxBuilder};
 
 // Guest memory layout of one call.
 const PATH1: u32 = 0;
@@ -22,17 +24,6 @@ const DATA: u32 = 4096;
 const DIRBUF: u32 = 16384;
 /// Largest readdir buffer the pager grows to.
 const DIRBUF_MAX: u32 = 32768;
-
-/// Where a plan runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// `MemFs` holding the seed.
-    Mem,
-    /// A host temp dir holding the seed, mounted read-write.
-    Host,
-    /// An overlay over a host temp dir holding the seed.
-    Overlay,
-}
 
 /// The seed tree every plan starts from: a directory holding a file and a symlink that goes
 /// back up through `..` to a name that does not exist yet, and a symlink to the directory.
@@ -58,46 +49,15 @@ pub fn write_tree(root: &Path, tree: &[(String, TreeEntry)]) {
     }
 }
 
-/// Walks a host directory into the snapshot format (symlinks not followed), sorted.
-pub fn host_tree(root: &Path) -> Vec<(String, TreeEntry)> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, TreeEntry)>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rel = format!("{prefix}{name}");
-            let path = entry.path();
-            let Ok(meta) = fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.file_type().is_symlink() {
-                let target = fs::read_link(&path).unwrap_or_default();
-                let target = target.to_string_lossy().into_owned();
-                out.push((rel, TreeEntry::Symlink(target)));
-            } else if meta.is_dir() {
-                out.push((rel.clone(), TreeEntry::Dir));
-                walk(&path, &format!("{rel}/"), out);
-            } else {
-                out.push((rel, TreeEntry::File(fs::read(&path).unwrap_or_default())));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, "", &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 /// One plan's running system: the driver over a mount of the seed, and what is needed to read
 /// its tree back and to check nothing outside it changed.
 pub struct Rig {
     pub backend: Backend,
     pub driver: Driver,
-    mem: Option<MemFs>,
-    overlay: Option<Overlay>,
-    /// The host temp dir: `mnt/` (host) or `lower/` (overlay), and `outside/` beside it.
-    temp: Option<tempfile::TempDir>,
+    mounted: Mounted,
+    /// The host temp dir: `mnt/` (the seed, which the backend is mounted over) and
+    /// `outside/` beside it.
+    temp: tempfile::TempDir,
     outside_before: Vec<(String, TreeEntry)>,
 }
 
@@ -113,53 +73,22 @@ impl Rig {
         seed: &[(String, TreeEntry)],
         configure: impl FnOnce(WasiCtxBuilder) -> WasiCtxBuilder,
     ) -> Rig {
-        let temp = match backend {
-            Backend::Mem => None,
-            Backend::Host | Backend::Overlay => {
-                let t = tempfile::Builder::new()
-                    .prefix("warden-model-")
-                    .tempdir()
-                    .unwrap();
-                fs::create_dir(t.path().join("mnt")).unwrap();
-                write_tree(&t.path().join("mnt"), seed);
-                // Things a confined guest must never reach: a canary and a link back in.
-                fs::create_dir(t.path().join("outside")).unwrap();
-                fs::write(t.path().join("outside/canary"), "keep").unwrap();
-                std::os::unix::fs::symlink("../mnt", t.path().join("outside/back")).unwrap();
-                Some(t)
-            }
-        };
-        let (mut mem, mut overlay) = (None, None);
-        let builder = configure(WasiCtx::builder());
-        let builder = match backend {
-            Backend::Mem => {
-                let fs = MemFs::new();
-                let d = tempfile::tempdir().unwrap();
-                write_tree(d.path(), seed);
-                let fs = if seed.is_empty() {
-                    fs
-                } else {
-                    MemFs::from_host_dir(d.path()).unwrap()
-                };
-                mem = Some(fs.clone());
-                builder.mount("/", fs)
-            }
-            Backend::Host => {
-                let mnt = temp.as_ref().unwrap().path().join("mnt");
-                builder.mount_host("/", mnt, Perms::READ_WRITE).unwrap()
-            }
-            Backend::Overlay => {
-                let lower = temp.as_ref().unwrap().path().join("mnt");
-                let o = Overlay::new(lower).unwrap();
-                overlay = Some(o.clone());
-                builder.mount_overlay("/", &o)
-            }
-        };
+        let temp = tempfile::Builder::new()
+            .prefix("warden-model-")
+            .tempdir()
+            .unwrap();
+        fs::create_dir(temp.path().join("mnt")).unwrap();
+        write_tree(&temp.path().join("mnt"), seed);
+        // Things a confined guest must never reach: a canary and a link back in.
+        fs::create_dir(temp.path().join("outside")).unwrap();
+        fs::write(temp.path().join("outside/canary"), "keep").unwrap();
+        std::os::unix::fs::symlink("../mnt", temp.path().join("outside/back")).unwrap();
+        let mnt = temp.path().join("mnt");
+        let (builder, mounted) = backend.mount(configure(WasiCtx::builder()), "/", &mnt);
         let mut rig = Rig {
             backend,
             driver: Driver::new(builder.build()),
-            mem,
-            overlay,
+            mounted,
             temp,
             outside_before: Vec::new(),
         };
@@ -167,23 +96,25 @@ impl Rig {
         rig
     }
 
-    fn root(&self) -> Option<PathBuf> {
-        self.temp.as_ref().map(|t| t.path().to_path_buf())
+    fn root(&self) -> PathBuf {
+        self.temp.path().to_path_buf()
     }
 
     /// Everything on the host the guest must not change: all of the temp dir for an overlay
-    /// (its lower layer included), everything but `mnt/` for a host mount.
+    /// (its lower layer included), everything but `mnt/` for a host mount. Nothing for memory,
+    /// which copied the seed before the guest started (walking the temp dir after every step
+    /// would only slow the plans down).
     fn outside(&self) -> Vec<(String, TreeEntry)> {
-        let Some(root) = self.root() else {
+        if self.backend == Backend::Mem {
             return Vec::new();
-        };
-        let all = host_tree(&root);
-        match self.backend {
-            Backend::Host => all
-                .into_iter()
+        }
+        let all = host_tree(&self.root());
+        if self.backend.writes_host() {
+            all.into_iter()
                 .filter(|(p, _)| p != "mnt" && !p.starts_with("mnt/"))
-                .collect(),
-            _ => all,
+                .collect()
+        } else {
+            all
         }
     }
 
@@ -202,16 +133,12 @@ impl Rig {
 
     /// The tree below the mount as the guest sees it.
     pub fn tree(&self) -> Vec<(String, TreeEntry)> {
-        match self.backend {
-            Backend::Mem => self.mem.as_ref().unwrap().snapshot(),
-            Backend::Host => host_tree(&self.root().unwrap().join("mnt")),
-            Backend::Overlay => self.overlay.as_ref().unwrap().snapshot(),
-        }
+        self.mounted.tree()
     }
 
     /// Bytes and inodes the in-memory filesystem holds (Mem only).
     pub fn usage(&self) -> Option<wasi_warden::vfs::mem::MemUsage> {
-        self.mem.as_ref().map(|m| m.usage())
+        self.mounted.mem().map(|m| m.usage())
     }
 
     /// Applies one op through the syscall layer.

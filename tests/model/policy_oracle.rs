@@ -150,7 +150,7 @@ pub fn check(backend: Backend, protection: Protection, plan: &[Op]) -> Result<()
 
 /// [`check`] on every backend under every protection.
 pub fn check_all(plan: &[Op]) -> Result<(), String> {
-    for backend in [Backend::Mem, Backend::Host, Backend::Overlay] {
+    for backend in Backend::ALL {
         for protection in Protection::ALL {
             check(backend, protection, plan)?;
         }

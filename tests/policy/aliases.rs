@@ -4,9 +4,9 @@
 //! and the host backend. Each test here failed before rename/link were judged by subtree.
 
 use super::driver::{Driver, OUT, PATH1, PATH2, abi::*};
+use crate::support::backend::{Backend, Mounted};
 use wasi_warden::policy::{PathPattern, SyscallSet};
-use wasi_warden::vfs::{Node, OpenOptions};
-use wasi_warden::{Access, Decision, MemFs, Perms, PolicyTable, Rule, WasiCtx};
+use wasi_warden::{Access, Decision, PolicyTable, Rule, WasiCtx};
 
 /// The contents of `/data/proj/secret/f`. The tree also holds `/data/pub/` and
 /// `/data/x/secret/` (empty), written into a host directory (which `Backend::Host` mounts) or
@@ -17,19 +17,16 @@ const SECRET: &[u8] = b"top secret";
 /// FD_WRITE, which opening a directory refuses).
 const DIR_RIGHTS: i64 = ((1 << 29) - 1) & !FD_WRITE;
 
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Mem,
-    Host,
-}
-
+/// The backends these rules are checked on: memory and the host. Not the overlay: renaming a
+/// directory of its lower layer is EXDEV there, so the renames a rule allows would fail for
+/// the overlay's own reason.
 const BACKENDS: [Backend; 2] = [Backend::Mem, Backend::Host];
 
 /// The running guest plus what is needed to look at its tree from the host side.
 struct Rig {
     d: Driver,
-    mem: Option<MemFs>,
-    host: Option<tempfile::TempDir>,
+    mounted: Mounted,
+    _host: tempfile::TempDir,
 }
 
 impl Rig {
@@ -40,50 +37,17 @@ impl Rig {
         }
         std::fs::write(host.path().join("data/proj/secret/f"), SECRET).unwrap();
         let builder = WasiCtx::builder().policy(policy);
-        match backend {
-            Backend::Mem => {
-                let fs = MemFs::from_host_dir(host.path()).unwrap();
-                let d = Driver::new(builder.mount("/", fs.clone()).build());
-                Rig {
-                    d,
-                    mem: Some(fs),
-                    host: None,
-                }
-            }
-            Backend::Host => {
-                let ctx = builder
-                    .mount_host("/", host.path(), Perms::READ_WRITE)
-                    .unwrap()
-                    .build();
-                Rig {
-                    d: Driver::new(ctx),
-                    mem: None,
-                    host: Some(host),
-                }
-            }
+        let (builder, mounted) = backend.mount(builder, "/", host.path());
+        Rig {
+            d: Driver::new(builder.build()),
+            mounted,
+            _host: host,
         }
     }
 
     /// The contents at `path` (relative to the mount), read by the host, not the guest.
     fn contents(&self, path: &str) -> Option<Vec<u8>> {
-        if let Some(host) = &self.host {
-            return std::fs::read(host.path().join(path)).ok();
-        }
-        let mut dir = self.mem.as_ref().unwrap().root();
-        let mut parts = path.split('/').peekable();
-        while let Some(name) = parts.next() {
-            match dir.lookup(name).ok()? {
-                Node::Dir(d) => dir = d,
-                Node::File(f) if parts.peek().is_none() => {
-                    let mut buf = vec![0u8; 64];
-                    let n = f.read_at(&mut buf, 0).ok()?;
-                    buf.truncate(n);
-                    return Some(buf);
-                }
-                _ => return None,
-            }
-        }
-        None
+        self.mounted.contents(path)
     }
 
     fn rename(&mut self, from: &str, to: &str) -> i32 {
@@ -321,24 +285,22 @@ fn a_rename_that_a_rule_asks_about_asks_once() {
     let counter = Arc::clone(&asked);
     let host = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(host.path().join("data/proj")).unwrap();
-    let ctx = WasiCtx::builder()
+    let builder = WasiCtx::builder()
         .policy(table)
         .prompter(move |p: &Prompt| {
             counter.fetch_add(1, Ordering::SeqCst);
             assert_eq!(p.syscall, wasi_warden::Syscall::PathRename);
             Answer::AllowOnce
-        })
-        .mount("/", MemFs::from_host_dir(host.path()).unwrap())
-        .build();
+        });
+    let (builder, mounted) = Backend::Mem.mount(builder, "/", host.path());
     let mut rig = Rig {
-        d: Driver::new(ctx),
-        mem: None,
-        host: None,
+        d: Driver::new(builder.build()),
+        mounted,
+        _host: host,
     };
     assert_eq!(rig.rename("data", "d2"), 0);
     assert_eq!(asked.load(Ordering::SeqCst), 1);
     // Creating elsewhere asks nothing.
     assert!(rig.create(3, "d2/other").is_ok());
     assert_eq!(asked.load(Ordering::SeqCst), 1);
-    let _ = OpenOptions::default();
 }

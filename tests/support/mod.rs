@@ -4,7 +4,10 @@
 //! the same `RunResult` shape so the two can be compared field by field.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod backend;
 pub mod driver;
+
+pub use backend::{Backend, host_tree};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,9 +17,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use wasi_warden::vfs::TreeEntry;
 use wasi_warden::wasmtime::{self, Engine, Linker, Module, Store};
-use wasi_warden::{
-    Input, MemFs, Outcome, Output, Overlay, Perms, WasiCtx, WasiCtxBuilder, run_command,
-};
+use wasi_warden::{Input, MemFs, Outcome, Output, WasiCtx, WasiCtxBuilder, run_command};
 
 /// The repository root (where the root Cargo.toml is).
 pub fn repo_root() -> PathBuf {
@@ -289,23 +290,6 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// The wasi-warden filesystem backends a guest's `/` can be mounted on; every one of them must
-/// behave the same (they share one resolver).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// `MemFs::from_host_dir(seed)`.
-    Mem,
-    /// `mount_host` of a fresh host copy of the seed, read-write.
-    Host,
-    /// An `Overlay` over a host copy of the seed (the copy is never written).
-    Overlay,
-}
-
-impl Backend {
-    /// Every backend, in the order tests report them.
-    pub const ALL: [Backend; 3] = [Backend::Mem, Backend::Host, Backend::Overlay];
-}
-
 /// Runs `name` under wasi-warden with the seed tree in an in-memory filesystem mounted at `/`.
 pub fn run_warden(name: &str, scenario: &Scenario) -> RunResult {
     run_warden_on(Backend::Mem, name, scenario)
@@ -318,32 +302,19 @@ pub fn run_warden_on(backend: Backend, name: &str, scenario: &Scenario) -> RunRe
         &format!("wasi-warden ({backend:?}) running {name}"),
         move || {
             let seed = seed_tree();
-            match backend {
-                Backend::Mem => {
-                    let fs = MemFs::from_host_dir(seed.path()).expect("MemFs::from_host_dir");
-                    let builder = WasiCtx::builder().mount("/", fs.clone());
-                    run_warden_ctx(&name, &scenario, builder, || fs.snapshot())
-                }
-                Backend::Host => {
-                    let builder = WasiCtx::builder()
-                        .mount_host("/", seed.path(), Perms::READ_WRITE)
-                        .expect("mount_host of the seed tree");
-                    run_warden_ctx(&name, &scenario, builder, || host_tree(seed.path()))
-                }
-                Backend::Overlay => {
-                    let overlay = Overlay::new(seed.path()).expect("Overlay::new");
-                    let builder = WasiCtx::builder().mount_overlay("/", &overlay);
-                    let result = run_warden_ctx(&name, &scenario, builder, || overlay.snapshot());
-                    // The lower layer is read-only: the seed copy must be exactly as it was made.
-                    let pristine = seed_tree();
-                    assert_eq!(
-                        host_tree(seed.path()),
-                        host_tree(pristine.path()),
-                        "the overlay wrote to its lower layer while running {name}"
-                    );
-                    result
-                }
+            let (builder, mounted) = backend.mount(WasiCtx::builder(), "/", seed.path());
+            let result = run_warden_ctx(&name, &scenario, builder, || mounted.tree());
+            if !backend.writes_host() {
+                // Only a host mount may write the seed copy: an overlay's lower layer and a
+                // memory copy's source must be exactly as they were made.
+                let pristine = seed_tree();
+                assert_eq!(
+                    host_tree(seed.path()),
+                    host_tree(pristine.path()),
+                    "{backend:?} wrote to the host directory while running {name}"
+                );
             }
+            result
         },
     )
 }
@@ -437,37 +408,6 @@ fn run_wasmtime_inner(name: &str, scenario: &Scenario) -> RunResult {
         exit,
         trap,
         tree: host_tree(seed.path()),
-    }
-}
-
-/// Walks a host directory into the snapshot format: sorted relative paths, symlinks not followed.
-pub fn host_tree(root: &Path) -> Vec<(String, TreeEntry)> {
-    let mut out = Vec::new();
-    walk(root, "", &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, TreeEntry)>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = format!("{prefix}{name}");
-        let path = entry.path();
-        let meta = fs::symlink_metadata(&path).unwrap();
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(&path).unwrap();
-            out.push((
-                rel,
-                TreeEntry::Symlink(target.to_string_lossy().into_owned()),
-            ));
-        } else if meta.is_dir() {
-            out.push((rel.clone(), TreeEntry::Dir));
-            walk(&path, &format!("{rel}/"), out);
-        } else {
-            out.push((rel, TreeEntry::File(fs::read(&path).unwrap())));
-        }
     }
 }
 

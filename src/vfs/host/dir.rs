@@ -1,7 +1,8 @@
 //! `Dir` for the host backend: a held directory fd answering single-name questions with one
-//! `*at` call each, never following a symlink. A read-only mount refuses every mutation here,
-//! before any host call. Readdir serves a name-sorted snapshot taken on rewind (cookie 0), so
-//! cookies are stable indices whatever order or `d_off` values the host filesystem uses.
+//! `*at` call each, never following a symlink. It checks no permissions of its own: a
+//! read-only mount is this backend inside `read_only()`, which refuses before we are asked.
+//! Readdir serves a name-sorted snapshot taken on rewind (cookie 0), so cookies are stable
+//! indices whatever order or `d_off` values the host filesystem uses.
 
 use std::any::Any;
 use std::os::fd::OwnedFd;
@@ -12,11 +13,8 @@ use rustix::fs::{self as rfs, AtFlags, OFlags};
 use rustix::io::Errno;
 
 use super::file::HostFile;
-use super::{
-    DIR_MODE, FILE_MODE, Perms, base_flags, check_name, check_target, filestat, filetype, fs_err,
-    mode, timestamps,
-};
-use crate::vfs::read_only::is_read_only;
+use super::{DIR_MODE, FILE_MODE, base_flags, filestat, filetype, fs_err, mode, timestamps};
+use crate::vfs::names::{check_confined_target, check_name};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
     SetTime,
@@ -32,8 +30,9 @@ struct Listed {
 
 /// An open directory of a confined host mount.
 pub struct HostDir {
+    /// Held open for as long as the handle lives: every call is relative to it, so renames of
+    /// this directory on the host (by anyone) never change what the guest reaches through it.
     fd: OwnedFd,
-    perms: Perms,
     /// Our own inode number, for the `.` entry.
     ino: u64,
     /// The inode of the directory we were looked up from (our own for a mount root), for
@@ -47,70 +46,60 @@ impl std::fmt::Debug for HostDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostDir")
             .field("ino", &self.ino)
-            .field("perms", &self.perms)
             .finish_non_exhaustive()
     }
 }
 
 impl HostDir {
-    /// Opens `path` (resolved by the OS: the embedder chose it) as a mount root.
-    pub fn open(path: &Path, perms: Perms) -> std::io::Result<HostDir> {
+    /// Opens `path` (resolved by the OS: the embedder chose it) as a read-write mount root;
+    /// `read_only(Arc::new(HostDir::open(path)?))` is a read-only one. Everything the guest
+    /// reaches below it is resolved by us. Errors: the host's (`NotADirectory` for a file).
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<HostDir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = rfs::open(path, flags, rfs::Mode::empty())?;
+        let fd = rfs::open(path.as_ref(), flags, rfs::Mode::empty())?;
         let ino = rfs::fstat(&fd)?.st_ino as u64;
-        Ok(HostDir::from_fd(fd, perms, ino, ino))
+        Ok(HostDir::from_fd(fd, ino, ino))
     }
 
-    fn from_fd(fd: OwnedFd, perms: Perms, ino: u64, parent_ino: u64) -> HostDir {
+    fn from_fd(fd: OwnedFd, ino: u64, parent_ino: u64) -> HostDir {
         HostDir {
             fd,
-            perms,
             ino,
             parent_ino,
             listing: Mutex::new(None),
         }
     }
 
-    /// The mount's permissions.
-    pub fn perms(&self) -> Perms {
-        self.perms
-    }
-
-    /// `ReadOnly` if this mount refuses mutations: called first by every mutating method.
-    fn writable(&self) -> FsResult<()> {
-        if self.perms.read_only {
-            Err(FsError::ReadOnly)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The other side of a two-path operation: both sides must be writable (SECURITY.md:
-    /// link/rename from a read-only mount into a writable one), and both host directories.
+    /// The other side of a two-path operation, which must be a host directory too: linkat and
+    /// renameat need both fds. A read-only side is refused with ReadOnly (EPERM), not
+    /// CrossDevice: SECURITY.md checks both sides of link/rename, and wasmtime answers EPERM
+    /// for a read-only destination. *This* side is never read-only here: a read-only mount
+    /// is a wrapper that refuses before calling us.
     fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a HostDir> {
-        self.writable()?;
-        if is_read_only(other) {
+        if other.is_read_only() {
             return Err(FsError::ReadOnly);
         }
-        let peer = other
+        other
             .as_any()
             .downcast_ref::<HostDir>()
-            .ok_or(FsError::CrossDevice)?;
-        peer.writable()?;
-        Ok(peer)
+            .ok_or(FsError::CrossDevice)
     }
 
     /// Opens the subdirectory `name` without following it. A directory we may search but
-    /// not read is held with `O_PATH` (lookups work, readdir answers Access).
+    /// not read is held with `O_PATH` (lookups work, readdir answers Access): a guest may
+    /// walk through it, as any host program with `x` but not `r` permission may.
     fn open_subdir(&self, name: &str) -> FsResult<HostDir> {
         let flags = base_flags() | OFlags::DIRECTORY;
+        // O_DIRECTORY with O_NOFOLLOW: a symlink swapped in after our stat is ELOOP / ENOTDIR,
+        // never a directory elsewhere (the race cap-std closes the same way).
         let fd = match rfs::openat(&self.fd, name, flags | OFlags::RDONLY, mode(0)) {
             Err(Errno::ACCESS) => rfs::openat(&self.fd, name, flags | OFlags::PATH, mode(0)),
             other => other,
         }
         .map_err(fs_err)?;
+        // The inode of what we opened, not of what we stat'ed before: they may differ.
         let ino = rfs::fstat(&fd).map_err(fs_err)?.st_ino as u64;
-        Ok(HostDir::from_fd(fd, self.perms, ino, self.ino))
+        Ok(HostDir::from_fd(fd, ino, self.ino))
     }
 
     /// Opens a non-directory `name` with `O_PATH`: no side effects (fifos, devices), no
@@ -123,7 +112,7 @@ impl HostDir {
             // Replaced between our stat and open: answer what is there now.
             FileType::Symlink => Ok(Node::Symlink(self.read_link(name)?)),
             FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
-            _ => Ok(Node::File(Arc::new(HostFile::new(fd, self.perms, false)))),
+            _ => Ok(Node::File(Arc::new(HostFile::new(fd, false)))),
         }
     }
 
@@ -148,7 +137,9 @@ impl HostDir {
                 t => Some(filetype(t.as_raw_mode())),
             };
             if kind.is_none() {
-                // Some filesystems do not fill d_type; ask without following.
+                // Some filesystems do not fill d_type; ask without following. A name that
+                // vanished meanwhile is listed as Unknown: the snapshot is of names, and
+                // the guest's next call on it answers ENOENT anyway.
                 kind = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
                     .ok()
                     .map(|st| filetype(st.st_mode));
@@ -159,12 +150,15 @@ impl HostDir {
                 filetype: kind.unwrap_or(FileType::Unknown),
             });
         }
+        // Sorted so the listing is the same on every filesystem (and the same as the
+        // overlay's merged one), whatever order the host's getdents returns.
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
     /// The snapshot to serve `cookie` from: a new one on rewind or when none was taken yet.
     fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<Listed>>> {
+        // Poison is recovered: the cache is replaced whole, never left half-written.
         let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
         match &*cached {
             Some(listing) if cookie != 0 => Ok(Arc::clone(listing)),
@@ -180,6 +174,8 @@ impl HostDir {
 impl Dir for HostDir {
     fn lookup(&self, name: &str) -> FsResult<Node> {
         check_name(name)?;
+        // Stat first so a symlink is read, never opened, and a directory is opened with
+        // O_DIRECTORY; each open re-checks the type, since the name may change in between.
         let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)?;
         match filetype(st.st_mode) {
             FileType::Directory => Ok(Node::Dir(Arc::new(self.open_subdir(name)?))),
@@ -201,12 +197,11 @@ impl Dir for HostDir {
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
         check_name(name)?;
-        if options.write || options.truncate || options.create || options.exclusive {
-            self.writable()?;
-        }
         // O_NONBLOCK: opening a fifo must not hang the guest; non-regular files are refused
         // right after, so the flag never affects I/O.
         let mut flags = base_flags() | OFlags::NONBLOCK;
+        // Write intent is the descriptor layer's decision (rights, read-only mounts): here it
+        // only picks the access mode, so a read-only descriptor never holds a writable fd.
         flags |= if options.write {
             OFlags::RDWR
         } else {
@@ -224,7 +219,7 @@ impl Dir for HostDir {
         let fd = rfs::openat(&self.fd, name, flags, mode(FILE_MODE)).map_err(fs_err)?;
         let st = rfs::fstat(&fd).map_err(fs_err)?;
         match filetype(st.st_mode) {
-            FileType::RegularFile => Ok(Arc::new(HostFile::new(fd, self.perms, options.write))),
+            FileType::RegularFile => Ok(Arc::new(HostFile::new(fd, options.write))),
             FileType::Directory => Err(FsError::IsDir),
             // O_NOFOLLOW makes this unreachable; kept so a symlink can never be "opened".
             FileType::Symlink => Err(FsError::Loop),
@@ -234,31 +229,32 @@ impl Dir for HostDir {
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
+        // DIR_MODE through the umask, as any host program's mkdir: the guest cannot choose
+        // modes (preview1 has none), so it cannot make a world-writable directory either.
         check_name(name)?;
         rfs::mkdirat(&self.fd, name, mode(DIR_MODE)).map_err(fs_err)
     }
 
     fn remove_dir(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         rfs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR).map_err(fs_err)
     }
 
     fn unlink(&self, name: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         rfs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(fs_err)
     }
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
-        check_target(target)?;
+        // Never an absolute link on the host, even from a caller that skipped the syscall
+        // layer's check: other host programs would follow it out of the mount.
+        check_confined_target(target)?;
         rfs::symlinkat(target, &self.fd, name).map_err(fs_err)
     }
 
     fn read_link(&self, name: &str) -> FsResult<String> {
+        // readlinkat grows its buffer as needed; Linux stores at most PATH_MAX - 1 bytes.
         check_name(name)?;
         let target = rfs::readlinkat(&self.fd, name, Vec::new()).map_err(fs_err)?;
         target.into_string().map_err(|_| FsError::IllegalSequence)
@@ -271,7 +267,6 @@ impl Dir for HostDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        self.writable()?;
         check_name(name)?;
         let times = timestamps(atime, mtime)?;
         rfs::utimensat(&self.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(fs_err)
@@ -289,6 +284,8 @@ impl Dir for HostDir {
         let peer = self.peer(new_dir)?;
         check_name(name)?;
         check_name(new_name)?;
+        // renameat never follows either name, so a symlink moves as itself; the host's own
+        // checks (EINVAL into its own subtree, ENOTEMPTY, EXDEV) map as the memory backend's.
         rfs::renameat(&self.fd, name, &peer.fd, new_name).map_err(fs_err)
     }
 
@@ -297,7 +294,6 @@ impl Dir for HostDir {
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        self.writable()?;
         let times = timestamps(atime, mtime)?;
         // AT_EMPTY_PATH works on O_PATH handles too, where futimens would answer EBADF.
         rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)
@@ -305,6 +301,7 @@ impl Dir for HostDir {
 
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
         let listing = self.listing(cookie)?;
+        // Our own `..`, not the host's: the host's would name the directory above the mount.
         let dots = [self.ino, self.parent_ino];
         Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |l| {
             (l.name.clone(), l.ino, l.filetype)

@@ -1,7 +1,7 @@
 //! `File` for the host backend: one held host fd, positional I/O only (positions live in the
 //! descriptor table). A handle from `lookup` is an `O_PATH` fd (stat and set_times only); one
-//! from `open_file` is readable, and writable if opened for writing. A read-only mount refuses
-//! every mutation here before any host call, whatever the handle.
+//! from `open_file` is readable, and writable if opened for writing. No mount permissions
+//! here: a read-only mount hands out `read_only()`'s file wrapper, never this one bare.
 
 use std::any::Any;
 use std::ops::Range;
@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use rustix::fs::{self as rfs, AtFlags, SeekFrom};
 use rustix::io::Errno;
 
-use super::{MAX_FILE_SIZE, Perms, filestat, fs_err, timestamps};
+use super::{MAX_FILE_SIZE, filestat, fs_err, timestamps};
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
 
 /// Serialises `append` across every host file of the process: finding the end (fstat) and
@@ -24,7 +24,6 @@ static APPEND_LOCK: Mutex<()> = Mutex::new(());
 /// An open object of a confined host mount.
 pub struct HostFile {
     fd: OwnedFd,
-    perms: Perms,
     /// Opened for writing (`O_RDWR`); otherwise writes answer `Access` (the descriptor layer
     /// never routes a write to such a handle: its rights forbid it).
     writable: bool,
@@ -33,29 +32,24 @@ pub struct HostFile {
 impl std::fmt::Debug for HostFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostFile")
-            .field("perms", &self.perms)
             .field("writable", &self.writable)
             .finish_non_exhaustive()
     }
 }
 
 impl HostFile {
-    pub(super) fn new(fd: OwnedFd, perms: Perms, writable: bool) -> HostFile {
-        HostFile {
-            fd,
-            perms,
-            writable,
-        }
+    pub(super) fn new(fd: OwnedFd, writable: bool) -> HostFile {
+        HostFile { fd, writable }
     }
 
-    /// The mount check, then the handle check: ReadOnly first, as for every mutation.
+    /// Access (EACCES) unless this handle was opened for writing. Checked before the host is
+    /// asked, so an `O_PATH` or read-only fd never sees a write (the host would say EBADF,
+    /// which would read as "no such descriptor" to the guest).
     fn can_write(&self) -> FsResult<()> {
-        if self.perms.read_only {
-            Err(FsError::ReadOnly)
-        } else if !self.writable {
-            Err(FsError::Access)
-        } else {
+        if self.writable {
             Ok(())
+        } else {
+            Err(FsError::Access)
         }
     }
 
@@ -129,20 +123,20 @@ impl File for HostFile {
     }
 
     fn stat(&self) -> FsResult<Filestat> {
+        // fstat of the held fd: the object we opened, even if its name now means another.
         rfs::fstat(&self.fd).map(|st| filestat(&st)).map_err(fs_err)
     }
 
     fn set_size(&self, size: u64) -> FsResult<()> {
         self.can_write()?;
+        // Past off_t the host would say EINVAL; FileTooBig is what the memory backend says.
         Self::end_of(size, 0)?;
         rfs::ftruncate(&self.fd, size).map_err(fs_err)
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
-        // Times need no write handle (the host checks ownership), only a writable mount.
-        if self.perms.read_only {
-            return Err(FsError::ReadOnly);
-        }
+        // Times need no write handle (the host checks ownership): an `O_PATH` handle from a
+        // lookup may set them, as futimens on the path would.
         let times = timestamps(atime, mtime)?;
         // AT_EMPTY_PATH: works on O_PATH handles too, where futimens answers EBADF.
         rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)
@@ -210,7 +204,7 @@ impl File for HostFile {
 mod extent_tests {
     use std::os::unix::fs::FileExt;
 
-    use crate::vfs::{Dir, FsError, HostDir, Node, OpenOptions, Perms};
+    use crate::vfs::{Dir, FsError, HostDir, Node, OpenOptions};
 
     #[test]
     fn data_extents_are_the_hosts_and_skip_holes() {
@@ -220,7 +214,7 @@ mod extent_tests {
         f.set_len(4 * GIB).unwrap();
         f.write_all_at(&[1u8; 4096], 2 * GIB).unwrap();
         std::fs::write(tmp.path().join("empty"), "").unwrap();
-        let dir = HostDir::open(tmp.path(), Perms::READ_ONLY).unwrap();
+        let dir = HostDir::open(tmp.path()).unwrap();
         let file = dir.open_file("sparse", OpenOptions::default()).unwrap();
         // The filesystem may round the run out to its blocks, never shrink it or start it in
         // the leading hole.

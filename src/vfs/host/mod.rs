@@ -2,7 +2,7 @@
 //! Every host call is a single-name `*at` call relative to a held directory fd, with
 //! `O_NOFOLLOW` / `AT_SYMLINK_NOFOLLOW`: the shared resolver walks paths, so the OS never
 //! follows a symlink and never sees a `/` or `..` from the guest. Host paths are never joined
-//! as strings. Linux only (uses `O_PATH`). Errors leave here as `FsError`, mapped in [`fs_err`].
+//! as strings. Linux only (uses `O_PATH`). Errors leave here as `FsError`, mapped in `fs_err`.
 
 mod dir;
 mod file;
@@ -16,11 +16,14 @@ use std::sync::Arc;
 use rustix::fs::{FileType as HostType, Mode, OFlags, Stat, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use super::{Dir, FileType, Filestat, FsError, FsResult, SetTime};
+use super::{Dir, FileType, Filestat, FsError, FsResult, SetTime, read_only};
 pub use dir::HostDir;
 pub use file::HostFile;
 
-/// What a host mount lets the guest do.
+/// What a host mount lets the guest do: the `perms` argument of [`open`] and
+/// `WasiCtxBuilder::mount_host`. Kept for those two entry points only; the host backend itself
+/// has no permissions of its own (read-only is the [`read_only()`](crate::vfs::read_only())
+/// wrapper, the one place mutations are refused).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Perms {
     /// Refuse every mutation with `ReadOnly` (EPERM, as wasmtime) before touching the host.
@@ -35,11 +38,14 @@ impl Perms {
     pub const READ_ONLY: Perms = Perms { read_only: true };
 }
 
-/// Opens the host directory `path` as the root of a confined mount. The embedder's `path` is
-/// resolved by the OS (it may contain symlinks); everything below it is resolved by us.
+/// Opens the host directory `path` as the root of a confined mount, wrapped in
+/// [`read_only()`](crate::vfs::read_only()) for [`Perms::READ_ONLY`]: the same as
+/// `read_only(Arc::new(HostDir::open(path)?))`. The embedder's `path` is resolved by the OS
+/// (it may contain symlinks); everything below it is resolved by us.
 /// Errors: the host's (`NotADirectory` if `path` is not a directory).
 pub fn open(path: impl AsRef<Path>, perms: Perms) -> io::Result<Arc<dyn Dir>> {
-    Ok(Arc::new(HostDir::open(path.as_ref(), perms)?))
+    let dir: Arc<dyn Dir> = Arc::new(HostDir::open(path)?);
+    Ok(if perms.read_only { read_only(dir) } else { dir })
 }
 
 /// Maps a host errno to the backend error set. The single place host errors are interpreted;
@@ -68,37 +74,6 @@ pub(crate) fn fs_err(errno: Errno) -> FsError {
         Errno::OPNOTSUPP => FsError::NotSupported,
         other => FsError::Io(format!("host error: {other}")),
     }
-}
-
-/// Refuses names a single-name host call must never see. The resolver already guarantees
-/// this; checking again means a bug above can never hand the OS a `/`, `..` or NUL.
-pub(crate) fn check_name(name: &str) -> FsResult<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(FsError::Invalid);
-    }
-    if name.len() > 255 {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
-}
-
-/// Refuses what a new symlink may not point at, as the memory backend does: empty
-/// (NotFound), NUL (IllegalSequence), 4096 bytes or more (NameTooLong), absolute (Escape:
-/// defence in depth, the syscall layer refuses it first).
-pub(crate) fn check_target(target: &str) -> FsResult<()> {
-    if target.is_empty() {
-        return Err(FsError::NotFound);
-    }
-    if target.contains('\0') {
-        return Err(FsError::IllegalSequence);
-    }
-    if target.len() > 4095 {
-        return Err(FsError::NameTooLong);
-    }
-    if target.starts_with('/') {
-        return Err(FsError::Escape);
-    }
-    Ok(())
 }
 
 /// Flags of every open: never follow, never leak the fd into a child, never become our tty.

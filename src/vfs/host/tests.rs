@@ -1,14 +1,19 @@
 //! Unit tests of the host backend on temp dirs: no symlink is ever followed, read-only mounts
-//! refuse every mutation before touching the host, errors map as the memory backend's, and
-//! readdir cookies are stable indices into a sorted snapshot.
+//! (the `read_only` wrapper around it) refuse every mutation before the backend is asked, so
+//! no mutating host call is ever made; errors map as the memory backend's, and readdir
+//! cookies are stable indices into a sorted snapshot.
 
+use std::any::Any;
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::{HostDir, Perms, open};
-use crate::vfs::{Dir, FileType, FsError, FsResult, Node, OpenOptions, SetTime};
+use crate::vfs::{
+    Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
+    read_only,
+};
 
 const CREATE: OpenOptions = OpenOptions {
     create: true,
@@ -54,8 +59,8 @@ fn mount(tmp: &tempfile::TempDir, perms: Perms) -> Arc<dyn Dir> {
     open(tmp.path().join("mount"), perms).unwrap()
 }
 
-/// Every path below `root` with its kind, contents or target, and mtime (not atime: reads
-/// may change it).
+/// Every path below `root` with its kind, contents or target, mode, mtime and ctime (not
+/// atime: reads may change it). Any change the host accepted moves the ctime.
 fn tree(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -72,9 +77,12 @@ fn tree(root: &Path) -> Vec<String> {
                 format!("file {:?}", fs::read(&path).unwrap())
             };
             out.push(format!(
-                "{} {what} {:?}",
+                "{} {what} {:o} {:?} {}.{}",
                 path.display(),
-                meta.modified().ok()
+                meta.mode(),
+                meta.modified().ok(),
+                meta.ctime(),
+                meta.ctime_nsec()
             ));
         }
     }
@@ -250,9 +258,8 @@ fn read_only_mount_refuses_every_mutation_before_the_host() {
     assert_eq!(err(root.remove_dir("sub")), FsError::ReadOnly);
     assert_eq!(err(root.unlink("file.txt")), FsError::ReadOnly);
     assert_eq!(err(root.symlink("l", "file.txt")), FsError::ReadOnly);
-    let t = SetTime::At(1);
-    assert_eq!(err(root.set_times_at("file.txt", t, t)), FsError::ReadOnly);
-    assert_eq!(err(root.set_times(t, t)), FsError::ReadOnly);
+    assert_eq!(err(root.set_times_at("file.txt", T, T)), FsError::ReadOnly);
+    assert_eq!(err(root.set_times(T, T)), FsError::ReadOnly);
     // Both sides of two-path operations: out of, and into, the read-only mount.
     assert_eq!(err(root.link("file.txt", &*rw, "l2")), FsError::ReadOnly);
     assert_eq!(err(root.rename("file.txt", &*rw, "r2")), FsError::ReadOnly);
@@ -267,7 +274,7 @@ fn read_only_mount_refuses_every_mutation_before_the_host() {
     let Node::File(f) = root.lookup("file.txt").unwrap() else {
         panic!("not a file")
     };
-    assert_eq!(err(f.set_times(t, t)), FsError::ReadOnly);
+    assert_eq!(err(f.set_times(T, T)), FsError::ReadOnly);
     let f = root.open_file("file.txt", OpenOptions::default()).unwrap();
     assert_eq!(err(f.set_size(0)), FsError::ReadOnly);
     assert_eq!(err(f.allocate(0, 100)), FsError::ReadOnly);
@@ -284,7 +291,7 @@ fn read_only_mount_refuses_every_mutation_before_the_host() {
 #[test]
 fn mount_root_must_be_a_directory() {
     let tmp = fixture();
-    assert!(HostDir::open(&tmp.path().join("mount/file.txt"), Perms::READ_ONLY).is_err());
+    assert!(HostDir::open(tmp.path().join("mount/file.txt")).is_err());
     assert!(open(tmp.path().join("nope"), Perms::READ_ONLY).is_err());
 }
 
@@ -304,4 +311,265 @@ fn fifos_are_not_opened_for_io() {
         err(root.open_file("fifo", OpenOptions::default())),
         FsError::NotSupported
     );
+}
+
+/// What a [`Spy`] saw: every call that reached the backend below it, by method name (with the
+/// options for `open_file`, whose read-only form is not a change).
+type Calls = Arc<Mutex<Vec<String>>>;
+
+/// A pass-through backend that records every call, and wraps every handle it hands out so
+/// calls through those are recorded too: put between `read_only()` and a host directory, it
+/// shows exactly which calls the wrapper let through to the host backend.
+struct Spy {
+    dir: Arc<dyn Dir>,
+    calls: Calls,
+}
+
+struct SpyFile {
+    file: Arc<dyn File>,
+    calls: Calls,
+}
+
+fn note(calls: &Calls, call: impl Into<String>) {
+    calls.lock().unwrap().push(call.into());
+}
+
+impl Spy {
+    fn node(&self, node: Node) -> Node {
+        let calls = Arc::clone(&self.calls);
+        match node {
+            Node::Dir(dir) => Node::Dir(Arc::new(Spy { dir, calls })),
+            Node::File(file) => Node::File(Arc::new(SpyFile { file, calls })),
+            Node::Symlink(t) => Node::Symlink(t),
+        }
+    }
+}
+
+impl Dir for Spy {
+    fn lookup(&self, name: &str) -> FsResult<Node> {
+        note(&self.calls, "lookup");
+        self.dir.lookup(name).map(|n| self.node(n))
+    }
+    fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
+        note(&self.calls, format!("open_file {options:?}"));
+        let file = self.dir.open_file(name, options)?;
+        let calls = Arc::clone(&self.calls);
+        Ok(Arc::new(SpyFile { file, calls }))
+    }
+    fn create_dir(&self, name: &str) -> FsResult<()> {
+        note(&self.calls, "create_dir");
+        self.dir.create_dir(name)
+    }
+    fn remove_dir(&self, name: &str) -> FsResult<()> {
+        note(&self.calls, "remove_dir");
+        self.dir.remove_dir(name)
+    }
+    fn unlink(&self, name: &str) -> FsResult<()> {
+        note(&self.calls, "unlink");
+        self.dir.unlink(name)
+    }
+    fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
+        note(&self.calls, "symlink");
+        self.dir.symlink(name, target)
+    }
+    fn read_link(&self, name: &str) -> FsResult<String> {
+        note(&self.calls, "read_link");
+        self.dir.read_link(name)
+    }
+    fn stat_at(&self, name: &str) -> FsResult<Filestat> {
+        note(&self.calls, "stat_at");
+        self.dir.stat_at(name)
+    }
+    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        note(&self.calls, "set_times_at");
+        self.dir.set_times_at(name, atime, mtime)
+    }
+    fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        note(&self.calls, "link");
+        self.dir.link(name, new_dir, new_name)
+    }
+    fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        note(&self.calls, "rename");
+        self.dir.rename(name, new_dir, new_name)
+    }
+    fn stat(&self) -> FsResult<Filestat> {
+        note(&self.calls, "stat");
+        self.dir.stat()
+    }
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        note(&self.calls, "set_times");
+        self.dir.set_times(atime, mtime)
+    }
+    fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
+        note(&self.calls, "read_dir");
+        self.dir.read_dir(cookie, max)
+    }
+    fn sync(&self) -> FsResult<()> {
+        note(&self.calls, "sync");
+        self.dir.sync()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl File for SpyFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        note(&self.calls, "file.read_at");
+        self.file.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
+        note(&self.calls, "file.write_at");
+        self.file.write_at(buf, offset)
+    }
+    fn append(&self, buf: &[u8]) -> FsResult<(usize, u64)> {
+        note(&self.calls, "file.append");
+        self.file.append(buf)
+    }
+    fn stat(&self) -> FsResult<Filestat> {
+        note(&self.calls, "file.stat");
+        self.file.stat()
+    }
+    fn set_size(&self, size: u64) -> FsResult<()> {
+        note(&self.calls, "file.set_size");
+        self.file.set_size(size)
+    }
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        note(&self.calls, "file.set_times");
+        self.file.set_times(atime, mtime)
+    }
+    fn allocate(&self, offset: u64, len: u64) -> FsResult<()> {
+        note(&self.calls, "file.allocate");
+        self.file.allocate(offset, len)
+    }
+    fn sync(&self) -> FsResult<()> {
+        note(&self.calls, "file.sync");
+        self.file.sync()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One change per row, each of which the host accepts on the fixture (the control run below
+/// proves it): run on `root` and, for the file rows, on `file` (a handle on `file.txt`).
+type Change = (
+    &'static str,
+    fn(&Arc<dyn Dir>, &Arc<dyn File>) -> FsResult<()>,
+);
+
+/// A time every row sets.
+const T: SetTime = SetTime::At(1_000_000_000);
+
+const CHANGES: [Change; 19] = [
+    ("create", |r, _| r.open_file("new", CREATE).map(drop)),
+    ("create only", |r, _| {
+        let o = OpenOptions {
+            create: true,
+            ..OpenOptions::default()
+        };
+        r.open_file("new2", o).map(drop)
+    }),
+    ("truncate only", |r, _| {
+        let o = OpenOptions {
+            truncate: true,
+            ..OpenOptions::default()
+        };
+        r.open_file("file.txt", o).map(drop)
+    }),
+    ("write open", |r, _| {
+        let o = OpenOptions {
+            write: true,
+            ..OpenOptions::default()
+        };
+        r.open_file("file.txt", o).map(drop)
+    }),
+    ("mkdir", |r, _| r.create_dir("d")),
+    ("rmdir", |r, _| r.remove_dir("empty")),
+    ("unlink", |r, _| r.unlink("rel_out")),
+    ("symlink", |r, _| r.symlink("l", "file.txt")),
+    ("set_times_at", |r, _| r.set_times_at("file.txt", T, T)),
+    ("dir set_times", |r, _| r.set_times(T, T)),
+    ("link", |r, _| r.link("file.txt", &**r, "hard")),
+    ("rename", |r, _| r.rename("file.txt", &**r, "moved")),
+    ("subdir unlink", |r, _| match r.lookup("sub")? {
+        Node::Dir(sub) => sub.unlink("inner.txt"),
+        _ => Err(FsError::NotDir),
+    }),
+    ("lookup handle set_times", |r, _| {
+        match r.lookup("file.txt")? {
+            Node::File(f) => f.set_times(T, T),
+            _ => Err(FsError::IsDir),
+        }
+    }),
+    ("write_at", |_, f| f.write_at(b"x", 0).map(drop)),
+    ("append", |_, f| f.append(b"x").map(drop)),
+    ("set_size", |_, f| f.set_size(0)),
+    ("file set_times", |_, f| f.set_times(T, T)),
+    ("allocate", |_, f| f.allocate(0, 100)),
+];
+
+/// The calls that change something: none of them may reach the host backend under
+/// `read_only`. An `open_file` that reaches it must carry no intent to create, truncate or
+/// write.
+fn is_change(call: &str) -> bool {
+    let reads = [
+        "lookup",
+        "read_link",
+        "stat_at",
+        "stat",
+        "read_dir",
+        "sync",
+        "file.read_at",
+        "file.stat",
+        "file.sync",
+    ];
+    if let Some(options) = call.strip_prefix("open_file ") {
+        return options != format!("{:?}", OpenOptions::default());
+    }
+    !reads.contains(&call)
+}
+
+#[test]
+fn host_backend_under_read_only_is_never_asked_to_change_anything() {
+    // The control: on a bare host backend every change succeeds (the host allows them all).
+    let tmp = fixture();
+    fs::create_dir(tmp.path().join("mount/empty")).unwrap();
+    let rw: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path().join("mount")).unwrap());
+    for (what, change) in CHANGES {
+        let opts = OpenOptions {
+            write: true,
+            ..OpenOptions::default()
+        };
+        // A fresh file each time: earlier rows rename and unlink `file.txt`.
+        fs::write(tmp.path().join("mount/file.txt"), "hello").unwrap();
+        fs::create_dir_all(tmp.path().join("mount/empty")).unwrap();
+        fs::write(tmp.path().join("mount/sub/inner.txt"), "inner").unwrap();
+        let _ = fs::remove_file(tmp.path().join("mount/moved"));
+        let file = rw.open_file("file.txt", opts).unwrap();
+        assert_eq!(change(&rw, &file), Ok(()), "control: {what}");
+    }
+
+    // The same changes through `read_only`: each is ReadOnly, the backend below saw reads
+    // only, and the host tree (ctimes included) is exactly as before.
+    let tmp = fixture();
+    fs::create_dir(tmp.path().join("mount/empty")).unwrap();
+    let before = tree(tmp.path());
+    let calls: Calls = Arc::default();
+    let host: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path().join("mount")).unwrap());
+    let spy: Arc<dyn Dir> = Arc::new(Spy {
+        dir: host,
+        calls: Arc::clone(&calls),
+    });
+    let root = read_only(spy);
+    let file = root.open_file("file.txt", OpenOptions::default()).unwrap();
+    for (what, change) in CHANGES {
+        assert_eq!(change(&root, &file), Err(FsError::ReadOnly), "{what}");
+    }
+    let calls = calls.lock().unwrap().clone();
+    let changes: Vec<&String> = calls.iter().filter(|c| is_change(c)).collect();
+    assert!(changes.is_empty(), "reached the host backend: {changes:?}");
+    // The wrapper did pass the reads through (the spy is really in the path).
+    assert!(calls.iter().any(|c| c == "lookup"), "{calls:?}");
+    assert_eq!(tree(tmp.path()), before);
 }

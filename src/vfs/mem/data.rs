@@ -102,6 +102,7 @@ fn write_page(page: &mut Page, a: usize, data: &[u8], roomy: bool) {
         plan(Some(page), a, b, roomy)
     } {
         None => {}
+        // No bytes yet: nothing to keep, so the window starts where the write does.
         Some((lo, cap)) if page.bytes.is_empty() => {
             page.lo = lo;
             page.bytes = Vec::with_capacity(cap);
@@ -111,6 +112,8 @@ fn write_page(page: &mut Page, a: usize, data: &[u8], roomy: bool) {
             page.bytes.reserve_exact(cap - page.bytes.len());
         }
         Some((lo, cap)) => {
+            // Growing down: a Vec cannot grow at its front, so the window is reallocated and
+            // its bytes move up by the zeros now stored below them.
             let mut moved = Vec::with_capacity(cap);
             moved.resize(page.lo - lo, 0);
             moved.extend_from_slice(&page.bytes);
@@ -214,7 +217,9 @@ impl SparseData {
 
     /// How many charged bytes a write of `len` bytes at `offset` would add, with `roomy`
     /// growth or exact: what the byte budget is charged before the write. The caller has
-    /// checked `offset + len` with [`end_of`].
+    /// checked `offset + len` with [`end_of`]. It asks [`plan`], as `write_at` does, so the
+    /// charge and the allocation follow one rule: a write never costs more than it was
+    /// charged (the property test below checks it).
     pub(super) fn growth(&self, offset: u64, len: u64, roomy: bool) -> u64 {
         let Some(last_byte) = offset.checked_add(len).and_then(|e| e.checked_sub(1)) else {
             return 0;
@@ -261,6 +266,7 @@ impl SparseData {
         let Some(avail) = self.size.checked_sub(offset).filter(|a| *a > 0) else {
             return 0;
         };
+        // `avail` may not fit a usize (32-bit hosts): then the buffer is the limit.
         let n = usize::try_from(avail).map_or(buf.len(), |a| a.min(buf.len()));
         let (mut rest, _) = buf.split_at_mut(n);
         let mut pos = offset;
@@ -293,20 +299,24 @@ impl SparseData {
             let (index, within) = split_pos(pos);
             let take = rest.len().min(PAGE_SIZE - within);
             let (chunk, tail) = rest.split_at(take);
+            // A new tree entry is filled at once: `chunk` is never empty, so no empty window
+            // is left in `rest` (every page there holds bytes, as `cost` assumes).
             let page = match index {
                 0 => &mut self.first,
                 _ => self.rest.entry(index).or_default(),
             };
             let (len0, cap0) = (page.bytes.len(), page.cap());
             write_page(page, within, chunk, roomy);
-            // Carried from what the allocator really gave, not from the plan.
+            // Carried from what the allocator really gave, not from the plan. No underflow: the
+            // totals include this page's old length and capacity.
             self.stored = self.stored + page.bytes.len() as u64 - len0 as u64;
             self.capacity = self.capacity + page.cap() as u64 - cap0 as u64;
             last = index;
             pos += take as u64;
             rest = tail;
         }
-        // At most one page keeps room: the last one written roomy.
+        // At most one page keeps room: the last one written roomy. So a file's unused room
+        // is bounded by one page whatever the write pattern, and it is all charged.
         if self.slack != Some(last) {
             self.trim();
         }
@@ -341,10 +351,12 @@ impl SparseData {
             return Err(FsError::FileTooBig);
         }
         if size < self.size {
+            // First, so `slack` never names a page dropped or cut below.
             self.trim();
             let (last, within) = split_pos(size);
             // Pages wholly at or past the new end go; `within == 0` means `last` goes too.
             let first_dropped = if within == 0 { last } else { last + 1 };
+            // Page 0 lives inline, never in `rest`: it is dropped apart.
             let mut dropped: Vec<Page> = self
                 .rest
                 .split_off(&first_dropped.max(1))
@@ -377,6 +389,7 @@ impl SparseData {
             return;
         }
         let (len0, cap0) = (page.bytes.len(), page.cap());
+        // Bytes past the new end must go, not only the size: a later growth reads zeros there.
         if within <= page.lo {
             *page = Page::default();
         } else {
@@ -391,7 +404,8 @@ impl SparseData {
     }
 
     /// The stored windows as (file offset, length) regions in order, windows that touch across
-    /// a page boundary merged: what a sparse image stores. Gaps between them are holes.
+    /// a page boundary merged: what a sparse image stores. Gaps between them are holes. The
+    /// merge keeps a dense file one region, not a map of 64 KiB pieces in every image.
     pub(super) fn regions(&self) -> Vec<(u64, u64)> {
         let pages = std::iter::once((0, &self.first)).chain(self.rest.iter().map(|(i, p)| (*i, p)));
         let mut out: Vec<(u64, u64)> = Vec::new();
@@ -411,6 +425,8 @@ impl SparseData {
     pub(super) fn to_vec(&self) -> Option<Vec<u8>> {
         let len = usize::try_from(self.size).ok()?;
         let mut out = Vec::new();
+        // Fallible: a sparse file's size is the guest's choice (up to 2^63), and a snapshot
+        // of it must report failure, not abort the host on allocation.
         out.try_reserve_exact(len).ok()?;
         out.resize(len, 0);
         self.read_at(&mut out, 0);

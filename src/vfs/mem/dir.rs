@@ -8,13 +8,16 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::data::SparseData;
-use super::node::{DirData, FIRST_SEQ, Kind, State, check_name, check_target, name_cost};
+use super::node::{DirData, FIRST_SEQ, Kind, State, name_cost};
+use crate::vfs::names::{check_name, check_target};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
     SetTime,
 };
 
-/// An open directory of a [`super::MemFs`].
+/// An open directory of a [`super::MemFs`]. It holds an inode number, not a reference: the
+/// arena owns every inode, and the open count the handle raised keeps the number valid (and
+/// the directory readable as removed) until `Drop` gives it back.
 pub(super) struct MemDir {
     fs: Arc<Inner>,
     ino: u64,
@@ -32,6 +35,9 @@ impl MemDir {
     }
 
     /// The directory `other` as a directory of this same filesystem. Errors: CrossDevice.
+    /// Pointer equality of the arenas, not device ids: deterministic mode may renumber
+    /// devices, and two filesystems must never share inode numbers in one operation.
+    /// A read-only wrapper is another type, so it lands here as CrossDevice too.
     fn same_fs<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a MemDir> {
         match other.as_any().downcast_ref::<MemDir>() {
             Some(d) if Arc::ptr_eq(&d.fs, &self.fs) => Ok(d),
@@ -46,9 +52,9 @@ impl MemDir {
         st.child(self.ino, name)
     }
 
-    /// Opens or creates a regular file named `name` with the lock held.
-    /// Opens (or creates) `name`. The clock is read only when something is stamped: a plain
-    /// open changes no time, and a virtual clock must not advance for it.
+    /// Opens (or creates) the regular file `name` with the lock held. The clock is read only
+    /// when something is stamped: a plain open changes no time, and a virtual clock must not
+    /// advance for it (deterministic runs would otherwise depend on how often guests open).
     fn open_locked(
         &self,
         st: &mut State,
@@ -75,6 +81,7 @@ impl MemDir {
             // O_NOFOLLOW semantics: the resolver follows links, a backend never does.
             Kind::Symlink(_) => return Err(FsError::Loop),
             Kind::File(data) if options.truncate => {
+                // Shrinking needs no budget; the freed bytes go back through `recharge`.
                 let before = data.cost();
                 data.set_size(0)?;
                 inode.mtim = now;
@@ -90,7 +97,8 @@ impl MemDir {
     }
 
     /// Checks that the entry `new_name` in `dst` may be replaced by `src` under POSIX rename
-    /// rules; returns the inode to replace, if any. Errors: NotDir, IsDir, NotEmpty.
+    /// rules; returns the inode to replace, if any. Errors: NotDir, IsDir, NotEmpty. A
+    /// symlink is replaced like a file whatever it points at: rename never follows.
     fn rename_victim(st: &State, src: u64, dst: u64, new_name: &str) -> FsResult<Option<u64>> {
         let Some(victim) = st.dir(dst)?.get(new_name) else {
             return Ok(None);
@@ -116,6 +124,8 @@ pub(crate) fn bytes_left(dir: &dyn Dir) -> Option<u64> {
 }
 
 impl Drop for MemDir {
+    /// The handle's open count goes; a removed directory with no other handle is freed now.
+    /// Takes the lock, so a handle must never be dropped while its caller holds it.
     fn drop(&mut self) {
         self.fs.release(self.ino);
     }
@@ -123,6 +133,8 @@ impl Drop for MemDir {
 
 impl Dir for MemDir {
     fn lookup(&self, name: &str) -> FsResult<Node> {
+        // One critical section: the entry found and the handle opened on it are the same
+        // inode, whatever another thread renames meanwhile.
         let mut st = self.fs.lock();
         let ino = self.child(&st, name)?;
         let node = match &st.get(ino)?.kind {
@@ -146,11 +158,14 @@ impl Dir for MemDir {
     }
 
     fn open_file(&self, name: &str, options: OpenOptions) -> FsResult<Arc<dyn File>> {
+        // One critical section from lookup to handle: O_EXCL and O_TRUNC see the same entry
+        // they act on, so two guests racing to create one name cannot both succeed.
         let mut st = self.fs.lock();
         self.open_locked(&mut st, name, options)
     }
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
+        // Checked before the lock: refusing a bad name costs no contention.
         check_name(name)?;
         let mut st = self.fs.lock();
         let now = st.now();
@@ -185,6 +200,9 @@ impl Dir for MemDir {
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
         check_name(name)?;
+        // Validity only, not confinement: an overlay's copy-up stores a lower link verbatim,
+        // absolute or not. Guests cannot create absolute links (the syscall layer refuses
+        // them), and the resolver refuses to follow one wherever it comes from.
         check_target(target)?;
         let mut st = self.fs.lock();
         let now = st.now();
@@ -196,6 +214,8 @@ impl Dir for MemDir {
         let st = self.fs.lock();
         let ino = self.child(&st, name)?;
         match &st.get(ino)?.kind {
+            // Verbatim, absolute ones included: readlink shows what is there, and only
+            // following a link is a confinement question (the resolver's).
             Kind::Symlink(target) => Ok(target.clone()),
             Kind::File(_) | Kind::Dir(_) => Err(FsError::Invalid),
         }
@@ -208,6 +228,8 @@ impl Dir for MemDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        // The entry itself, a symlink included (utimensat with AT_SYMLINK_NOFOLLOW): the
+        // resolver already decided whether the guest's path follows a final link.
         let mut st = self.fs.lock();
         let now = st.now();
         let ino = self.child(&st, name)?;
@@ -217,6 +239,8 @@ impl Dir for MemDir {
 
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         check_name(new_name)?;
+        // Same arena, so the one lock taken below covers both directories: the destination
+        // is only an inode number here, checked for removal under that lock.
         let dst = self.same_fs(new_dir)?.ino;
         let mut st = self.fs.lock();
         let now = st.now();
@@ -238,12 +262,15 @@ impl Dir for MemDir {
         st.attach(dst, new_name, ino, now)
     }
 
+    /// Every check (ancestry, replace rules, budgets) runs before the first change, in
+    /// Linux's order, so a refused rename leaves the tree exactly as it was.
     fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
         check_name(new_name)?;
         let dst = self.same_fs(new_dir)?.ino;
         let mut st = self.fs.lock();
         let now = st.now();
         let src = self.child(&st, name)?;
+        // The destination may have been removed since its handle was taken: ENOENT first.
         st.dir(dst)?;
         // A directory moved below itself would detach a cycle from the tree (Linux: EINVAL).
         if st.get(src)?.filetype() == FileType::Directory && st.is_ancestor_or_self(src, dst)? {
@@ -274,6 +301,7 @@ impl Dir for MemDir {
     }
 
     fn stat(&self) -> FsResult<Filestat> {
+        // A removed directory still stats (nlink 0), as fstat of a deleted cwd does.
         let st = self.fs.lock();
         Ok(st.get(self.ino)?.stat(self.fs.dev(), self.ino))
     }
@@ -285,6 +313,9 @@ impl Dir for MemDir {
         Ok(())
     }
 
+    /// Cookies are sequence numbers, never positions: an entry keeps its cookie while others
+    /// come and go, so a guest paging through a changing directory neither skips a survivor
+    /// nor sees one twice (the ordering promise of `Dir::read_dir`).
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
         let st = self.fs.lock();
         // A removed directory lists nothing at all (Linux getdents: ENOENT).
@@ -297,6 +328,8 @@ impl Dir for MemDir {
             if out.len() >= max {
                 break;
             }
+            // Every entry's inode exists (names keep inodes alive); Unknown only defends a
+            // broken invariant from becoming a panic.
             let filetype = st.get(ino).map_or(FileType::Unknown, |i| i.filetype());
             out.push(DirEntry {
                 next_cookie: seq.saturating_add(1),
@@ -309,6 +342,7 @@ impl Dir for MemDir {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // Nothing is buffered: every operation is complete when its critical section ends.
         Ok(())
     }
 

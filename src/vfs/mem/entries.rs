@@ -1,19 +1,11 @@
-//! Directory entry tables of the memory backend (`DirData`) and the checks on names and symlink
-//! targets. Pure data inside the arena's lock; link counts and budgets are `node.rs`'s.
+//! Directory entry tables of the memory backend (`DirData`). Pure data inside the arena's
+//! lock; link counts and budgets are `node.rs`'s, the rules for names `vfs::names`'.
 //! Tables give memory back when entries go (`shrink_sparse`), so what a directory holds stays
 //! proportional to its live entries, which are charged (`FS_NAME_COST` + the name).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
-
-use crate::vfs::{FsError, FsResult};
-
-/// Longest accepted name component, in bytes (as Linux's NAME_MAX).
-const NAME_MAX: usize = 255;
-
-/// Longest accepted symlink target, in bytes (Linux refuses PATH_MAX and more).
-const TARGET_MAX: usize = 4095;
 
 /// A directory's entries with stable readdir cookies: every insertion takes a fresh sequence
 /// number (never reused), and readdir walks them in sequence order. Sequence numbers start at 2
@@ -94,30 +86,4 @@ pub(super) fn shrink_sparse<K: Eq + Hash, V, S: BuildHasher>(map: &mut HashMap<K
     if map.capacity() > 3 * map.len() {
         map.shrink_to(map.len());
     }
-}
-
-/// Refuses names a single-component backend call must never see (Invalid) and over-long ones
-/// (NameTooLong). The resolver already guarantees the first; this is defence in depth.
-pub(super) fn check_name(name: &str) -> FsResult<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(FsError::Invalid);
-    }
-    if name.len() > NAME_MAX {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
-}
-
-/// Refuses symlink targets Linux would: empty (NotFound), NUL (IllegalSequence), too long.
-pub(super) fn check_target(target: &str) -> FsResult<()> {
-    if target.is_empty() {
-        return Err(FsError::NotFound);
-    }
-    if target.contains('\0') {
-        return Err(FsError::IllegalSequence);
-    }
-    if target.len() > TARGET_MAX {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
 }

@@ -24,7 +24,8 @@ impl MemFile {
         MemFile { fs, ino }
     }
 
-    /// Runs a read-only `op` on the contents.
+    /// Runs a read-only `op` on the contents. A file handle's inode is always a file (inodes
+    /// never change kind); Invalid only keeps a broken invariant from becoming a panic.
     fn read<R>(&self, op: impl FnOnce(&SparseData) -> R) -> FsResult<R> {
         let st = self.fs.lock();
         match &st.get(self.ino)?.kind {
@@ -44,6 +45,8 @@ impl MemFile {
         let Kind::File(data) = &mut inode.kind else {
             return Err(FsError::Invalid);
         };
+        // The `?` returns before any stamp or total changes: `op` refused before it changed
+        // the data (its contract), so a refused write leaves the file exactly as it was.
         let before = data.cost();
         let result = op(data, budget)?;
         let after = data.cost();
@@ -66,6 +69,8 @@ fn charged_write(
     let end = end_of(offset, buf.len() as u64)?;
     budget.size(end)?;
     let len = buf.len() as u64;
+    // Roomy growth keeps appends amortised O(1); exact growth is the fallback that lets the
+    // last bytes of a budget be used at all.
     let roomy = budget.bytes(data.growth(offset, len, true)).is_ok();
     if !roomy {
         budget.bytes(data.growth(offset, len, false))?;
@@ -81,6 +86,7 @@ pub(crate) fn regions(file: &dyn File) -> Option<Vec<(u64, u64)>> {
 }
 
 impl Drop for MemFile {
+    /// Gives the open count back; the last handle of an unlinked file frees its data here.
     fn drop(&mut self) {
         self.fs.release(self.ino);
     }
@@ -88,9 +94,12 @@ impl Drop for MemFile {
 
 impl File for MemFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        // No lock for nothing: an empty read is answered without contention.
         if buf.is_empty() {
             return Ok(0);
         }
+        // Reads change no time: atime is not kept (as on a `noatime` mount), so a read never
+        // needs the arena mutably and a tree's times change only when the guest changes it.
         self.read(|data| data.read_at(buf, offset))
     }
 
@@ -127,6 +136,8 @@ impl File for MemFile {
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
+        // No write-handle check: the descriptor layer checked the right to set times, and
+        // the owner may set them through any descriptor on Linux, read-only ones included.
         let mut st = self.fs.lock();
         let now = st.now();
         st.get_mut(self.ino)?.set_times(atime, mtime, now);
@@ -153,6 +164,7 @@ impl File for MemFile {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // Nothing to flush: a write is complete when its critical section ends.
         Ok(())
     }
 

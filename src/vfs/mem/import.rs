@@ -9,10 +9,15 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::data::{PAGE_SIZE, SparseData};
-use super::node::{DirData, Kind, ROOT, State, check_name, check_target};
+use super::node::{DirData, Kind, ROOT, State};
+use crate::vfs::names::{check_name, check_target};
 use crate::vfs::{FsError, SetTime};
 
-/// Copies the directory `host` into the (empty) arena `st`, as its root.
+/// Copies the directory `host` into the (empty) arena `st`, as its root. Every name and
+/// target goes through the same checks as a guest's (`vfs::names`), so an imported tree is
+/// one the guest could have made: nothing in it is unreachable or unsavable. Absolute link
+/// targets are kept (they are valid links); the resolver refuses to follow them, exactly as
+/// on a host mount of the same tree.
 pub(super) fn copy_tree(st: &mut State, host: &Path, now: u64) -> io::Result<()> {
     let meta = fs::symlink_metadata(host)?;
     if !meta.is_dir() {
@@ -29,6 +34,8 @@ pub(super) fn copy_tree(st: &mut State, host: &Path, now: u64) -> io::Result<()>
         for entry in fs::read_dir(&path)? {
             let entry = entry?;
             let child_path = entry.path();
+            // Preview1 paths are UTF-8: a guest could never name such an entry. Refused, not
+            // skipped, so a copy is never silently partial.
             let name = entry
                 .file_name()
                 .into_string()
@@ -42,13 +49,16 @@ pub(super) fn copy_tree(st: &mut State, host: &Path, now: u64) -> io::Result<()>
                 dir_times.push((ino, times(&meta)));
                 continue;
             } else if kind.is_file() {
-                // Charge before reading: the declared size must fit the budgets.
+                // Charge before reading: the declared size must fit the budgets, and no more
+                // than it is read, so a host file that grows meanwhile cannot make us hold
+                // more than was checked (`add` then charges what the pages really cost).
                 let budget = st.budget();
                 budget
                     .size(meta.len())
                     .and_then(|()| budget.bytes(meta.len()))
                     .map_err(|e| invalid(format!("{name:?}: {e}")))?;
-                add(st, dir, &name, Kind::File(read_file(&child_path)?), now)?
+                let data = read_file(&child_path, meta.len())?;
+                add(st, dir, &name, Kind::File(data), now)?
             } else if kind.is_symlink() {
                 let target = fs::read_link(&child_path)?
                     .into_os_string()
@@ -69,10 +79,13 @@ pub(super) fn copy_tree(st: &mut State, host: &Path, now: u64) -> io::Result<()>
     Ok(())
 }
 
-/// Reads a host file into pages, leaving all-zero pages out so sparse files stay sparse.
-fn read_file(path: &Path) -> io::Result<SparseData> {
-    let mut file = fs::File::open(path)?;
+/// Reads at most `len` bytes of a host file into pages, leaving all-zero pages out so sparse
+/// files stay sparse (the copy costs the data, not the size). A file that shrank meanwhile
+/// is copied as it is now.
+fn read_file(path: &Path, len: u64) -> io::Result<SparseData> {
+    let mut file = fs::File::open(path)?.take(len);
     let mut data = SparseData::default();
+    // One page at a time: the import's memory is the tree's, never a whole file more.
     let mut page = vec![0u8; PAGE_SIZE];
     let mut offset = 0u64;
     loop {
@@ -91,8 +104,9 @@ fn read_file(path: &Path) -> io::Result<SparseData> {
     Ok(data)
 }
 
-/// Fills `buf` as far as the file allows; fewer bytes only at the end of the file.
-fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+/// Fills `buf` as far as the file allows; fewer bytes only at the end of the file (a short
+/// read mid-file would otherwise misplace every later page).
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
         match file.read(rest) {
@@ -129,6 +143,8 @@ fn set_times(st: &mut State, ino: u64, (atim, mtim): (Option<u64>, Option<u64>),
     }
 }
 
+/// The import's refusals: the host tree is fine as a host tree, it just is not one this
+/// filesystem may hold (bad name, too big, not UTF-8), so `InvalidData`, not the host's error.
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }

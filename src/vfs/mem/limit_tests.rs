@@ -279,7 +279,7 @@ fn host_import_is_charged_before_reading() {
 #[test]
 fn timestamps_come_from_the_time_source() {
     let clock = VirtualClock::new();
-    let fs = MemFs::new().with_time_source(clock.clone());
+    let fs = MemFs::builder().time_source(clock.clone()).build();
     let root = fs.root();
     let t0 = root.stat().unwrap().mtim;
     assert_eq!(t0, VirtualClock::DEFAULT_EPOCH + VirtualClock::DEFAULT_STEP);
@@ -289,7 +289,7 @@ fn timestamps_come_from_the_time_source() {
     f.write_at(b"x", 0).unwrap();
     assert!(f.stat().unwrap().mtim > created);
     // The same operations on a second tree give the same times.
-    let again = MemFs::new().with_time_source(VirtualClock::new());
+    let again = MemFs::builder().time_source(VirtualClock::new()).build();
     let f2 = create(&again.root(), "f");
     f2.write_at(b"x", 0).unwrap();
     assert_eq!(f2.stat().unwrap(), {
@@ -302,4 +302,26 @@ fn timestamps_come_from_the_time_source() {
         vec![("f".into(), TreeEntry::File(b"x".to_vec()))]
     );
     assert!(clock.now() > created);
+}
+
+/// Budgets and the clock are chosen on the builder, before the filesystem exists: a built
+/// filesystem never changes because a builder (or a copy of one) is configured afterwards,
+/// and the one live setting, `set_limits`, is explicit and seen by every holder.
+#[test]
+fn budgets_and_clock_are_fixed_before_the_filesystem_is_shared() {
+    let clock = VirtualClock::new();
+    let builder = MemFs::builder().quota(1000).time_source(clock.clone());
+    let fs = builder.clone().build();
+    let other = builder.quota(5).build();
+    assert_eq!(fs.limits().bytes, Some(1000));
+    assert_eq!(other.limits().bytes, Some(5));
+    // The root was stamped by the chosen clock from the start: no host time anywhere.
+    assert_eq!(
+        fs.root().stat().unwrap().mtim,
+        VirtualClock::DEFAULT_EPOCH + VirtualClock::DEFAULT_STEP
+    );
+    let guest_side = fs.clone();
+    guest_side.set_limits(FsLimits::quota(2000));
+    assert_eq!(fs.limits().bytes, Some(2000));
+    assert_eq!(other.limits().bytes, Some(5));
 }

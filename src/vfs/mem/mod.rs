@@ -6,6 +6,7 @@
 //! from the filesystem's `TimeSource` (a virtual clock in deterministic mode).
 //! It never touches the host filesystem except to read a tree in `from_host_dir`.
 
+mod builder;
 mod data;
 mod dir;
 mod entries;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::{Dir, File};
 use crate::clock::{HostTime, TimeSource};
 use crate::limits::FsLimits;
+pub use builder::MemFsBuilder;
 use dir::MemDir;
 pub(crate) use dir::bytes_left;
 use file::MemFile;
@@ -57,7 +59,9 @@ pub struct MemUsage {
     pub extra_links: u64,
 }
 
-/// An in-memory read-write filesystem. Cloning gives another handle to the same tree.
+/// An in-memory read-write filesystem. Cloning gives another handle to the same tree, so
+/// it is configured before it exists ([`MemFs::builder`]); only [`MemFs::set_limits`]
+/// changes a live tree, deliberately and for every holder.
 #[derive(Clone)]
 pub struct MemFs {
     inner: Arc<Inner>,
@@ -155,31 +159,22 @@ fn host_time() -> Arc<dyn TimeSource> {
 }
 
 impl MemFs {
-    /// A new, empty filesystem without byte or inode budgets (see [`MemFs::with_limits`]),
-    /// stamping times from the host's clock.
+    /// A new, empty filesystem without byte or inode budgets, stamping times from the host's
+    /// clock: `MemFs::builder().build()`.
     pub fn new() -> Self {
-        Self::with_limits(FsLimits::default())
+        Self::builder().build()
+    }
+
+    /// The configuration of a new filesystem: budgets and clock are chosen on the builder,
+    /// before the filesystem (a shared handle) exists.
+    pub fn builder() -> MemFsBuilder {
+        MemFsBuilder::default()
     }
 
     /// A new, empty filesystem with these budgets (see [`FsLimits`] for what each counts and
-    /// the errno past it).
+    /// the errno past it): `MemFs::builder().limits(limits).build()`.
     pub fn with_limits(limits: FsLimits) -> Self {
-        MemFs {
-            inner: Arc::new(Inner {
-                dev: AtomicU64::new(NEXT_DEV.fetch_add(1, Ordering::Relaxed)),
-                state: Mutex::new(State::new(host_time(), limits)),
-            }),
-        }
-    }
-
-    /// Sets the byte budget (builder style): `MemFs::new().quota(64 << 20)`.
-    pub fn quota(self, bytes: u64) -> Self {
-        let limits = FsLimits {
-            bytes: Some(bytes),
-            ..self.limits()
-        };
-        self.set_limits(limits);
-        self
+        Self::builder().limits(limits).build()
     }
 
     /// The budgets in force.
@@ -187,22 +182,20 @@ impl MemFs {
         self.inner.lock().limits
     }
 
-    /// Replaces the budgets. They govern later operations: what the tree already holds stays,
-    /// even past a lowered budget (growth is then refused until usage drops below it).
+    /// Replaces the budgets of the live tree, for every handle on it: the one setting that
+    /// may change after the filesystem is shared, because a budget is the embedder's live
+    /// control over a running guest (as a policy is). They govern later operations: what the
+    /// tree already holds stays, even past a lowered budget (growth is then refused until
+    /// usage drops below it).
     pub fn set_limits(&self, limits: FsLimits) {
         self.inner.lock().limits = limits;
     }
 
-    /// Takes timestamps from `clock` from now on (builder style), e.g. a shared
-    /// [`VirtualClock`](crate::clock::VirtualClock) for reproducible trees. A tree that holds
-    /// only its untouched root gets the root restamped, so nothing in it keeps a host time.
-    pub fn with_time_source(self, clock: Arc<dyn TimeSource>) -> Self {
-        self.set_time_source(clock);
-        self
-    }
-
-    /// Like [`MemFs::with_time_source`], on a shared handle.
-    pub fn set_time_source(&self, clock: Arc<dyn TimeSource>) {
+    /// Deterministic mode's clock (`WasiCtxBuilder::deterministic`): takes timestamps from
+    /// `clock` from now on. A tree that holds only its untouched root gets the root
+    /// restamped, so nothing in it keeps a host time. Crate-internal: embedders choose a
+    /// clock on the builder, before the tree is shared.
+    pub(crate) fn set_time_source(&self, clock: Arc<dyn TimeSource>) {
         let mut st = self.inner.lock();
         st.clock = clock;
         let fresh = st.inodes.len() == 1
@@ -228,18 +221,13 @@ impl MemFs {
     /// with their access and modification times; other file types are skipped. Errors: the
     /// host's, and `InvalidData` for names or targets that are not UTF-8 or not valid here.
     pub fn from_host_dir(path: &Path) -> std::io::Result<MemFs> {
-        Self::from_host_dir_with_limits(path, FsLimits::default())
+        Self::builder().from_host_dir(path)
     }
 
     /// Like [`MemFs::from_host_dir`], into a filesystem with these budgets: a tree that does
     /// not fit is refused (`InvalidData`, naming the object) before the file is read.
     pub fn from_host_dir_with_limits(path: &Path, limits: FsLimits) -> std::io::Result<MemFs> {
-        let fs = MemFs::with_limits(limits);
-        let mut st = fs.inner.lock();
-        let now = st.now();
-        import::copy_tree(&mut st, path, now)?;
-        drop(st);
-        Ok(fs)
+        Self::builder().limits(limits).from_host_dir(path)
     }
 
     /// The root directory, to mount as a preopen.

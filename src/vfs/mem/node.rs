@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::data::{Cost, SparseData};
 use super::entries::shrink_sparse;
-pub(super) use super::entries::{DirData, FIRST_SEQ, check_name, check_target};
+pub(super) use super::entries::{DirData, FIRST_SEQ};
 use crate::clock::TimeSource;
 use crate::limits::{FS_DIR_COST, FS_INODE_COST, FS_NAME_COST, FsLimits};
 use crate::vfs::{FileType, Filestat, FsError, FsResult, SetTime};
@@ -24,6 +24,8 @@ pub(super) const ROOT: u64 = 1;
 pub(super) enum Kind {
     File(SparseData),
     Dir(DirData),
+    /// The target exactly as stored (a copy-up may store an absolute one); the resolver, not
+    /// this arena, decides whether it may be followed.
     Symlink(String),
 }
 
@@ -32,7 +34,9 @@ pub(super) enum Kind {
 pub(super) struct Inode {
     /// Names referring to it; for directories 2 + subdirectories while linked, 0 once removed.
     pub(super) nlink: u64,
-    /// Open handles (`MemDir` / `MemFile`) keeping it alive.
+    /// Open handles (`MemDir` / `MemFile`) keeping it alive. Counted apart from `nlink` so an
+    /// unlinked file stays readable through its descriptors, as POSIX wants, and its bytes go
+    /// back to the budget only when the last handle closes (`maybe_free`).
     pub(super) open: u64,
     pub(super) atim: u64,
     pub(super) mtim: u64,
@@ -85,7 +89,9 @@ impl Inode {
 }
 
 /// The size of what an object brings along: components and bytes below it (a directory's
-/// deepest and longest descendant, relative to it; zero for anything else).
+/// deepest and longest descendant, relative to it; zero for anything else). A rename moves a
+/// whole subtree, so the path budgets must hold for its deepest descendant at the new place,
+/// not only for the moved name: otherwise renames could build paths no image can save.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Extent {
     depth: u32,
@@ -93,7 +99,8 @@ pub(super) struct Extent {
 }
 
 /// The budgets and what they have charged so far, copied out of the arena so that an
-/// operation can check them while it borrows one inode mutably.
+/// operation can check them while it borrows one inode mutably (the borrow checker refuses
+/// `&self.limits` next to an `&mut` inode; two words are cheaper than restructuring).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Budget {
     limits: FsLimits,
@@ -152,6 +159,8 @@ pub(super) fn name_cost(name: &str) -> u64 {
 }
 
 /// What an inode of `kind` stores and is charged for itself and its contents (names apart).
+/// A symlink is charged its target's capacity, not its length: the budget counts what the
+/// host allocates (SECURITY.md: logical quota, physical cost).
 fn inode_cost(kind: &Kind) -> Cost {
     let (stored, own) = match kind {
         Kind::File(data) => {
@@ -210,6 +219,8 @@ impl State {
             clock,
             created: now,
         };
+        // Two links: its `.`, and its `..`, which is itself. Not charged: an empty tree must
+        // fit any budget, even zero (the memory bound's slack covers the root).
         st.alloc(Kind::Dir(DirData::new(ROOT)), 2, now);
         st
     }
@@ -228,7 +239,9 @@ impl State {
     }
 
     /// Carries a change of what an inode stores and costs, `before` → `after`, into the totals
-    /// (the change was budgeted by the caller, or frees something).
+    /// (the change was budgeted by the caller, or frees something). Saturating: a total that
+    /// wrapped below zero would read as a huge usage, and one that wrapped past `u64::MAX` as
+    /// an empty budget; neither may come from a bookkeeping slip.
     pub(super) fn recharge(&mut self, before: Cost, after: Cost) {
         self.bytes = self
             .bytes
@@ -240,7 +253,9 @@ impl State {
             .saturating_add(after.charged);
     }
 
-    /// Refuses one more inode or name past the inode budget (Quota, i.e. EDQUOT).
+    /// Refuses one more inode or name past the inode budget (Quota, i.e. EDQUOT). Extra hard
+    /// links count as inodes (as tmpfs does): each is a name the tree must hold, and without
+    /// it a guest could grow directories without bound by linking one file.
     fn check_inodes(&self) -> FsResult<()> {
         let used = (self.inodes.len() as u64).saturating_add(self.extra_links);
         match self.limits.inodes {
@@ -254,6 +269,7 @@ impl State {
     fn check_place(&self, dir: u64, name: &str, extent: Extent) -> FsResult<()> {
         let d = self.dir(dir)?;
         let (depth, len) = child_position(d, name);
+        // In u64: two u32 budgets summed can pass u32::MAX, which must read as "too long".
         let depth = u64::from(depth) + u64::from(extent.depth);
         let len = u64::from(len) + u64::from(extent.len);
         if depth > u64::from(self.limits.max_depth) || len > u64::from(self.limits.max_path_len) {
@@ -263,7 +279,8 @@ impl State {
     }
 
     /// How far below directory `ino` its deepest and longest descendant lies (an explicit
-    /// stack; bounded by the tree, which the budgets bound).
+    /// stack; bounded by the tree, which the budgets bound). Not recursion: the guest chooses
+    /// the depth, and the host thread's stack must not be what limits it.
     fn extent(&self, ino: u64) -> Extent {
         let mut out = Extent::default();
         let mut stack = vec![(ino, Extent::default())];
@@ -286,7 +303,8 @@ impl State {
     }
 
     /// Recomputes the recorded depth and path length of `ino` (just placed as `name` in
-    /// `dir`) and of every directory below it.
+    /// `dir`) and of every directory below it. They are stored per directory so that every
+    /// create checks the path budgets in O(1); a move pays for its subtree once, here.
     fn reposition(&mut self, dir: u64, name: &str, ino: u64) {
         let Ok(parent) = self.dir(dir) else { return };
         let mut stack = vec![(ino, child_position(parent, name))];
@@ -306,6 +324,9 @@ impl State {
         }
     }
 
+    /// Stores a new inode under the next number. Numbers are never reused: a stale handle,
+    /// a readdir entry or a policy's remembered answer can never come to mean another object.
+    /// Charging is the caller's (`add_child`), done before this allocates.
     fn alloc(&mut self, kind: Kind, nlink: u64, now: u64) -> u64 {
         let ino = self.next_ino;
         self.next_ino = self.next_ino.saturating_add(1);
@@ -333,6 +354,8 @@ impl State {
     }
 
     /// A directory that is still linked into the tree. Errors: NotFound (removed), NotDir.
+    /// A removed directory lives on while handles hold it; answering NotFound here is what
+    /// makes lookups and creates in it fail, as Linux's ENOENT in a deleted directory.
     pub(super) fn dir(&self, ino: u64) -> FsResult<&DirData> {
         let inode = self.get(ino)?;
         match &inode.kind {
@@ -364,6 +387,7 @@ impl State {
         kind: Kind,
         now: u64,
     ) -> FsResult<u64> {
+        // Exists before any budget, as Linux: an existing name is EEXIST on a full filesystem.
         if self.dir(dir)?.get(name).is_some() {
             return Err(FsError::Exists);
         }
@@ -392,6 +416,8 @@ impl State {
     /// and gives `dir` the link of its `..`; the inode's own link count is the caller's
     /// business (link adds one, rename moves one).
     pub(super) fn attach(&mut self, dir: u64, name: &str, ino: u64, now: u64) -> FsResult<()> {
+        // No budget check here: link and rename checked every budget before their first
+        // change, so that a refused operation changes nothing.
         self.dir_mut(dir)?.insert(name, ino);
         self.charged = self.charged.saturating_add(name_cost(name));
         self.touch(dir, now);
@@ -451,6 +477,8 @@ impl State {
             }
             self.maybe_free(ino);
         }
+        // The directory's `..` linked its parent; it no longer does (for a rename, `attach`
+        // gives the link to the new parent).
         if is_dir {
             let parent = self.get_mut(dir)?;
             parent.nlink = parent.nlink.saturating_sub(1);
@@ -492,6 +520,8 @@ impl State {
             return;
         }
         if inode.nlink > 0 {
+            // Still named, no longer open: nobody is appending now, so the room appends were
+            // given (charged to the budget) goes back.
             if let Kind::File(data) = &mut inode.kind {
                 let before = data.cost();
                 data.trim();
@@ -503,6 +533,8 @@ impl State {
         if let Some(inode) = self.inodes.remove(&ino) {
             self.recharge(inode_cost(&inode.kind), Cost::default());
         }
+        // The table's own memory is charged per inode (FS_INODE_COST): it must shrink with
+        // the inodes, or creating and deleting files would grow it past what was charged.
         shrink_sparse(&mut self.inodes);
     }
 }

@@ -14,6 +14,7 @@ use super::copy::Contents;
 use super::file::OverlayFile;
 use super::place::Place;
 use super::{State, UPPER_INO, join, node_stat, optional};
+use crate::vfs::names::check_confined_target;
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
 };
@@ -28,13 +29,18 @@ pub(super) struct OverlayDir {
     path: String,
     /// Where the directory is now, for the ancestry rules of `rename`.
     place: Place,
-    /// The upper part, once known (always set for upper-only directories).
+    /// The upper part, once known (always set for upper-only directories). Filled lazily: a
+    /// lower directory gets an upper part only when something in it first changes, so
+    /// reading a lower tree never allocates in the upper layer (or charges its budget).
     upper: Mutex<Option<Arc<dyn Dir>>>,
-    /// The lower part, unless the directory exists only in the upper layer.
+    /// The lower part, unless the directory exists only in the upper layer. Reached from
+    /// `State::lower_root`, so it is inside `read_only()` like every lower handle.
     lower: Option<Arc<dyn Dir>>,
-    /// Our merged inode number, computed once.
+    /// Our merged inode number, computed once. Safe to cache: a directory with a lower part
+    /// reports the lower number for ever, an upper-only one its tagged upper number.
     ino: OnceLock<u64>,
-    /// The merged inode number of the directory we were looked up from (`..`).
+    /// The merged inode number of the directory we were looked up from (`..`); `None` for
+    /// the root, whose `..` is itself (nothing above the mount is revealed).
     parent_ino: Option<u64>,
     /// The merged listing readdir cookies index into; replaced on every rewind.
     listing: Mutex<Option<Arc<Vec<DirEntry>>>>,
@@ -51,7 +57,8 @@ impl Found {
         self.upper.is_some() || self.lower.is_some()
     }
 
-    /// The object the guest sees: the upper one if any.
+    /// The object the guest sees: the upper one if any (a copy, or something created over a
+    /// whiteout; either way it replaces the lower object).
     fn merged(&self) -> Option<&Node> {
         self.upper.as_ref().or(self.lower.as_ref())
     }
@@ -122,7 +129,8 @@ impl OverlayDir {
         Ok(cached.clone())
     }
 
-    /// The upper part, created if needed.
+    /// The upper part, created if needed. Creating it is a directory copy-up (with its
+    /// missing ancestors), which needs the mutation lock: only mutations call this.
     fn upper_mut(&self) -> FsResult<Arc<dyn Dir>> {
         self.upper(true)?.ok_or(FsError::NotFound)
     }
@@ -175,7 +183,9 @@ impl OverlayDir {
         Ok(Some(OverlayDir::new(st, path, place, upper, lower, parent)))
     }
 
-    /// Whether the merged directory `name` has no visible entries.
+    /// Whether the merged directory `name` has no visible entries. Merged, not upper: lower
+    /// entries that are not whited out count, so removing a lower directory whose upper part
+    /// is empty but whose lower children are visible is ENOTEMPTY, as the guest sees them.
     fn is_empty_dir(&self, name: &str, found: &Found) -> FsResult<bool> {
         match self.child_dir(name, found, None)? {
             Some(dir) => Ok(dir.merged_entries()?.is_empty()),
@@ -192,6 +202,8 @@ impl OverlayDir {
     /// Turns what `find` saw into the node the resolver gets. `seen` is the overlay's copy-up
     /// count from before the `find` (see `State::lower_file`).
     fn to_node(&self, name: &str, found: Found, seen: u64) -> FsResult<Node> {
+        // A directory handle is always an overlay handle: handing out a layer's own handle
+        // would let writes skip copy-up and whiteouts (and the lower one is read-only).
         if found.is_dir() {
             let dir = self.child_dir(name, &found, Some(self.ino()?))?;
             return Ok(Node::Dir(Arc::new(dir.ok_or(FsError::NotFound)?)));
@@ -246,7 +258,9 @@ impl OverlayDir {
     /// The other side of a two-path operation: a directory of this same overlay.
     /// Errors: ReadOnly (a read-only wrapper around it), CrossDevice.
     fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a OverlayDir> {
-        if crate::vfs::read_only::is_read_only(other) {
+        // Another overlay (or this one's layers) is another device: its whiteouts and
+        // copy-ups are its own, so a link or rename across is EXDEV, as between mounts.
+        if other.is_read_only() {
             return Err(FsError::ReadOnly);
         }
         match other.as_any().downcast_ref::<OverlayDir>() {
@@ -298,6 +312,8 @@ impl OverlayDir {
     }
 
     /// The listing to serve `cookie` from: a new one on rewind or when none was taken yet.
+    /// A snapshot, as the host backend's: merging two layers has no order that survives
+    /// changes, so cookies index a sorted list that only a rewind replaces.
     fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<DirEntry>>> {
         let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
         match &*cached {
@@ -365,6 +381,8 @@ impl Dir for OverlayDir {
 
     fn create_dir(&self, name: &str) -> FsResult<()> {
         let _lock = self.st.mutate()?;
+        // The merged view decides EEXIST: a lower name not whited out exists, though the
+        // upper layer would let us create it.
         if self.find(name)?.exists() {
             return Err(FsError::Exists);
         }
@@ -420,9 +438,9 @@ impl Dir for OverlayDir {
     }
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
-        if target.starts_with('/') {
-            return Err(FsError::Escape);
-        }
+        // Confined before the lock: the upper layer (memory) stores any valid target
+        // verbatim, for copy-ups of lower links, so refusing absolute ones is ours to do.
+        check_confined_target(target)?;
         let _lock = self.st.mutate()?;
         if self.find(name)?.exists() {
             return Err(FsError::Exists);
@@ -431,6 +449,7 @@ impl Dir for OverlayDir {
     }
 
     fn read_link(&self, name: &str) -> FsResult<String> {
+        // From the merged view: a whited-out lower link is gone, a replaced one is the new.
         match self.find(name)?.merged() {
             Some(Node::Symlink(target)) => Ok(target.clone()),
             Some(_) => Err(FsError::Invalid),
@@ -439,6 +458,7 @@ impl Dir for OverlayDir {
     }
 
     fn stat_at(&self, name: &str) -> FsResult<Filestat> {
+        // No lock, no copy-up: a stat reads whichever layer holds the merged object.
         let found = self.find(name)?;
         self.found_stat(name, &found)
     }
@@ -461,6 +481,8 @@ impl Dir for OverlayDir {
     }
 
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
+        // The peer before the lock: refusing another device or a read-only side needs no
+        // state, and must not wait behind someone's copy-up.
         let dst = self.peer(new_dir)?;
         let _lock = self.st.mutate()?;
         let found = self.find(name)?;

@@ -65,7 +65,8 @@ enum Backing {
     },
 }
 
-/// An open file of an [`super::Overlay`].
+/// An open file of an [`super::Overlay`]. Never the layer's own handle: every write must
+/// pass `writable`, which copies a lower file up first.
 pub(super) struct OverlayFile {
     st: Arc<State>,
     backing: Backing,
@@ -223,6 +224,7 @@ impl OverlayFile {
 
 impl File for OverlayFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        // Whichever layer holds the file now: after a copy-up (through any handle) the copy.
         self.current().0.read_at(buf, offset)
     }
 
@@ -254,6 +256,7 @@ impl File for OverlayFile {
     }
 
     fn sync(&self) -> FsResult<()> {
+        // A lower file is never written, so syncing it is harmless (and cheap, read-only).
         self.current().0.sync()
     }
 

@@ -21,10 +21,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use super::host::{HostDir, Perms};
+use super::host::HostDir;
 use super::read_only::read_only;
 use super::{
-    Dir, FileType, Filestat, FsError, FsResult, MemFs, Node, OpenOptions, SetTime, TreeEntry,
+    Dir, FileType, Filestat, FsError, FsResult, MemFs, MemFsBuilder, Node, OpenOptions, SetTime,
+    TreeEntry,
 };
 use dir::OverlayDir;
 
@@ -76,27 +77,34 @@ impl std::fmt::Debug for Overlay {
 }
 
 impl Overlay {
-    /// An overlay over the host directory `host_path`, opened read-only (see `vfs::host`).
+    /// An overlay over the host directory `host_path` (see `vfs::host`), which it only reads.
     pub fn new(host_path: impl AsRef<Path>) -> io::Result<Overlay> {
-        let lower = HostDir::open(host_path.as_ref(), Perms::READ_ONLY)?;
+        let lower = HostDir::open(host_path)?;
         Ok(Overlay::over(Arc::new(lower)))
     }
 
-    /// An overlay over any backend directory; it is wrapped read-only, so it is never written.
+    /// An overlay over any backend directory, with an unlimited upper layer.
     pub fn over(lower: Arc<dyn Dir>) -> Overlay {
-        Overlay::with_upper(lower, MemFs::new())
+        Overlay::with_upper(lower, MemFs::builder())
     }
 
-    /// An overlay over `lower` whose changes go to `upper` (normally empty). The upper
-    /// filesystem's budgets ([`MemFs::with_limits`]) govern everything the guest changes,
-    /// copy-ups included: a lower file is copied up only if its data fits (ENOSPC otherwise;
-    /// holes are free, as in memory).
-    pub fn with_upper(lower: Arc<dyn Dir>, upper: MemFs) -> Overlay {
+    /// An overlay over `lower` whose changes go to a new upper filesystem built from `upper`.
+    /// Its budgets ([`MemFsBuilder::limits`]) govern everything the guest changes, copy-ups
+    /// included: a lower file is copied up only if its data fits (ENOSPC otherwise; holes are
+    /// free, as in memory).
+    ///
+    /// `lower` is wrapped in [`read_only`], so no path through the overlay can write it, even
+    /// a read-write host directory. The upper layer is made here, not handed in, so it starts
+    /// empty and no one else holds it while the guest changes it: the whiteouts and copy-ups
+    /// recorded here describe it completely. [`Overlay::upper`] gives it out afterwards.
+    pub fn with_upper(lower: Arc<dyn Dir>, upper: MemFsBuilder) -> Overlay {
+        let upper = upper.build();
         Overlay {
             st: Arc::new(State {
                 dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
                 upper_root: upper.root(),
                 upper,
+                // The only way to the lower tree: every handle found below is wrapped too.
                 lower_root: read_only(lower),
                 whiteouts: Mutex::new(HashSet::new()),
                 lock: Mutex::new(()),
@@ -114,6 +122,8 @@ impl Overlay {
 
     /// The upper layer: every object the guest created or changed (changed lower files are
     /// there whole, with the directories leading to them). Deletions are in [`Self::whiteouts`].
+    /// For reading (usage, snapshots, images) once the guest ran: a change made through it
+    /// bypasses the overlay's whiteouts and copy-up bookkeeping.
     pub fn upper(&self) -> MemFs {
         self.st.upper.clone()
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Overlay;
 use crate::deadline::Deadline;
 use crate::vfs::{
-    Dir, FileType, FsError, FsResult, MemFs, Node, OpenOptions, Perms, SetTime, TreeEntry,
+    Dir, FileType, FsError, FsResult, HostDir, MemFs, Node, OpenOptions, SetTime, TreeEntry,
 };
 
 const CREATE: OpenOptions = OpenOptions {
@@ -396,8 +396,8 @@ fn copy_up_of_a_huge_sparse_file_copies_only_its_data() {
     f.write_all_at(&pattern(MIB), TIB / 2).unwrap();
     f.write_all_at(b"tail!", TIB - 5).unwrap();
     drop(f);
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(2 * MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(2 * MIB));
     let upper = ov.upper();
     let root = ov.root();
     let before = upper.usage();
@@ -464,8 +464,8 @@ fn an_abandoned_copy_up_leaves_the_lower_file_and_the_quota_as_they_were() {
     assert_eq!(reader.stat().unwrap().ino >> 63, 1);
 
     // The upper quota is too small: ENOSPC, and the partial copy's bytes are given back.
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(2 * MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(2 * MIB));
     let root = ov.root();
     let usage = ov.upper().usage();
     assert_eq!(err(root.open_file("big", WRITE)), FsError::NoSpace);
@@ -541,8 +541,8 @@ fn a_truncating_open_copies_no_data() {
     let f = fs::File::create(tmp.path().join("big")).unwrap();
     f.write_all_at(&pattern(3 * MIB), 0).unwrap();
     drop(f);
-    let lower = crate::vfs::host::open(tmp.path(), Perms::READ_ONLY).unwrap();
-    let ov = Overlay::with_upper(lower, MemFs::new().quota(MIB));
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(MIB));
     let root = ov.root();
     let reader = root.open_file("big", OpenOptions::default()).unwrap();
     // 3 MiB do not fit a 1 MiB quota; replacing them needs none of them.
@@ -656,4 +656,26 @@ fn a_copy_up_deep_in_the_tree_moves_no_directory_times() {
     let e = subdir(&subdir(&root, "d"), "e");
     e.open_file("y", WRITE).unwrap();
     assert_eq!(times(&root), before);
+}
+
+/// The upper layer is built by the overlay from the builder it is given, so it starts empty
+/// and nobody else holds it while the guest changes it; its budgets are the builder's.
+#[test]
+fn an_overlay_builds_its_own_empty_upper_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("f"), "lower").unwrap();
+    let lower: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let ov = Overlay::with_upper(lower, MemFs::builder().quota(MIB));
+    let upper = ov.upper();
+    assert_eq!(upper.limits().bytes, Some(MIB));
+    assert_eq!(upper.usage().inodes, 1);
+    assert!(upper.snapshot().is_empty());
+    // The lower host directory was opened read-write, yet the overlay never writes it.
+    let f = ov.root().open_file("f", WRITE).unwrap();
+    f.write_at(b"UPPER", 0).unwrap();
+    assert_eq!(fs::read(tmp.path().join("f")).unwrap(), b"lower");
+    assert_eq!(
+        upper.snapshot(),
+        vec![("f".into(), TreeEntry::File(b"UPPER".to_vec()))]
+    );
 }
