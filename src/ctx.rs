@@ -11,7 +11,7 @@ use crate::random::RandomSource;
 use crate::rights;
 use crate::stdio::{Input, Output};
 use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Socket, Table};
-use crate::vfs::{Dir, MemFs};
+use crate::vfs::{Dir, Mount};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -164,14 +164,12 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Mounts an in-memory filesystem's root as a preopened directory named `guest_path`.
-    pub fn mount(self, guest_path: impl Into<String>, fs: MemFs) -> Self {
-        self.mount_dir(guest_path, fs.root())
-    }
-
-    /// Mounts any backend directory as a preopened directory named `guest_path`.
-    pub fn mount_dir(mut self, guest_path: impl Into<String>, dir: Arc<dyn Dir>) -> Self {
-        self.mounts.push((guest_path.into(), dir));
+    /// Preopens `mount` as the directory the guest knows as `guest_path`: a `MemFs`, a
+    /// confined `HostDir`, an `Overlay`, any `Arc<dyn Dir>`, or [`Mount::read_only`] of one
+    /// of them. Preopens get fds from 3 in the order mounted.
+    pub fn mount(mut self, guest_path: impl Into<String>, mount: impl Into<Mount>) -> Self {
+        self.mounts
+            .push((guest_path.into(), mount.into().into_dir()));
         self
     }
 
@@ -325,35 +323,6 @@ impl WasiCtxBuilder {
             gate,
             memory_index: Default::default(),
         }
-    }
-
-    /// Mounts the host directory `host_path` as `guest_path`, confined: the guest reaches
-    /// nothing outside it (symlinks are resolved by us, never by the OS). With
-    /// [`Perms::READ_ONLY`](crate::vfs::Perms::READ_ONLY) every mutation is refused with EPERM (as wasmtime).
-    /// Errors: the host's, if `host_path` cannot be opened as a directory.
-    pub fn mount_host(
-        self,
-        guest_path: impl Into<String>,
-        host_path: impl AsRef<std::path::Path>,
-        perms: crate::vfs::Perms,
-    ) -> std::io::Result<Self> {
-        let dir = crate::vfs::host::open(host_path, perms)?;
-        Ok(self.mount_dir(guest_path, dir))
-    }
-
-    /// Mounts an overlay's merged tree as `guest_path`. Keep `overlay` (a cheap clone) to read
-    /// its upper layer, whiteouts or merged snapshot after the guest ran.
-    pub fn mount_overlay(
-        self,
-        guest_path: impl Into<String>,
-        overlay: &crate::vfs::Overlay,
-    ) -> Self {
-        self.mount_dir(guest_path, overlay.root())
-    }
-
-    /// Mounts any backend directory read-only as `guest_path` (see [`crate::vfs::read_only`]).
-    pub fn mount_read_only(self, guest_path: impl Into<String>, dir: Arc<dyn Dir>) -> Self {
-        self.mount_dir(guest_path, crate::vfs::read_only(dir))
     }
 
     /// Deterministic mode: grants every clock, but reading a virtual one that starts at

@@ -74,6 +74,5 @@ pub use policy::{
 };
 pub use run::{I32Exit, LimitStop, Outcome, RunLimits, run_command, run_command_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
-pub use vfs::MemFs;
-pub use vfs::{Overlay, Perms};
+pub use vfs::{HostDir, MemFs, Mount, Overlay};
 pub use wasmtime;

@@ -17,7 +17,7 @@ use wasi_warden::limits::FsLimits;
 use wasi_warden::stdio::OutputLimitExceeded;
 use wasi_warden::wasmtime::{Config, Engine, Module, Trap};
 use wasi_warden::{
-    I32Exit, Input, LimitStop, MemFs, Outcome, Output, Overlay, Perms, RunLimits, WasiCtx,
+    HostDir, I32Exit, Input, LimitStop, MemFs, Mount, Outcome, Output, Overlay, RunLimits, WasiCtx,
     WasiCtxBuilder, escape, run_command_with,
 };
 
@@ -257,12 +257,13 @@ fn mount_host_dirs<'a>(
     limits: FsLimits,
 ) -> Result<WasiCtxBuilder, SetupError> {
     enum How {
-        Host(Perms),
+        ReadWrite,
+        ReadOnly,
         Overlay,
     }
     let kinds = [
-        ("--dir", &args.dir, How::Host(Perms::READ_WRITE)),
-        ("--ro-dir", &args.ro_dir, How::Host(Perms::READ_ONLY)),
+        ("--dir", &args.dir, How::ReadWrite),
+        ("--ro-dir", &args.ro_dir, How::ReadOnly),
         ("--overlay", &args.overlay, How::Overlay),
     ];
     for (flag, mounts, how) in kinds {
@@ -276,18 +277,18 @@ fn mount_host_dirs<'a>(
             let failed = |e: std::io::Error| {
                 SetupError(format!("{flag}: cannot open {}: {e}", mount.host.display()))
             };
-            builder = match how {
-                How::Host(perms) => builder
-                    .mount_host(mount.guest.clone(), &mount.host, perms)
-                    .map_err(failed)?,
+            let host = HostDir::open(&mount.host).map_err(failed)?;
+            let to_mount = match how {
+                How::ReadWrite => Mount::from(host),
+                How::ReadOnly => Mount::read_only(host),
                 How::Overlay => {
-                    // The guest's changes (copy-ups included) are charged to --fs-quota.
-                    let lower = wasi_warden::vfs::host::open(&mount.host, Perms::READ_ONLY)
-                        .map_err(failed)?;
-                    let overlay = Overlay::with_upper(lower, MemFs::builder().limits(limits));
-                    builder.mount_overlay(mount.guest.clone(), &overlay)
+                    // The guest's changes (copy-ups included) are charged to --fs-quota; the
+                    // lower layer is read-only, so the host is never written.
+                    let lower = Mount::read_only(host).dir().clone();
+                    Mount::from(Overlay::with_upper(lower, MemFs::builder().limits(limits)))
                 }
             };
+            builder = builder.mount(mount.guest.clone(), to_mount);
         }
     }
     Ok(builder)

@@ -496,7 +496,7 @@ fn read_only_wrapper_over_an_overlay_refuses_the_same() {
     let before = everything(tmp.path());
     let ov = Overlay::new(tmp.path().join("mount")).unwrap();
     let builder = two(
-        WasiCtx::builder().mount_read_only("/", ov.root()),
+        WasiCtx::builder().mount("/", wasi_warden::Mount::read_only(&ov)),
         tmp.path(),
     );
     assert_eq!(run(&p, builder), want);

@@ -179,9 +179,7 @@ pub fn child() -> bool {
                 let ctx = if kind == "warden" {
                     builder.mount("/", Fixture::small_mem_root())
                 } else {
-                    builder
-                        .mount_host("/", &one, wasi_warden::Perms::READ_WRITE)
-                        .unwrap()
+                    builder.mount("/", wasi_warden::HostDir::open(&one).unwrap())
                 }
                 .build();
                 let mut store = Store::new(engine, ctx);

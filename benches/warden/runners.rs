@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use wasi_warden::vfs::OpenOptions;
 use wasi_warden::wasmtime::{Caller, Engine, Linker, Memory, Module, Store, TypedFunc};
-use wasi_warden::{MemFs, Output, Perms, WasiCtx};
+use wasi_warden::{HostDir, MemFs, Output, WasiCtx};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryOutputPipe, SinkOutputStream};
 
@@ -130,9 +130,7 @@ impl Fixture {
                 let builder = if host != Host::WardenHost {
                     builder.mount("/", self.mem.clone())
                 } else {
-                    builder
-                        .mount_host("/", &self.host, Perms::READ_WRITE)
-                        .expect("mounting the fixture")
+                    builder.mount("/", HostDir::open(&self.host).expect("the fixture"))
                 };
                 let ctx = builder.build();
                 let mut store = Store::new(&self.engine, ctx);

@@ -7,7 +7,7 @@
 use super::driver::{Driver, IMPORTS, MEMORY_SIZE};
 use super::exec::{host_tree, seed, write_tree};
 use super::ops::Bytes;
-use wasi_warden::{Input, MemFs, Output, Perms, WasiCtx};
+use wasi_warden::{HostDir, Input, MemFs, Output, WasiCtx};
 
 /// Most calls one input makes.
 const MAX_CALLS: usize = 48;
@@ -55,8 +55,7 @@ pub fn run(data: &[u8]) {
         .stderr(Output::capture().limit(1 << 16))
         .seeded_random(7)
         .mount("/", fs)
-        .mount_host("/h", &mnt, Perms::READ_WRITE)
-        .expect("mount_host")
+        .mount("/h", HostDir::open(&mnt).expect("HostDir"))
         .build();
     let mut d = Driver::new(ctx);
     // Guest memory starts as the input's first bytes, repeated: paths, iovecs and structs

@@ -335,10 +335,8 @@ mod tests {
         std::fs::create_dir(host.path().join("d")).unwrap();
         let builder = WasiCtx::builder();
         let mut ctx = match setting {
-            "read-only" => builder.mount_read_only("/", fs.root()),
-            "host" => builder
-                .mount_host("/", host.path(), crate::vfs::Perms::READ_WRITE)
-                .unwrap(),
+            "read-only" => builder.mount("/", crate::vfs::Mount::read_only(fs.clone())),
+            "host" => builder.mount("/", crate::vfs::HostDir::open(host.path()).unwrap()),
             "policy" => builder.mount("/", fs.clone()).policy(
                 PolicyTable::allow_all()
                     .rule(

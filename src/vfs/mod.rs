@@ -7,6 +7,7 @@ pub mod error;
 pub mod host;
 pub mod image;
 pub mod mem;
+mod mount;
 pub mod names;
 pub mod overlay;
 pub mod read_only;
@@ -17,8 +18,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
-pub use host::{HostDir, Perms};
+pub use host::HostDir;
 pub use mem::{MemFs, MemFsBuilder, TreeEntry};
+pub use mount::Mount;
 pub use overlay::Overlay;
 pub use read_only::read_only;
 

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use wasi_warden::vfs::TreeEntry;
-use wasi_warden::{MemFs, Overlay, Perms, WasiCtxBuilder};
+use wasi_warden::{HostDir, MemFs, Mount, Overlay, WasiCtxBuilder};
 
 /// A wasi-warden filesystem backend a guest directory can be mounted on. The read-write ones
 /// ([`Backend::ALL`]) must behave the same: they share one resolver and one set of rules.
@@ -19,7 +19,7 @@ pub enum Backend {
     Mem,
     /// The host directory itself, mounted read-write.
     Host,
-    /// The host directory itself, mounted read-only (`Perms::READ_ONLY`).
+    /// The host directory itself, mounted read-only (`Mount::read_only`).
     HostReadOnly,
     /// An `Overlay` over the host directory, which is never written.
     Overlay,
@@ -55,19 +55,14 @@ impl Backend {
                 mounted.mem = Some(fs.clone());
                 builder.mount(guest_path, fs)
             }
-            Backend::Host | Backend::HostReadOnly => {
-                let perms = if self == Backend::Host {
-                    Perms::READ_WRITE
-                } else {
-                    Perms::READ_ONLY
-                };
-                builder
-                    .mount_host(guest_path, host_dir, perms)
-                    .expect("mount_host")
+            Backend::Host => builder.mount(guest_path, HostDir::open(host_dir).expect("HostDir")),
+            Backend::HostReadOnly => {
+                let host = HostDir::open(host_dir).expect("HostDir");
+                builder.mount(guest_path, Mount::read_only(host))
             }
             Backend::Overlay => {
                 let overlay = Overlay::new(host_dir).expect("Overlay::new");
-                let builder = builder.mount_overlay(guest_path, &overlay);
+                let builder = builder.mount(guest_path, &overlay);
                 mounted.overlay = Some(overlay);
                 builder
             }

@@ -9,44 +9,12 @@ mod file;
 #[cfg(test)]
 mod tests;
 
-use std::io;
-use std::path::Path;
-use std::sync::Arc;
-
 use rustix::fs::{FileType as HostType, Mode, OFlags, Stat, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use super::{Dir, FileType, Filestat, FsError, FsResult, SetTime, read_only};
+use super::{FileType, Filestat, FsError, FsResult, SetTime};
 pub use dir::HostDir;
 pub use file::HostFile;
-
-/// What a host mount lets the guest do: the `perms` argument of [`open`] and
-/// `WasiCtxBuilder::mount_host`. Kept for those two entry points only; the host backend itself
-/// has no permissions of its own (read-only is the [`read_only()`](crate::vfs::read_only())
-/// wrapper, the one place mutations are refused).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Perms {
-    /// Refuse every mutation with `ReadOnly` (EPERM, as wasmtime) before touching the host.
-    pub read_only: bool,
-}
-
-impl Perms {
-    /// Reads and writes.
-    pub const READ_WRITE: Perms = Perms { read_only: false };
-    /// Reads only: creating, writing, truncating, renaming, linking, removing and changing
-    /// times are refused.
-    pub const READ_ONLY: Perms = Perms { read_only: true };
-}
-
-/// Opens the host directory `path` as the root of a confined mount, wrapped in
-/// [`read_only()`](crate::vfs::read_only()) for [`Perms::READ_ONLY`]: the same as
-/// `read_only(Arc::new(HostDir::open(path)?))`. The embedder's `path` is resolved by the OS
-/// (it may contain symlinks); everything below it is resolved by us.
-/// Errors: the host's (`NotADirectory` if `path` is not a directory).
-pub fn open(path: impl AsRef<Path>, perms: Perms) -> io::Result<Arc<dyn Dir>> {
-    let dir: Arc<dyn Dir> = Arc::new(HostDir::open(path)?);
-    Ok(if perms.read_only { read_only(dir) } else { dir })
-}
 
 /// Maps a host errno to the backend error set. The single place host errors are interpreted;
 /// anything unexpected becomes `Io` (EIO) with the host's message for the logs.

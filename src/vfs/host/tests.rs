@@ -9,7 +9,8 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::{HostDir, Perms, open};
+use super::HostDir;
+use crate::vfs::Mount;
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, OpenOptions, SetTime,
     read_only,
@@ -55,8 +56,15 @@ fn fixture() -> tempfile::TempDir {
     tmp
 }
 
-fn mount(tmp: &tempfile::TempDir, perms: Perms) -> Arc<dyn Dir> {
-    open(tmp.path().join("mount"), perms).unwrap()
+/// `tmp/mount`, read-write or (through the one read-only wrapper) read-only.
+fn mount(tmp: &tempfile::TempDir, read_only: bool) -> Arc<dyn Dir> {
+    let host = HostDir::open(tmp.path().join("mount")).unwrap();
+    let mount = if read_only {
+        Mount::read_only(host)
+    } else {
+        Mount::from(host)
+    };
+    mount.dir().clone()
 }
 
 /// Every path below `root` with its kind, contents or target, mode, mtime and ctime (not
@@ -93,7 +101,7 @@ fn tree(root: &Path) -> Vec<String> {
 #[test]
 fn symlinks_are_reported_never_followed() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     assert!(
         matches!(root.lookup("rel_out").unwrap(), Node::Symlink(t) if t == "../outside/secret")
     );
@@ -113,7 +121,7 @@ fn symlinks_are_reported_never_followed() {
 #[test]
 fn names_with_separators_never_reach_the_host() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     for bad in ["..", ".", "", "sub/inner.txt", "../outside", "a\0b"] {
         assert_eq!(err(root.lookup(bad)), FsError::Invalid, "{bad:?}");
         assert_eq!(err(root.create_dir(bad)), FsError::Invalid, "{bad:?}");
@@ -125,7 +133,7 @@ fn names_with_separators_never_reach_the_host() {
 #[test]
 fn files_read_write_append_and_grow_sparsely() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     let f = root.open_file("new", CREATE).unwrap();
     assert_eq!(f.write_at(b"abc", 0).unwrap(), 3);
     assert_eq!(f.append(b"def").unwrap(), (3, 6));
@@ -148,7 +156,7 @@ fn files_read_write_append_and_grow_sparsely() {
 #[test]
 fn errors_map_like_the_memory_backend() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     assert_eq!(err(root.lookup("missing")), FsError::NotFound);
     assert_eq!(err(root.create_dir("sub")), FsError::Exists);
     assert_eq!(err(root.remove_dir("sub")), FsError::NotEmpty);
@@ -181,7 +189,7 @@ fn errors_map_like_the_memory_backend() {
 #[test]
 fn stat_and_times_come_from_the_host() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     let st = root.stat_at("file.txt").unwrap();
     assert_eq!(
         (st.filetype, st.size, st.nlink),
@@ -208,7 +216,7 @@ fn stat_and_times_come_from_the_host() {
 #[test]
 fn read_dir_is_sorted_dots_first_and_cookies_are_stable() {
     let tmp = fixture();
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     let all = root.read_dir(0, usize::MAX).unwrap();
     let got: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(got, [".", "..", "abs_out", "file.txt", "rel_out", "sub"]);
@@ -238,8 +246,8 @@ fn read_dir_is_sorted_dots_first_and_cookies_are_stable() {
 fn read_only_mount_refuses_every_mutation_before_the_host() {
     let tmp = fixture();
     let before = tree(tmp.path());
-    let root = mount(&tmp, Perms::READ_ONLY);
-    let rw = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, true);
+    let rw = mount(&tmp, false);
     let trunc = OpenOptions {
         truncate: true,
         ..OpenOptions::default()
@@ -292,7 +300,7 @@ fn read_only_mount_refuses_every_mutation_before_the_host() {
 fn mount_root_must_be_a_directory() {
     let tmp = fixture();
     assert!(HostDir::open(tmp.path().join("mount/file.txt")).is_err());
-    assert!(open(tmp.path().join("nope"), Perms::READ_ONLY).is_err());
+    assert!(HostDir::open(tmp.path().join("nope")).is_err());
 }
 
 #[test]
@@ -303,7 +311,7 @@ fn fifos_are_not_opened_for_io() {
     if !made.is_ok_and(|s| s.success()) {
         return;
     }
-    let root = mount(&tmp, Perms::READ_WRITE);
+    let root = mount(&tmp, false);
     assert!(matches!(root.lookup("fifo").unwrap(), Node::File(_)));
     assert_eq!(root.stat_at("fifo").unwrap().filetype, FileType::Unknown);
     // Would block forever without O_NONBLOCK; refused instead.
