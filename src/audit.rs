@@ -6,8 +6,9 @@
 use crate::abi::types::{
     Clockid, Errno, Error, Fd, Fdstat, Filestat, Prestat, Roflags, Size, Timestamp,
 };
+use crate::errno::errno_name;
 use crate::escape::escape;
-use crate::policy::{Request, Ruling, Verdict, errno_name};
+use crate::policy::{DecidedBy, Request, Verdict};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Mutex;
@@ -121,8 +122,8 @@ pub struct AuditRecord<'a> {
     /// The decoded request; only the syscall (and what the dispatcher knew) when the call
     /// failed before its policy check.
     pub request: Request<'a>,
-    /// The policy's verdict; `None` if the call failed before its check.
-    pub verdict: Option<&'a Verdict>,
+    /// What the call got and who decided it; `None` if the call failed before its check.
+    pub verdict: Option<(&'a Verdict, DecidedBy)>,
     /// How the call ended.
     pub result: CallResult,
     /// Wall time from the call's start to its end, prompts included.
@@ -202,13 +203,13 @@ impl JsonLinesAudit {
         }
         match record.verdict {
             None => j.raw("decision", "null"),
-            Some(v) => {
-                j.str("decision", ruling_name(&v.ruling));
-                j.str("via", v.source.as_str());
-                match &v.ruling {
-                    Ruling::Allow => {}
-                    Ruling::Deny(errno) => j.str("deny_errno", errno_name(*errno)),
-                    Ruling::Trap(message) => j.str("trap", message),
+            Some((verdict, by)) => {
+                j.str("decision", verdict.as_str());
+                j.str("via", by.as_str());
+                match verdict {
+                    Verdict::Allow => {}
+                    Verdict::Deny(errno) => j.str("deny_errno", errno_name(*errno)),
+                    Verdict::Trap(message) => j.str("trap", message),
                 }
             }
         }
@@ -306,16 +307,16 @@ impl TraceAudit {
             CallResult::Trap(m) => write!(line, " = trap \"{}\"", escape(m)),
         };
         let _ = write!(line, " <{}µs>", record.duration.as_micros());
-        if let Some(v) = record.verdict
-            && (v.ruling != Ruling::Allow || v.source != crate::policy::Source::Policy)
+        if let Some((verdict, by)) = record.verdict
+            && (*verdict != Verdict::Allow || by != DecidedBy::Policy)
         {
-            let _ = write!(line, " [{}", ruling_name(&v.ruling));
-            let _ = match &v.ruling {
-                Ruling::Allow => Ok(()),
-                Ruling::Deny(e) => write!(line, " {}", errno_name(*e)),
-                Ruling::Trap(m) => write!(line, " \"{}\"", escape(m)),
+            let _ = write!(line, " [{}", verdict.as_str());
+            let _ = match verdict {
+                Verdict::Allow => Ok(()),
+                Verdict::Deny(e) => write!(line, " {}", errno_name(*e)),
+                Verdict::Trap(m) => write!(line, " \"{}\"", escape(m)),
             };
-            let _ = write!(line, " by {}]", v.source.as_str());
+            let _ = write!(line, " by {}]", by.as_str());
         }
         line
     }
@@ -332,14 +333,6 @@ impl AuditSink for TraceAudit {
 
 fn join_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join("|")
-}
-
-fn ruling_name(ruling: &Ruling) -> &'static str {
-    match ruling {
-        Ruling::Allow => "allow",
-        Ruling::Deny(_) => "deny",
-        Ruling::Trap(_) => "trap",
-    }
 }
 
 fn clock_name(clock: Clockid) -> &'static str {
@@ -431,9 +424,8 @@ fn push_json_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use crate::abi::types::{Fdflags, Lookupflags, Oflags};
-    use crate::policy::{
-        Access, Answer, Decision, Flags, Gate, PolicyHandle, PolicyTable, Prompt, Rule, Syscall,
-    };
+    use crate::gate::{Gate, PolicyHandle};
+    use crate::policy::{Access, Answer, Decision, Flags, PolicyTable, Prompt, Rule, Syscall};
     use serde_json::Value;
     use std::sync::Arc;
 

@@ -6,7 +6,8 @@
 use crate::abi::types::Fdflags;
 use crate::audit::AuditSink;
 use crate::clock::{ClockGrant, Clocks};
-use crate::policy::{Gate, Policy, PolicyHandle, Prompter};
+use crate::gate::{Gate, PolicyHandle};
+use crate::policy::{Policy, Prompter};
 use crate::random::RandomSource;
 use crate::rights;
 use crate::stdio::{Input, Output};

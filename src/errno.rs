@@ -1,5 +1,7 @@
-//! Every error mapping of the crate, in exhaustive matches: backend `FsError`, stream errors and
-//! guest-memory errors become a preview1 errno or a trap here and nowhere else.
+//! Every error mapping of the crate, in exhaustive matches: backend `FsError`, stream errors,
+//! host socket errors, missing rights and guest-memory errors become a preview1 errno or a trap
+//! here and nowhere else. Also the errnos' names (for policy files, audit and messages) and
+//! `I32Exit`, the "error" `proc_exit` stops a guest with.
 
 use crate::abi::types::{Errno, Error, Rights};
 use crate::stdio::{OutputLimitExceeded, StreamError};
@@ -118,5 +120,137 @@ pub(crate) fn net_errno(error: &io::Error) -> Errno {
             Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,
             _ => Errno::Io,
         },
+    }
+}
+
+/// Errno names in witx order, POSIX spelling (`Errno as usize` indexes it).
+const ERRNO_NAMES: [&str; 77] = [
+    "SUCCESS",
+    "E2BIG",
+    "EACCES",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "EAFNOSUPPORT",
+    "EAGAIN",
+    "EALREADY",
+    "EBADF",
+    "EBADMSG",
+    "EBUSY",
+    "ECANCELED",
+    "ECHILD",
+    "ECONNABORTED",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EDEADLK",
+    "EDESTADDRREQ",
+    "EDOM",
+    "EDQUOT",
+    "EEXIST",
+    "EFAULT",
+    "EFBIG",
+    "EHOSTUNREACH",
+    "EIDRM",
+    "EILSEQ",
+    "EINPROGRESS",
+    "EINTR",
+    "EINVAL",
+    "EIO",
+    "EISCONN",
+    "EISDIR",
+    "ELOOP",
+    "EMFILE",
+    "EMLINK",
+    "EMSGSIZE",
+    "EMULTIHOP",
+    "ENAMETOOLONG",
+    "ENETDOWN",
+    "ENETRESET",
+    "ENETUNREACH",
+    "ENFILE",
+    "ENOBUFS",
+    "ENODEV",
+    "ENOENT",
+    "ENOEXEC",
+    "ENOLCK",
+    "ENOLINK",
+    "ENOMEM",
+    "ENOMSG",
+    "ENOPROTOOPT",
+    "ENOSPC",
+    "ENOSYS",
+    "ENOTCONN",
+    "ENOTDIR",
+    "ENOTEMPTY",
+    "ENOTRECOVERABLE",
+    "ENOTSOCK",
+    "ENOTSUP",
+    "ENOTTY",
+    "ENXIO",
+    "EOVERFLOW",
+    "EOWNERDEAD",
+    "EPERM",
+    "EPIPE",
+    "EPROTO",
+    "EPROTONOSUPPORT",
+    "EPROTOTYPE",
+    "ERANGE",
+    "EROFS",
+    "ESPIPE",
+    "ESRCH",
+    "ESTALE",
+    "ETIMEDOUT",
+    "ETXTBSY",
+    "EXDEV",
+    "ENOTCAPABLE",
+];
+
+/// The POSIX-style name of an errno (`"EACCES"`, `"ENOTCAPABLE"`; `"SUCCESS"` for 0).
+pub fn errno_name(errno: Errno) -> &'static str {
+    ERRNO_NAMES.get(errno as usize).copied().unwrap_or("E?")
+}
+
+/// Parses an errno name, case-insensitively, with or without the leading `E`
+/// (`"EACCES"`, `"acces"`, `"notcapable"`).
+pub fn parse_errno(name: &str) -> Option<Errno> {
+    let upper = name.trim().to_ascii_uppercase();
+    let position = ERRNO_NAMES
+        .iter()
+        .position(|n| *n == upper || n.strip_prefix('E').is_some_and(|bare| bare == upper))?;
+    let code = u16::try_from(position).ok()?;
+    Errno::try_from(code).ok()
+}
+
+/// The error `proc_exit` stops the guest with; downcast a call's error to read the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I32Exit(pub i32);
+
+impl std::fmt::Display for I32Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "guest exited with status {}", self.0)
+    }
+}
+
+impl std::error::Error for I32Exit {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names_follow_the_witx_order() {
+        for code in 0u16..77 {
+            let errno = Errno::try_from(code).unwrap();
+            let name = errno_name(errno);
+            assert_eq!(parse_errno(name), Some(errno), "{name}");
+            let debug = format!("{errno:?}").to_ascii_uppercase();
+            match errno {
+                Errno::Success => assert_eq!(name, "SUCCESS"),
+                Errno::TooBig => assert_eq!(name, "E2BIG"),
+                _ => assert_eq!(name, format!("E{debug}")),
+            }
+        }
+        assert_eq!(parse_errno("eperm"), Some(Errno::Perm));
+        assert_eq!(parse_errno("notcapable"), Some(Errno::Notcapable));
+        assert_eq!(parse_errno("EWHAT"), None);
     }
 }

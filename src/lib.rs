@@ -50,6 +50,7 @@ pub mod ctx;
 pub mod deadline;
 pub(crate) mod errno;
 pub mod escape;
+mod gate;
 mod guest;
 pub mod limits;
 mod linker;
@@ -65,14 +66,16 @@ pub mod vfs;
 
 pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use errno::{I32Exit, errno_name, parse_errno};
 pub use escape::escape;
+pub use gate::PolicyHandle;
 pub use limits::FsLimits;
 pub use linker::{AlreadyBound, add_to_linker};
 pub use policy::{
-    Access, ChannelPrompter, Decision, Policy, PolicyHandle, PolicyTable, Prompter, Request, Rule,
-    Syscall, TerminalPrompter,
+    Access, ChannelPrompter, Decision, Policy, PolicyTable, Prompter, Request, Rule, Syscall,
+    TerminalPrompter,
 };
-pub use run::{I32Exit, LimitStop, Outcome, RunLimits, run_command, run_command_with};
+pub use run::{LimitStop, Outcome, RunLimits, run_command, run_command_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
 pub use vfs::{HostDir, MemFs, Mount, Overlay};
 pub use wasmtime;

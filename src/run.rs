@@ -6,24 +6,13 @@
 
 use crate::ctx::WasiCtx;
 use crate::deadline::Deadline;
+use crate::errno::I32Exit;
 use crate::limits::{FuelExhausted, MemoryLimitExceeded, TimeLimitExceeded};
 use crate::stdio::OutputLimitExceeded;
 use std::fmt;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline};
-
-/// The error `proc_exit` stops the guest with; downcast a call's error to read the code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct I32Exit(pub i32);
-
-impl fmt::Display for I32Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "guest exited with status {}", self.0)
-    }
-}
-
-impl std::error::Error for I32Exit {}
 
 /// How a command module's run ended.
 #[derive(Debug)]

@@ -4,8 +4,8 @@
 
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
-use crate::policy::{PolicyTrap, Request, Syscall, errno_name};
-use crate::run::I32Exit;
+use crate::errno::{I32Exit, errno_name};
+use crate::policy::{PolicyTrap, Request, Syscall};
 use wiggle::GuestMemory;
 
 /// Mirrors `_exit`: stops the guest with its status. Like wasmtime, a status of 126 or more

@@ -7,7 +7,8 @@
 //! `..` applied and symlinks expanded.
 
 use crate::abi::types::{Error, Fd, Lookupflags};
-use crate::policy::{Access, Flags, Gate, Request, Syscall, join};
+use crate::gate::Gate;
+use crate::policy::{Access, Flags, Request, Syscall, join};
 use crate::table::{DirRef, Kind, OpenFile, Table};
 use crate::vfs::resolve::Resolved;
 use std::sync::Arc;

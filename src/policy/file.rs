@@ -17,7 +17,8 @@
 //! readdir, stat. A plain `deny` fails the call with EACCES.
 
 use super::pattern::PathPattern;
-use super::{Access, Decision, PolicyTable, Rule, SyscallSet, parse_errno};
+use super::{Access, Decision, PolicyTable, Rule, SyscallSet};
+use crate::errno::parse_errno;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,10 @@
 //! Per-syscall policy: before an import acts, a [`Policy`] sees a typed [`Request`] and answers
-//! Allow, Deny(errno), Trap(message) or Ask ([`Decision`]). A [`PolicyHandle`] (kept by the host,
-//! swappable from any thread) holds the policy, the [`Prompter`] that answers Ask, remembered
-//! answers and the [`AuditSink`](crate::audit::AuditSink); a per-guest [`Gate`] is the one call
-//! each syscall makes. When nothing is installed a check is one atomic load and a bit test.
-//! This layer decides only: it never touches guest memory, descriptors or backends.
+//! with a [`Decision`] — Allow, Deny(errno), Trap(message) or Ask. Ask goes to a [`Prompter`],
+//! whose [`Answer`] (once, always, never) settles it; what the call finally gets is its
+//! [`Verdict`], and [`DecidedBy`] says who settled it. The host's
+//! [`PolicyHandle`](crate::PolicyHandle) holds the policy, the prompter and remembered answers
+//! (see `crate::gate`). This layer decides only: it never touches guest memory, descriptors,
+//! backends or the audit.
 
 use crate::abi::types::{Errno, Error};
 use std::fmt;
@@ -11,19 +12,15 @@ use std::sync::Arc;
 
 mod ask;
 mod file;
-mod handle;
 mod pattern;
 mod prompt;
 mod request;
 mod syscall;
 mod table;
-#[cfg(test)]
-mod tests;
 
 pub use crate::escape::escape;
 pub use ask::AskFirst;
 pub use file::PolicyFileError;
-pub use handle::{Gate, PolicyHandle};
 pub(crate) use pattern::is_under;
 pub use pattern::{PathPattern, PatternError};
 pub use prompt::{Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter};
@@ -117,9 +114,10 @@ impl<F: Fn(&Request<'_>) -> Decision + Send + Sync> Policy for FnPolicy<F> {
     }
 }
 
-/// A final decision: what happens to the call once Ask has been answered.
+/// What a call finally got, once its [`Decision`] was settled (an Ask by a remembered answer or
+/// by the prompter): never Ask. Audit records carry it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Ruling {
+pub enum Verdict {
     /// The call proceeds.
     Allow,
     /// The call fails with this errno.
@@ -128,9 +126,9 @@ pub enum Ruling {
     Trap(Arc<str>),
 }
 
-/// Who made a [`Ruling`].
+/// Who settled a [`Verdict`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub enum DecidedBy {
     /// The policy answered directly.
     Policy,
     /// The policy asked, and a remembered answer settled it.
@@ -139,33 +137,33 @@ pub enum Source {
     Prompter,
 }
 
-impl Source {
+impl DecidedBy {
     /// `"policy"`, `"remembered"` or `"prompt"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Source::Policy => "policy",
-            Source::Remembered => "remembered",
-            Source::Prompter => "prompt",
+            DecidedBy::Policy => "policy",
+            DecidedBy::Remembered => "remembered",
+            DecidedBy::Prompter => "prompt",
         }
     }
-}
-
-/// The outcome of checking one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// What happens to the call.
-    pub ruling: Ruling,
-    /// Who decided.
-    pub source: Source,
 }
 
 impl Verdict {
     /// `Ok(())` to proceed, the errno to deny, a [`PolicyTrap`] to stop the guest.
     pub fn into_result(self, syscall: Syscall) -> Result<(), Error> {
-        match self.ruling {
-            Ruling::Allow => Ok(()),
-            Ruling::Deny(errno) => Err(errno.into()),
-            Ruling::Trap(message) => Err(Error::trap(PolicyTrap { syscall, message }.into())),
+        match self {
+            Verdict::Allow => Ok(()),
+            Verdict::Deny(errno) => Err(errno.into()),
+            Verdict::Trap(message) => Err(Error::trap(PolicyTrap { syscall, message }.into())),
+        }
+    }
+
+    /// `"allow"`, `"deny"` or `"trap"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny(_) => "deny",
+            Verdict::Trap(_) => "trap",
         }
     }
 }
@@ -190,100 +188,3 @@ impl fmt::Display for PolicyTrap {
 }
 
 impl std::error::Error for PolicyTrap {}
-
-/// Errno names in witx order, POSIX spelling (`Errno as usize` indexes it).
-const ERRNO_NAMES: [&str; 77] = [
-    "SUCCESS",
-    "E2BIG",
-    "EACCES",
-    "EADDRINUSE",
-    "EADDRNOTAVAIL",
-    "EAFNOSUPPORT",
-    "EAGAIN",
-    "EALREADY",
-    "EBADF",
-    "EBADMSG",
-    "EBUSY",
-    "ECANCELED",
-    "ECHILD",
-    "ECONNABORTED",
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "EDEADLK",
-    "EDESTADDRREQ",
-    "EDOM",
-    "EDQUOT",
-    "EEXIST",
-    "EFAULT",
-    "EFBIG",
-    "EHOSTUNREACH",
-    "EIDRM",
-    "EILSEQ",
-    "EINPROGRESS",
-    "EINTR",
-    "EINVAL",
-    "EIO",
-    "EISCONN",
-    "EISDIR",
-    "ELOOP",
-    "EMFILE",
-    "EMLINK",
-    "EMSGSIZE",
-    "EMULTIHOP",
-    "ENAMETOOLONG",
-    "ENETDOWN",
-    "ENETRESET",
-    "ENETUNREACH",
-    "ENFILE",
-    "ENOBUFS",
-    "ENODEV",
-    "ENOENT",
-    "ENOEXEC",
-    "ENOLCK",
-    "ENOLINK",
-    "ENOMEM",
-    "ENOMSG",
-    "ENOPROTOOPT",
-    "ENOSPC",
-    "ENOSYS",
-    "ENOTCONN",
-    "ENOTDIR",
-    "ENOTEMPTY",
-    "ENOTRECOVERABLE",
-    "ENOTSOCK",
-    "ENOTSUP",
-    "ENOTTY",
-    "ENXIO",
-    "EOVERFLOW",
-    "EOWNERDEAD",
-    "EPERM",
-    "EPIPE",
-    "EPROTO",
-    "EPROTONOSUPPORT",
-    "EPROTOTYPE",
-    "ERANGE",
-    "EROFS",
-    "ESPIPE",
-    "ESRCH",
-    "ESTALE",
-    "ETIMEDOUT",
-    "ETXTBSY",
-    "EXDEV",
-    "ENOTCAPABLE",
-];
-
-/// The POSIX-style name of an errno (`"EACCES"`, `"ENOTCAPABLE"`; `"SUCCESS"` for 0).
-pub fn errno_name(errno: Errno) -> &'static str {
-    ERRNO_NAMES.get(errno as usize).copied().unwrap_or("E?")
-}
-
-/// Parses an errno name, case-insensitively, with or without the leading `E`
-/// (`"EACCES"`, `"acces"`, `"notcapable"`).
-pub fn parse_errno(name: &str) -> Option<Errno> {
-    let upper = name.trim().to_ascii_uppercase();
-    let position = ERRNO_NAMES
-        .iter()
-        .position(|n| *n == upper || n.strip_prefix('E').is_some_and(|bare| bare == upper))?;
-    let code = u16::try_from(position).ok()?;
-    Errno::try_from(code).ok()
-}

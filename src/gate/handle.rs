@@ -1,17 +1,14 @@
-//! The host's handle on a running guest's policy, and the per-guest `Gate` each syscall goes
-//! through. The handle holds the policy, prompter, audit sink and remembered answers behind
-//! locks, plus an atomic bitmask of the syscalls that need any of them: when a bit is clear the
-//! gate returns after one atomic load, building no request. Swaps take effect between calls.
-//! This layer never touches guest memory or descriptors; syscalls hand it a `Request`.
+//! The host's handle on a running guest's policy: the policy, prompter, audit sink and
+//! remembered answers behind locks, plus an atomic bitmask of the syscalls that need any of
+//! them, so that the gate returns after one atomic load, building no request, when a bit is
+//! clear. Swaps take effect between calls. Deciding a request here — the policy, then for Ask
+//! the remembered answers, then the prompter — is the only place a [`Verdict`] is made.
 
-use super::pattern::PathPattern;
-use super::{
-    Access, Answer, Decision, Policy, Prompt, Prompter, Request, RequestBuf, Ruling, Scope, Source,
+use crate::audit::AuditSink;
+use crate::policy::{
+    Access, Answer, DecidedBy, Decision, PathPattern, Policy, Prompt, Prompter, Request, Scope,
     Syscall, SyscallSet, Verdict,
 };
-use crate::abi::types::Error;
-use crate::audit::{AuditRecord, AuditSink, AuditValue, CallResult};
-use crate::deadline::Deadline;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -78,10 +75,12 @@ impl Remembered {
         // A directory rename stands for its whole subtree: an "always" must cover all of it,
         // a "never" applies if it touches any of it.
         let subtree = request.subtree;
-        let covered =
-            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.covers(p.path, subtree));
-        let touched =
-            |p: super::GuestPath<'_>| self.paths.iter().any(|pat| pat.overlaps(p.path, subtree));
+        let covered = |p: crate::policy::GuestPath<'_>| {
+            self.paths.iter().any(|pat| pat.covers(p.path, subtree))
+        };
+        let touched = |p: crate::policy::GuestPath<'_>| {
+            self.paths.iter().any(|pat| pat.overlaps(p.path, subtree))
+        };
         if self.allow {
             self.access.contains(request.access)
                 && (self.paths.is_empty() || request.paths().all(covered))
@@ -211,42 +210,30 @@ impl PolicyHandle {
         self.shared.mask.load(Ordering::Acquire)
     }
 
-    /// Checks `request` without auditing it: `Ok(())` to proceed, else the errno or trap.
-    /// `build` runs only when the syscall needs a check.
-    pub fn check<'a>(
-        &self,
-        syscall: Syscall,
-        build: impl FnOnce() -> Request<'a>,
-    ) -> Result<(), Error> {
-        if !self.needs_check(syscall) {
-            return Ok(());
-        }
-        self.decide(&build()).into_result(syscall)
-    }
-
     /// Decides `request` fully: the policy, then for `Ask` the remembered answers, then the
     /// prompter (none, a panic or a failure: deny with EACCES). Blocks while the prompter does.
-    pub fn decide(&self, request: &Request<'_>) -> Verdict {
-        self.decide_timed(request).0
+    pub fn decide(&self, request: &Request<'_>) -> (Verdict, DecidedBy) {
+        let (verdict, by, _) = self.decide_timed(request);
+        (verdict, by)
     }
 
     /// [`PolicyHandle::decide`], and how long the prompter took (zero when none was asked):
     /// the time a person spent, which the run's deadline does not count.
-    pub(crate) fn decide_timed(&self, request: &Request<'_>) -> (Verdict, Duration) {
+    pub(crate) fn decide_timed(&self, request: &Request<'_>) -> (Verdict, DecidedBy, Duration) {
         let (policy, prompter) = {
             let state = self.state();
             if !state.policy_checks.contains(request.syscall) {
-                return (verdict(Ruling::Allow, Source::Policy), Duration::ZERO);
+                return (Verdict::Allow, DecidedBy::Policy, Duration::ZERO);
             }
             (Arc::clone(&state.policy), state.prompter.clone())
         };
         // No lock is held from here on: the policy and the prompter may take their time, and
         // the host may swap policies meanwhile without waiting for them.
-        let decided = |ruling| (verdict(ruling, Source::Policy), Duration::ZERO);
+        let decided = |verdict| (verdict, DecidedBy::Policy, Duration::ZERO);
         match policy.decide(request) {
-            Decision::Allow => decided(Ruling::Allow),
-            Decision::Deny(errno) => decided(Ruling::Deny(errno)),
-            Decision::Trap(message) => decided(Ruling::Trap(message)),
+            Decision::Allow => decided(Verdict::Allow),
+            Decision::Deny(errno) => decided(Verdict::Deny(errno)),
+            Decision::Trap(message) => decided(Verdict::Trap(message)),
             Decision::Ask => self.ask(request, prompter),
         }
     }
@@ -255,18 +242,12 @@ impl PolicyHandle {
         &self,
         request: &Request<'_>,
         prompter: Option<Arc<dyn Prompter>>,
-    ) -> (Verdict, Duration) {
+    ) -> (Verdict, DecidedBy, Duration) {
         if let Some(allow) = self.recall(request) {
-            return (
-                verdict(allow_or_deny(allow), Source::Remembered),
-                Duration::ZERO,
-            );
+            return (allow_or_deny(allow), DecidedBy::Remembered, Duration::ZERO);
         }
         let Some(prompter) = prompter else {
-            return (
-                verdict(allow_or_deny(false), Source::Prompter),
-                Duration::ZERO,
-            );
+            return (allow_or_deny(false), DecidedBy::Prompter, Duration::ZERO);
         };
         let prompt = Prompt::new(request);
         let asked = Instant::now();
@@ -286,7 +267,7 @@ impl PolicyHandle {
                 false
             }
         };
-        (verdict(allow_or_deny(allow), Source::Prompter), waited)
+        (allow_or_deny(allow), DecidedBy::Prompter, waited)
     }
 
     /// A remembered answer for `request`; "never" answers are consulted before "always" ones.
@@ -341,176 +322,10 @@ impl PolicyHandle {
     }
 }
 
-fn verdict(ruling: Ruling, source: Source) -> Verdict {
-    Verdict { ruling, source }
-}
-
-fn allow_or_deny(allow: bool) -> Ruling {
+fn allow_or_deny(allow: bool) -> Verdict {
     if allow {
-        Ruling::Allow
+        Verdict::Allow
     } else {
-        Ruling::Deny(Decision::DEFAULT_DENY)
-    }
-}
-
-/// A call being audited: what `begin` saw, and the verdict once `check` ran.
-struct Call {
-    syscall: Syscall,
-    start: Instant,
-    verdict: Option<Verdict>,
-}
-
-/// One guest's way through the policy: lives in the guest's context next to its descriptor
-/// table. Per call, the dispatcher brackets the syscall with [`Gate::begin`] / [`Gate::end`]
-/// (audit timing and result), and the syscall calls [`Gate::check`] once, after decoding and
-/// before acting. With no policy restrictions and no audit sink, each of the three is one
-/// atomic load and a branch, and nothing allocates.
-pub struct Gate {
-    handle: PolicyHandle,
-    /// The run's deadline, postponed by the time a person spends answering a prompt.
-    deadline: Option<Deadline>,
-    /// The call being audited, in a box made at the first audited call: a guest without an
-    /// audit sink does not carry its few hundred bytes.
-    audit: Option<Box<Audited>>,
-}
-
-/// What an audited call collects between `begin` and `end`.
-struct Audited {
-    call: Option<Call>,
-    /// The audited request, copied here so it outlives the syscall's borrowed strings.
-    request: RequestBuf,
-}
-
-impl std::fmt::Debug for Gate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gate")
-            .field("handle", &self.handle)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Gate {
-    fn default() -> Gate {
-        Gate::new(PolicyHandle::default())
-    }
-}
-
-impl Gate {
-    /// A gate for one guest, controlled through `handle` (and its clones).
-    pub fn new(handle: PolicyHandle) -> Gate {
-        Gate {
-            handle,
-            deadline: None,
-            audit: None,
-        }
-    }
-
-    /// Shares the run's deadline with the gate, which postpones it while a prompt waits for
-    /// a person (the guest is not running then; a slow answer must not stop it right after).
-    pub(crate) fn share_deadline(&mut self, deadline: Deadline) {
-        self.deadline = Some(deadline);
-    }
-
-    /// The handle controlling this gate.
-    pub fn handle(&self) -> &PolicyHandle {
-        &self.handle
-    }
-
-    /// Whether `syscall` needs its request built (a policy may restrict it, or an audit sink
-    /// records it): syscalls test this before preparing anything costly, such as a joined path.
-    #[inline]
-    pub fn wants(&self, syscall: Syscall) -> bool {
-        self.handle.needs_check(syscall)
-    }
-
-    /// Starts a call: while auditing, notes the syscall and the time.
-    #[inline]
-    pub fn begin(&mut self, syscall: Syscall) {
-        if let Some(audited) = &mut self.audit {
-            // A sink removed since the last call leaves nothing behind to report.
-            audited.call = None;
-        }
-        if self.handle.auditing() {
-            self.begin_audit(syscall);
-        }
-    }
-
-    #[cold]
-    fn begin_audit(&mut self, syscall: Syscall) {
-        let audited = self.audit.get_or_insert_with(|| {
-            Box::new(Audited {
-                call: None,
-                request: RequestBuf::new(syscall),
-            })
-        });
-        audited.request.reset(syscall);
-        audited.call = Some(Call {
-            syscall,
-            start: Instant::now(),
-            verdict: None,
-        });
-    }
-
-    /// The one policy call of a syscall: `Ok(())` to proceed, else the errno or the trap to
-    /// return. `build` runs only if the syscall needs a check; the request it returns is shown
-    /// to the policy, the prompter and the audit sink.
-    #[inline]
-    pub fn check<'a>(
-        &mut self,
-        syscall: Syscall,
-        build: impl FnOnce() -> Request<'a>,
-    ) -> Result<(), Error> {
-        if !self.handle.needs_check(syscall) {
-            return Ok(());
-        }
-        self.check_slow(&build())
-    }
-
-    #[cold]
-    fn check_slow(&mut self, request: &Request<'_>) -> Result<(), Error> {
-        let (verdict, prompting) = self.handle.decide_timed(request);
-        if let Some(deadline) = &self.deadline {
-            deadline.postpone(prompting);
-        }
-        if let Some(audited) = &mut self.audit
-            && let Audited {
-                call: Some(call),
-                request: copy,
-            } = &mut **audited
-        {
-            copy.set(request);
-            call.verdict = Some(verdict.clone());
-        }
-        verdict.into_result(request.syscall)
-    }
-
-    /// Ends a call: while auditing, sends the record (request, verdict, result, duration).
-    #[inline]
-    pub fn end<T: AuditValue>(&mut self, result: &Result<T, Error>) {
-        if self.audit.as_ref().is_some_and(|a| a.call.is_some()) {
-            self.end_with(CallResult::of(result));
-        }
-    }
-
-    /// Ends a call whose result is not a `Result` (`proc_exit`).
-    pub fn end_with(&mut self, result: CallResult) {
-        let Some(audited) = &mut self.audit else {
-            return;
-        };
-        let Some(call) = audited.call.take() else {
-            return;
-        };
-        let Some(sink) = self.handle.audit_sink() else {
-            return;
-        };
-        let mut request = audited.request.get();
-        // A call that failed before its check still names its syscall.
-        request.syscall = call.syscall;
-        sink.record(&AuditRecord {
-            request,
-            verdict: call.verdict.as_ref(),
-            result,
-            duration: call.start.elapsed(),
-        });
+        Verdict::Deny(Decision::DEFAULT_DENY)
     }
 }
