@@ -20,7 +20,7 @@ impl Policy for NoSurprises {
     fn decide(&self, request: &Request<'_>) -> Decision {
         let writes = Access::WRITE | Access::CREATE | Access::TRUNCATE | Access::REMOVE;
         match request.syscall {
-            Syscall::RandomGet => Decision::Deny(wasi_warden::abi::types::Errno::Notcapable),
+            Syscall::RandomGet => Decision::Deny(wasi_warden::types::Errno::Notcapable),
             _ if request.access.intersects(writes)
                 && !request.paths().all(|p| p.path.starts_with("/tmp/")) =>
             {

@@ -118,6 +118,7 @@ impl AuditValue for Prestat {
 
 /// One call, as a sink sees it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AuditRecord<'a> {
     /// The decoded request; only the syscall (and what the dispatcher knew) when the call
     /// failed before its policy check.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// One of the clocks a guest may ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostClock {
+pub(crate) enum HostClock {
     /// Wall-clock time since the Unix epoch.
     Realtime,
     /// Monotonic time since the guest's clocks were created.
@@ -166,7 +166,7 @@ impl TimeSource for VirtualClock {
 
 /// The clock source of one guest.
 #[derive(Debug, Clone)]
-pub struct Clocks {
+pub(crate) struct Clocks {
     /// What the guest may read.
     pub grant: ClockGrant,
     /// The monotonic clock's zero (also the zero of virtual time mapped onto `Instant`s).
@@ -203,11 +203,6 @@ impl Clocks {
             virtual_clock: Some(clock),
             ..Clocks::new(grant)
         }
-    }
-
-    /// The virtual clock, in deterministic mode.
-    pub fn virtual_clock(&self) -> Option<&Arc<VirtualClock>> {
-        self.virtual_clock.as_ref()
     }
 
     /// Nanoseconds since the Unix epoch (0 before it), without advancing a virtual clock.

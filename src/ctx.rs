@@ -15,6 +15,7 @@ use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Socket, Table};
 use crate::vfs::{Dir, Mount};
 use std::net::TcpListener;
 use std::sync::Arc;
+use wasmtime::{Memory, Module};
 
 /// The state of one guest: its descriptor table and everything it was granted.
 pub struct WasiCtx {
@@ -28,7 +29,7 @@ pub struct WasiCtx {
     /// The policy every call goes through (and its audit).
     pub(crate) gate: Gate,
     /// The guest's memory, once bound (see `WasiCtx::bind_sole_instance`).
-    pub(crate) memory_index: crate::linker::MemoryIndex,
+    pub(crate) memory_index: MemoryIndex,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -355,5 +356,88 @@ impl WasiCtxBuilder {
             crate::vfs::mem::make_deterministic(&**dir, clock.clone(), index as u64);
         }
         Clocks::virtual_time(self.clocks, clock.clone())
+    }
+}
+
+// ---- The guest's memory: how imports find it (see `linker.rs`) -------------------------------
+
+/// Where the guest's memory is, as far as the context knows: when the store holds a single
+/// guest instance, the memory itself; otherwise nothing, and each call asks the caller.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MemoryIndex {
+    /// The memory of the only instance the store holds (see [`WasiCtx::bind_sole_instance`]).
+    sole: Option<Memory>,
+}
+
+/// [`WasiCtx::bind_sole_instance`] on a context that already serves another instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyBound;
+
+impl std::fmt::Display for AlreadyBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "this WasiCtx already serves a sole instance; a second instance would share its memory",
+        )
+    }
+}
+
+impl std::error::Error for AlreadyBound {}
+
+impl WasiCtx {
+    /// Formerly made imports find the guest's memory by a cached export index; now it does
+    /// nothing. wasmtime's lookup by index panics when an import is called from the host
+    /// (`Func::call` on a re-exported import), so every call asks for the memory by name,
+    /// which answers "no memory" there. Use [`Self::bind_sole_instance`] for speed.
+    #[deprecated(note = "does nothing: use `bind_sole_instance`, or nothing")]
+    pub fn bind_module(&mut self, _module: &Module) {}
+
+    /// For a store that holds one guest instance, `memory` being its exported memory: every
+    /// call then reads and writes `memory` directly, without asking wasmtime for the
+    /// caller's export (a search of the store's module registry, about 40 ns, more than the
+    /// rest of a small `fd_write`). [`crate::run_command`] does this for its own store.
+    ///
+    /// wasmtime does not tell an import which instance called it, so this is a promise the
+    /// embedder makes: **no other instance that imports WASI from this context is ever
+    /// created in the store.** One that was would read and write this memory instead of its
+    /// own. Binding twice is refused ([`AlreadyBound`]) so that the common mistake —
+    /// instantiating a second guest the same way — is caught. Before the context leaves the
+    /// store ([`wasmtime::Store::into_data`]) to serve in another, call
+    /// [`Self::unbind_instance`]: like any wasmtime object, the memory panics when used with
+    /// another store.
+    ///
+    /// ```no_run
+    /// # fn main() -> wasmtime::Result<()> {
+    /// # let engine = wasmtime::Engine::default();
+    /// # let module = wasmtime::Module::new(&engine, "(module (memory (export \"memory\") 1))")?;
+    /// let mut linker = wasmtime::Linker::new(&engine);
+    /// wasi_warden::add_to_linker(&mut linker, |ctx: &mut wasi_warden::WasiCtx| ctx)?;
+    /// let mut store = wasmtime::Store::new(&engine, wasi_warden::WasiCtx::builder().build());
+    /// let instance = linker.instantiate(&mut store, &module)?;
+    /// if let Some(memory) = instance.get_memory(&mut store, "memory") {
+    ///     store.data_mut().bind_sole_instance(memory)?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bind_sole_instance(&mut self, memory: Memory) -> Result<(), AlreadyBound> {
+        if self.sole_memory().is_some() {
+            return Err(AlreadyBound);
+        }
+        self.bind_sole_memory(Some(memory));
+        Ok(())
+    }
+
+    /// Forgets the memory bound by [`Self::bind_sole_instance`]: calls look it up again.
+    pub fn unbind_instance(&mut self) {
+        self.bind_sole_memory(None);
+    }
+
+    /// `memory` belongs to the one instance of the store this context is in (or `None`).
+    pub(crate) fn bind_sole_memory(&mut self, memory: Option<Memory>) {
+        self.memory_index.sole = memory;
+    }
+
+    #[inline]
+    pub(crate) fn sole_memory(&self) -> Option<Memory> {
+        self.memory_index.sole
     }
 }

@@ -2,7 +2,7 @@
 //! epoch callback that interrupts wasm code (`run.rs`), every wait in `p1/` and `stdio.rs`
 //! (stdin, stdout/stderr pipes, sockets, `poll_oneoff`), and long backend work (an overlay
 //! copy-up). Backends see no context, so the linker makes the calling context's deadline the
-//! thread's [`current`] one for the length of each call. Time a person spends answering a
+//! thread's current one for the length of each call. Time a person spends answering a
 //! prompt moves the deadline later by as long ([`Deadline::postpone`]).
 
 use crate::vfs::{FsError, FsResult};
@@ -13,10 +13,6 @@ use std::time::{Duration, Instant};
 
 /// `at` when no deadline is set.
 const NONE: u64 = u64::MAX;
-
-/// Longest single wait of a loop that re-reads the deadline: a postponed or newly set deadline
-/// is noticed within this time, however long the wait it interrupts.
-pub const RECHECK: Duration = Duration::from_millis(100);
 
 struct Inner {
     /// The zero of `at`.
@@ -107,7 +103,7 @@ impl Deadline {
 
     /// Makes this the calling thread's [`current`] deadline until the returned guard drops
     /// (the previous one is restored then, so scopes nest).
-    pub fn enter(&self) -> Scope {
+    pub(crate) fn enter(&self) -> Scope {
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
         Scope { previous }
     }
@@ -120,7 +116,7 @@ thread_local! {
 
 /// Restores the previous [`current`] deadline when dropped.
 #[must_use = "the deadline is current only while the scope lives"]
-pub struct Scope {
+pub(crate) struct Scope {
     previous: Option<Deadline>,
 }
 
@@ -132,13 +128,13 @@ impl Drop for Scope {
 }
 
 /// The deadline of the call this thread is serving, if one is set.
-pub fn current() -> Option<Instant> {
+pub(crate) fn current() -> Option<Instant> {
     CURRENT.with(|c| c.borrow().as_ref().and_then(Deadline::at))
 }
 
 /// For long backend work done in steps (a copy-up): `Err(FsError::TimedOut)` once the current
 /// call's deadline has passed, which stops the guest as its time limit does.
-pub fn check() -> FsResult<()> {
+pub(crate) fn check() -> FsResult<()> {
     match current() {
         Some(at) if Instant::now() >= at => Err(FsError::TimedOut),
         _ => Ok(()),

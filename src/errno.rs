@@ -86,6 +86,33 @@ impl From<StreamError> for Error {
     }
 }
 
+/// What wiggle's decoder answered for one call, as the guest gets it: bad enum or flag values
+/// in arguments are EINVAL (as SECURITY.md and the spec ask, where wasmtime traps);
+/// everything else — an errno, a trap — passes through.
+pub(crate) fn decoded(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
+    match result {
+        Ok(errno) => Ok(errno),
+        Err(error) => match error.downcast_ref::<GuestError>() {
+            Some(guest) if is_bad_value(guest) => Ok(Errno::Inval as i32),
+            _ => Err(error),
+        },
+    }
+}
+
+/// Whether the decoder refused a value (possibly wrapped in the function it was decoding for).
+fn is_bad_value(error: &GuestError) -> bool {
+    match error {
+        GuestError::InvalidFlagValue(_) | GuestError::InvalidEnumValue(_) => true,
+        GuestError::InFunc { err, .. } => is_bad_value(err),
+        GuestError::InvalidUtf8(_)
+        | GuestError::TryFromIntError(_)
+        | GuestError::SliceLengthsDiffer
+        | GuestError::PtrOutOfBounds(_)
+        | GuestError::PtrNotAligned(..)
+        | GuestError::PtrOverflow => false,
+    }
+}
+
 /// The errno of a call whose descriptor lacks `missing` rights, as POSIX programs expect it
 /// (wasi-libc and Rust's std derive rights from the open mode): lacking FD_READ or FD_WRITE
 /// means "not open for reading/writing", EBADF (as read(2)/write(2) and wasmtime); lacking

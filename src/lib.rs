@@ -12,6 +12,19 @@
 //! Nothing is granted by default: a [`WasiCtx`] built with no calls has empty stdio, no args,
 //! no env, no clocks, no randomness and no filesystem.
 //!
+//! ## Words that sound alike
+//!
+//! - Deciding a call: a [`Policy`] answers a [`Request`] with a [`Decision`] (allow, deny, trap
+//!   — or ask); a person, through a [`Prompter`], answers an ask with an
+//!   [`Answer`](policy::Answer) (once, always, never); what the call finally got is its
+//!   [`Verdict`](policy::Verdict), and [`DecidedBy`](policy::DecidedBy) says who settled it
+//!   (audit records carry both).
+//! - Permissions: [`Access`] is what a call wants to do to a path (read, write, create,
+//!   rename…), what policy rules filter on; [`Rights`](types::Rights) are preview1's
+//!   capability bits on a guest's descriptor, which the guest asks for and we enforce;
+//!   [`Mount::read_only`] is how a whole mount refuses changes. There is no other permission
+//!   type.
+//!
 //! ```
 //! use wasi_warden::{MemFs, Output, WasiCtx};
 //! # fn main() -> wasmtime::Result<()> {
@@ -41,41 +54,46 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-// Generated from witx: the ABI's own names and arities, documented by the spec.
-#[allow(missing_docs, clippy::too_many_arguments)]
-pub mod abi;
+// Generated from witx: the ABI's own names and arities, documented by the spec. Internal: the
+// types the public API needs are re-exported from `types`.
+#[allow(missing_docs, clippy::too_many_arguments, unreachable_pub)]
+mod abi;
 pub mod audit;
 pub mod clock;
-pub mod ctx;
+mod ctx;
 pub mod deadline;
-pub(crate) mod errno;
-pub mod escape;
+mod errno;
+mod escape;
 mod gate;
 mod guest;
 pub mod limits;
 mod linker;
 mod p1;
 pub mod policy;
-pub mod random;
+mod random;
 mod rights;
-pub mod run;
+mod run;
 pub mod stdio;
 mod syscalls;
-pub mod table;
+mod table;
+pub mod types;
 pub mod vfs;
 
 pub use audit::{AuditSink, JsonLinesAudit, TraceAudit};
+pub use clock::ClockGrant;
 pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use deadline::Deadline;
 pub use errno::{I32Exit, errno_name, parse_errno};
 pub use escape::escape;
 pub use gate::PolicyHandle;
 pub use limits::FsLimits;
 pub use linker::{AlreadyBound, add_to_linker};
 pub use policy::{
-    Access, ChannelPrompter, Decision, Policy, PolicyTable, Prompter, Request, Rule, Syscall,
-    TerminalPrompter,
+    Access, ChannelPrompter, Decision, PathPattern, Policy, PolicyTable, PolicyTrap, Prompter,
+    Request, Rule, Syscall, TerminalPrompter,
 };
 pub use run::{LimitStop, Outcome, RunLimits, run_command, run_command_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
-pub use vfs::{HostDir, MemFs, Mount, Overlay};
+pub use types::Errno;
+pub use vfs::{Dir, File, HostDir, MemFs, Mount, Overlay};
 pub use wasmtime;

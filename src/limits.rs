@@ -105,6 +105,7 @@ pub const IMAGE_ENTRY_OVERHEAD: u64 = 3072;
 /// | `max_path_len` | bytes of an object's path from the root | ENAMETOOLONG |
 /// | `max_depth` | components of an object's path from the root | ENAMETOOLONG |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FsLimits {
     /// Byte budget; `None` is unlimited.
     pub bytes: Option<u64>,
@@ -134,10 +135,37 @@ impl Default for FsLimits {
 impl FsLimits {
     /// The default limits with a byte budget.
     pub fn quota(bytes: u64) -> Self {
-        FsLimits {
-            bytes: Some(bytes),
-            ..FsLimits::default()
-        }
+        FsLimits::default().bytes(Some(bytes))
+    }
+
+    /// Sets the byte budget (`None`: unlimited).
+    pub fn bytes(mut self, bytes: Option<u64>) -> Self {
+        self.bytes = bytes;
+        self
+    }
+
+    /// Sets the inode budget (`None`: unlimited).
+    pub fn inodes(mut self, inodes: Option<u64>) -> Self {
+        self.inodes = inodes;
+        self
+    }
+
+    /// Sets the largest logical file size.
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Sets the longest path from the root, in bytes.
+    pub fn max_path_len(mut self, bytes: u32) -> Self {
+        self.max_path_len = bytes;
+        self
+    }
+
+    /// Sets the deepest path from the root, in components.
+    pub fn max_depth(mut self, components: u32) -> Self {
+        self.max_depth = components;
+        self
     }
 }
 

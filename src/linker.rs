@@ -4,94 +4,14 @@
 //! ours to optimise: under `run_command`, whose store holds one instance, the caller's memory
 //! is the cached `Memory` itself; otherwise each call looks it up by name in the caller.
 
-use crate::abi::{self, types::Errno};
+use crate::abi;
+pub use crate::ctx::AlreadyBound;
 use crate::ctx::WasiCtx;
-use wasmtime::{Caller, Extern, Linker, Memory, Module};
-use wiggle::{GuestError, GuestMemory};
+use wasmtime::{Caller, Extern, Linker, Memory};
+use wiggle::GuestMemory;
 
 /// The module name every preview1 import lives in.
 pub const MODULE: &str = "wasi_snapshot_preview1";
-
-/// Where the guest's memory is, as far as the context knows: when the store holds a single
-/// guest instance, the memory itself; otherwise nothing, and each call asks the caller.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct MemoryIndex {
-    /// The memory of the only instance the store holds (see [`WasiCtx::bind_sole_instance`]).
-    sole: Option<Memory>,
-}
-
-/// [`WasiCtx::bind_sole_instance`] on a context that already serves another instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AlreadyBound;
-
-impl std::fmt::Display for AlreadyBound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            "this WasiCtx already serves a sole instance; a second instance would share its memory",
-        )
-    }
-}
-
-impl std::error::Error for AlreadyBound {}
-
-impl WasiCtx {
-    /// Formerly made imports find the guest's memory by a cached export index; now it does
-    /// nothing. wasmtime's lookup by index panics when an import is called from the host
-    /// (`Func::call` on a re-exported import), so every call asks for the memory by name,
-    /// which answers "no memory" there. Use [`Self::bind_sole_instance`] for speed.
-    #[deprecated(note = "does nothing: use `bind_sole_instance`, or nothing")]
-    pub fn bind_module(&mut self, _module: &Module) {}
-
-    /// For a store that holds one guest instance, `memory` being its exported memory: every
-    /// call then reads and writes `memory` directly, without asking wasmtime for the
-    /// caller's export (a search of the store's module registry, about 40 ns, more than the
-    /// rest of a small `fd_write`). [`crate::run_command`] does this for its own store.
-    ///
-    /// wasmtime does not tell an import which instance called it, so this is a promise the
-    /// embedder makes: **no other instance that imports WASI from this context is ever
-    /// created in the store.** One that was would read and write this memory instead of its
-    /// own. Binding twice is refused ([`AlreadyBound`]) so that the common mistake —
-    /// instantiating a second guest the same way — is caught. Before the context leaves the
-    /// store ([`wasmtime::Store::into_data`]) to serve in another, call
-    /// [`Self::unbind_instance`]: like any wasmtime object, the memory panics when used with
-    /// another store.
-    ///
-    /// ```no_run
-    /// # fn main() -> wasmtime::Result<()> {
-    /// # let engine = wasmtime::Engine::default();
-    /// # let module = wasmtime::Module::new(&engine, "(module (memory (export \"memory\") 1))")?;
-    /// let mut linker = wasmtime::Linker::new(&engine);
-    /// wasi_warden::add_to_linker(&mut linker, |ctx: &mut wasi_warden::WasiCtx| ctx)?;
-    /// let mut store = wasmtime::Store::new(&engine, wasi_warden::WasiCtx::builder().build());
-    /// let instance = linker.instantiate(&mut store, &module)?;
-    /// if let Some(memory) = instance.get_memory(&mut store, "memory") {
-    ///     store.data_mut().bind_sole_instance(memory)?;
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn bind_sole_instance(&mut self, memory: Memory) -> Result<(), AlreadyBound> {
-        if self.sole_memory().is_some() {
-            return Err(AlreadyBound);
-        }
-        self.bind_sole_memory(Some(memory));
-        Ok(())
-    }
-
-    /// Forgets the memory bound by [`Self::bind_sole_instance`]: calls look it up again.
-    pub fn unbind_instance(&mut self) {
-        self.bind_sole_memory(None);
-    }
-
-    /// `memory` belongs to the one instance of the store this context is in (or `None`).
-    pub(crate) fn bind_sole_memory(&mut self, memory: Option<Memory>) {
-        self.memory_index.sole = memory;
-    }
-
-    #[inline]
-    fn sole_memory(&self) -> Option<Memory> {
-        self.memory_index.sole
-    }
-}
 
 /// Finds the caller's exported memory.
 #[inline]
@@ -134,26 +54,6 @@ fn deadline_scope(ctx: &WasiCtx) -> Option<crate::deadline::Scope> {
     deadline.is_set().then(|| deadline.enter())
 }
 
-/// Maps what the generated decoder returns: bad enum or flag values in arguments are EINVAL
-/// (as SECURITY.md and the spec ask) rather than a trap; everything else passes through.
-fn finish(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
-    match result {
-        Ok(errno) => Ok(errno),
-        Err(error) => match error.downcast_ref::<GuestError>() {
-            Some(guest) if is_bad_value(guest) => Ok(Errno::Inval as i32),
-            _ => Err(error),
-        },
-    }
-}
-
-fn is_bad_value(error: &GuestError) -> bool {
-    match error {
-        GuestError::InvalidFlagValue(_) | GuestError::InvalidEnumValue(_) => true,
-        GuestError::InFunc { err, .. } => is_bad_value(err),
-        _ => false,
-    }
-}
-
 /// One `func_wrap` of the syscall table: `general` imports go to wiggle's decoder; `fast` ones
 /// try our raw decoder (`p1/fast.rs`) first, which runs the same routed call when the
 /// arguments decode and declines before any effect otherwise; `exit` is `proc_exit`, whose
@@ -176,7 +76,7 @@ macro_rules! link_one {
             move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
                 let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
                 let _deadline = deadline_scope(ctx);
-                finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
+                crate::errno::decoded(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
             },
         )?;
     };
@@ -193,7 +93,7 @@ macro_rules! link_one {
                     return answer;
                 }
                 let mut memory = GuestMemory::Unshared(bytes);
-                finish(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
+                crate::errno::decoded(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
             },
         )?;
     };
@@ -228,7 +128,7 @@ pub fn add_to_linker<T: 'static>(
 mod tests {
     use super::*;
     use crate::stdio::Output;
-    use wasmtime::{Engine, Store};
+    use wasmtime::{Engine, Module, Store};
 
     /// A module whose `run` (and `_start`) writes `text`, kept at offset 16 of its memory.
     fn writer(engine: &Engine, text: &str) -> Module {

@@ -131,11 +131,9 @@ fn save_tree(fs: &MemFs, path: &Path) -> Result<(), SetupError> {
 /// The budgets of every in-memory filesystem the CLI creates.
 fn fs_limits(args: &RunArgs) -> FsLimits {
     let quota = args.fs_quota.bytes();
-    FsLimits {
-        bytes: quota,
-        inodes: Some(cli::FS_INODES),
-        ..FsLimits::default()
-    }
+    FsLimits::default()
+        .bytes(quota)
+        .inodes(Some(cli::FS_INODES))
 }
 
 /// An in-memory filesystem for `--mem-dir [SRC::]GUEST`: empty, a copy of a host directory, or

@@ -154,11 +154,6 @@ impl Table {
         self.open
     }
 
-    /// Whether no descriptor is open.
-    pub fn is_empty(&self) -> bool {
-        self.open == 0
-    }
-
     /// Whether one more descriptor fits under the cap.
     pub fn has_room(&self) -> bool {
         self.open < self.max
@@ -309,14 +304,6 @@ impl Table {
             *path = crate::policy::join(new, below);
             *mount = Arc::clone(new_mount);
         }
-    }
-
-    /// Iterates over open descriptors in fd order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &Descriptor)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(fd, d)| d.as_ref().map(|d| (fd as u32, d)))
     }
 }
 

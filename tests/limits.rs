@@ -260,10 +260,7 @@ fn a_full_quota_is_enospc_and_the_tree_stays_consistent() {
 
 #[test]
 fn file_size_and_inode_budgets_reach_the_guest_as_efbig_and_edquot() {
-    let limits = FsLimits {
-        max_file_size: 10_000,
-        ..FsLimits::default()
-    };
+    let limits = FsLimits::default().max_file_size(10_000);
     let fs = MemFs::with_limits(limits);
     let (outcome, _) = run(
         FILL_FILE,
@@ -271,10 +268,7 @@ fn file_size_and_inode_budgets_reach_the_guest_as_efbig_and_edquot() {
         RunLimits::default(),
     );
     assert_eq!(outcome.exit_code(), 22, "{outcome:?}"); // EFBIG
-    let limits = FsLimits {
-        inodes: Some(1),
-        ..FsLimits::default()
-    };
+    let limits = FsLimits::default().inodes(Some(1));
     let fs = MemFs::with_limits(limits);
     let (outcome, _) = run(
         FILL_FILE,

@@ -318,10 +318,7 @@ fn many_tiny_files_under_a_4_kib_quota() {
 #[test]
 fn many_empty_files_with_an_inode_budget() {
     let mut p = Probe::new(QUOTA);
-    let limits = FsLimits {
-        inodes: Some(262_144),
-        ..FsLimits::quota(QUOTA)
-    };
+    let limits = FsLimits::quota(QUOTA).inodes(Some(262_144));
     let fs = MemFs::with_limits(limits);
     let root = fs.root();
     let mut i = 0u64;

@@ -18,9 +18,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasi_warden::abi::types::Errno;
 use wasi_warden::audit::AuditRecord;
 use wasi_warden::policy::{Answer, PathPattern, PolicyTrap, Prompt, Scope};
+use wasi_warden::types::Errno;
 use wasi_warden::vfs::{Node, OpenOptions};
 use wasi_warden::{
     ChannelPrompter, Decision, Input, JsonLinesAudit, MemFs, Output, PolicyHandle, PolicyTable,

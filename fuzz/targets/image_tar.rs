@@ -7,11 +7,7 @@ use wasi_warden::{FsLimits, MemFs};
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
-    let limits = FsLimits {
-        bytes: Some(1 << 20),
-        inodes: Some(512),
-        ..FsLimits::default()
-    };
+    let limits = FsLimits::default().bytes(Some(1 << 20)).inodes(Some(512));
     let Ok(fs) = MemFs::from_tar(data, limits) else {
         return;
     };

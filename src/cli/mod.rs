@@ -139,7 +139,7 @@ pub struct RunArgs {
     pub deterministic: Option<u64>,
 
     /// The most descriptors the guest may have open at once, stdio and mounts included.
-    #[arg(long = "max-fds", value_name = "N", default_value_t = wasi_warden::table::DEFAULT_MAX_FDS)]
+    #[arg(long = "max-fds", value_name = "N", default_value_t = wasi_warden::limits::DEFAULT_MAX_FDS)]
     pub max_fds: u32,
 
     /// Decide each call with the rules of this policy file (TOML; see the README). A bad file

@@ -24,7 +24,8 @@ pub use file::PolicyFileError;
 pub(crate) use pattern::is_under;
 pub use pattern::{PathPattern, PatternError};
 pub use prompt::{Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter};
-pub use request::{Access, Flags, GuestPath, Request, RequestBuf, join, normalize};
+pub use request::{Access, Flags, GuestPath, Request, normalize};
+pub(crate) use request::{RequestBuf, join};
 pub use syscall::{Syscall, SyscallSet, UnknownSyscall};
 pub use table::{Action, PolicyTable, Rule};
 
@@ -150,7 +151,7 @@ impl DecidedBy {
 
 impl Verdict {
     /// `Ok(())` to proceed, the errno to deny, a [`PolicyTrap`] to stop the guest.
-    pub fn into_result(self, syscall: Syscall) -> Result<(), Error> {
+    pub(crate) fn into_result(self, syscall: Syscall) -> Result<(), Error> {
         match self {
             Verdict::Allow => Ok(()),
             Verdict::Deny(errno) => Err(errno.into()),

@@ -140,6 +140,7 @@ impl Default for Flags {
 /// One import call, decoded. Build it with [`Request::new`] and the chained setters; it only
 /// borrows, so building it is free of allocation.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// The import being called.
     pub syscall: Syscall,

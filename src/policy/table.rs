@@ -30,6 +30,7 @@ impl fmt::Debug for Action {
 /// `access` (if set), and the request's path — or, for rename/link, either path — matches any
 /// of `paths` (if set). A rule with paths never matches a request without one.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Rule {
     /// Which syscalls the rule covers.
     pub syscalls: SyscallSet,

@@ -23,7 +23,7 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Why a stream operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamError {
+pub(crate) enum StreamError {
     /// The stream's byte budget is exhausted and its action is `Trap`.
     LimitTrap {
         /// The stream's name, e.g. "stdout".

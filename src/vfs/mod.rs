@@ -3,15 +3,15 @@
 //! `resolve.rs` walks guest paths over them, so every backend shares one set of path semantics.
 //! Nothing in this module knows about wiggle, guest memory or the descriptor table.
 
-pub mod error;
-pub mod host;
+mod error;
+pub(crate) mod host;
 pub mod image;
-pub mod mem;
+pub(crate) mod mem;
 mod mount;
-pub mod names;
-pub mod overlay;
-pub mod read_only;
-pub mod resolve;
+pub(crate) mod names;
+mod overlay;
+pub(crate) mod read_only;
+pub(crate) mod resolve;
 
 use std::any::Any;
 use std::ops::Range;
@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
 pub use host::HostDir;
-pub use mem::{MemFs, MemFsBuilder, TreeEntry};
+pub use mem::{MemFs, MemFsBuilder, MemUsage, TreeEntry};
 pub use mount::Mount;
 pub use overlay::Overlay;
-pub use read_only::read_only;
+pub(crate) use read_only::read_only;
 
 /// The kind of a filesystem object, as far as the guest can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -190,7 +190,7 @@ pub trait Dir: Send + Sync + 'static {
     /// fsync of the directory (a no-op in memory).
     fn sync(&self) -> FsResult<()>;
     /// Whether this directory refuses every mutation wholesale: true only for the
-    /// [`read_only()`] wrapper, the one home of read-only. Backends ask it of the *other* side
+    /// [`Mount::read_only`] wrapper, the one home of read-only. Backends ask it of the *other* side
     /// of `link` / `rename`, so that a read-only destination answers ReadOnly (EPERM, as
     /// wasmtime) rather than CrossDevice, and `read_only()` asks it to avoid wrapping twice.
     /// The answer grants nothing, so the default is safe: the wrapper refuses by itself, and

@@ -168,13 +168,8 @@ pub struct Parent<'p> {
 }
 
 impl Parent<'_> {
-    /// As [`Resolved::guest_path`]; joined only on demand (a stat never needs it).
-    pub fn guest_path(&self) -> String {
-        self.guest_path_under("")
-    }
-
     /// The guest path below `base` (the guest path of the directory the walk started in),
-    /// built in one allocation: what joining `base` and [`Parent::guest_path`] gives.
+    /// built in one allocation: `base` joined with the names walked and the final name.
     pub fn guest_path_under(&self, base: &str) -> String {
         let parts = self.names.iter().map(String::as_str).chain([&*self.name]);
         let len = base.len() + parts.clone().map(|p| p.len() + 1).sum::<usize>();

@@ -8,7 +8,7 @@ use super::{
     Desc, DescKind, Follow, Ino, Kind, Last, Model, R, dir_base, file_all, require, rights_of,
 };
 use std::collections::BTreeMap;
-use wasi_warden::abi::types::{Errno, Rights};
+use wasi_warden::types::{Errno, Rights};
 
 impl Model {
     // ---- ops -----------------------------------------------------------------------------

@@ -137,7 +137,7 @@ impl Rig {
     }
 
     /// Bytes and inodes the in-memory filesystem holds (Mem only).
-    pub fn usage(&self) -> Option<wasi_warden::vfs::mem::MemUsage> {
+    pub fn usage(&self) -> Option<wasi_warden::vfs::MemUsage> {
         self.mounted.mem().map(|m| m.usage())
     }
 

@@ -4,7 +4,7 @@
 //! optional; `agrees` treats an unknown time as a wildcard.
 #![allow(dead_code)]
 
-use wasi_warden::abi::types::Errno;
+use wasi_warden::types::Errno;
 
 /// The parts of a filestat every backend must agree on.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ mod calls;
 use super::ops::{RightsSel, TimeSel};
 use super::outcome::Stat;
 use std::collections::BTreeMap;
-use wasi_warden::abi::types::{Errno, Rights};
+use wasi_warden::types::{Errno, Rights};
 use wasi_warden::vfs::TreeEntry;
 
 type Ino = u64;

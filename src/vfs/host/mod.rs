@@ -14,7 +14,6 @@ use rustix::io::Errno;
 
 use super::{FileType, Filestat, FsError, FsResult, SetTime};
 pub use dir::HostDir;
-pub use file::HostFile;
 
 /// Maps a host errno to the backend error set. The single place host errors are interpreted;
 /// anything unexpected becomes `Io` (EIO) with the host's message for the logs.

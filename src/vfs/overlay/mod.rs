@@ -93,7 +93,7 @@ impl Overlay {
     /// included: a lower file is copied up only if its data fits (ENOSPC otherwise; holes are
     /// free, as in memory).
     ///
-    /// `lower` is wrapped in [`read_only`], so no path through the overlay can write it, even
+    /// `lower` is wrapped in `read_only`, so no path through the overlay can write it, even
     /// a read-write host directory. The upper layer is made here, not handed in, so it starts
     /// empty and no one else holds it while the guest changes it: the whiteouts and copy-ups
     /// recorded here describe it completely. [`Overlay::upper`] gives it out afterwards.
