@@ -346,7 +346,10 @@ pub(crate) fn path_symlink(
         .dir(fd.into(), &rights::dir(Rights::PATH_SYMLINK))?;
     let target = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
-    check_symlink_target(&target)?;
+    // What a new link may point at: never an absolute path (refused at creation *and* at
+    // resolution, SECURITY.md), never empty, never a NUL, never longer than Linux allows — the
+    // same rule every backend and the resolver apply.
+    crate::vfs::names::check_confined_target(&target)?;
     let r = resolve(dir.dir, &new_path, Follow::Never)?;
     let name = new_entry(&r, false)?;
     let s = Syscall::PathSymlink;
@@ -359,20 +362,6 @@ pub(crate) fn path_symlink(
     }
     r.dir.symlink(name, &target)?;
     Ok(())
-}
-
-/// What a new symlink may point at: never an absolute path (refused at creation *and* at
-/// resolution, SECURITY.md), never empty (Linux: ENOENT), never a NUL (rustix: EINVAL).
-fn check_symlink_target(target: &str) -> Result<(), FsError> {
-    if target.starts_with('/') {
-        Err(FsError::Escape)
-    } else if target.is_empty() {
-        Err(FsError::NotFound)
-    } else if target.contains('\0') {
-        Err(FsError::Invalid)
-    } else {
-        Ok(())
-    }
 }
 
 /// unlinkat: EBADF, ENOTDIR (trailing slash on a non-directory), ENOTCAPABLE, ENOENT, EISDIR
