@@ -76,6 +76,14 @@ pub(crate) fn check_array(
     // u32 × u32 always fits in u64; the total must then fit the 32-bit address space.
     let total = u64::from(count) * u64::from(size);
     let total = u32::try_from(total).map_err(|_| GuestError::PtrOverflow)?;
+    // Unshared memory (every memory the linker serves): the same bounds check `bytes` makes,
+    // without building a slice only to drop it. This runs on every read and write.
+    if let GuestMemory::Unshared(raw) = mem {
+        if u64::from(base) + u64::from(total) > raw.len() as u64 {
+            return Err(GuestError::PtrOutOfBounds(Region::new(base, total)).into());
+        }
+        return Ok(());
+    }
     bytes(mem, base, total)?;
     Ok(())
 }
