@@ -135,6 +135,7 @@ impl Need {
 
     /// Whether a descriptor of `kind` holding `base` may make the call: `Ok`, the errno of its
     /// kind, or the errno of the rights it lacks ([`crate::errno::missing_rights`]).
+    #[inline]
     pub fn admit(&self, kind: KindOf, base: Rights) -> Result<(), Errno> {
         let needed = self.kinds[kind as usize]?;
         if base.contains(needed) || self.or.is_some_and(|or| base.contains(or)) {

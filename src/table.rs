@@ -196,6 +196,7 @@ impl Table {
     /// The descriptor at `fd`, if the call whose needs are `need` may use it. The one order
     /// every call checks in: EBADF (not open), then its kind (the errno `need` gives that
     /// kind), then its rights (`need` says which; `errno::missing_rights` which errno).
+    #[inline]
     pub fn check(&self, fd: u32, need: &Need) -> Result<&Descriptor, Errno> {
         let desc = self.get(fd)?;
         need.admit(desc.kind.of(), desc.base)?;
@@ -203,6 +204,7 @@ impl Table {
     }
 
     /// Mutable form of [`Table::check`].
+    #[inline]
     pub fn check_mut(&mut self, fd: u32, need: &Need) -> Result<&mut Descriptor, Errno> {
         let desc = self.get_mut(fd)?;
         need.admit(desc.kind.of(), desc.base)?;

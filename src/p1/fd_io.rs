@@ -126,6 +126,7 @@ fn write_file(
 /// Writes the buffers to an output stream with its one write protocol (`Output::write`):
 /// charged before delivered; past the budget `Trap` delivers what fits, then stops the guest;
 /// `Truncate` reports a short count, and EFBIG once nothing at all fits.
+#[inline]
 fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
     Ok(out.write(iovs.transfer(), iovs.buffers(mem))?)
 }
@@ -166,6 +167,7 @@ pub(crate) fn fd_read(
 /// Mirrors `writev`; APPEND descriptors write at the end and move the position there.
 /// Errors: EBADF (not writable: stdin, a directory, no FD_WRITE), EFBIG (stream budget with
 /// `Truncate`), EIO, backend errors (ENOSPC, EDQUOT, EFBIG, EPERM on read-only mounts...). Traps past a `Trap` budget.
+#[inline]
 pub(crate) fn fd_write(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,

@@ -57,6 +57,7 @@ macro_rules! route_one {
         }
     };
     ($kind:ident, $name:ident, $variant:ident, $group:ident, ($($arg:ident: $argty:ty),*), $ret:ty) => {
+        #[inline]
         fn $name(&mut self, mem: &mut GuestMemory<'_>, $($arg: $argty),*) -> Result<$ret, Error> {
             self.gated(Syscall::$variant, |ctx| $group::$name(ctx, mem, $($arg),*))
         }

@@ -292,6 +292,7 @@ impl Output {
     /// count, or LimitReached when nothing fits. A host error after some bytes went is a short
     /// count; Timeout (the host's stdout or stderr had no room before the run's deadline)
     /// always stops the write.
+    #[inline]
     pub(crate) fn write<'b>(
         &self,
         total: u64,
