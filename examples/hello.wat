@@ -1,12 +1,14 @@
 ;; hello.wat — a demo WASI preview1 guest, written by hand in WebAssembly text so that it runs
 ;; without a wasm32 toolchain:
 ;;
-;;     cargo run --release -- run examples/hello.wat some args
+;;     cargo run --release -- run --mem-dir / examples/hello.wat some args
 ;;
 ;; It prints its arguments and environment, reads the real-time clock and 8 random bytes,
 ;; then, in the first preopened directory (fd 3), creates hello.txt, reads it back and lists the
-;; directory. Every call that fails prints "<call> failed with errno N" and the demo goes on,
-;; so the output also shows what a guest sees when a grant is missing.
+;; directory. Without a mount flag the guest gets no directory at all (as under wasmtime), and
+;; the demo says so and skips that part; `--mem-dir /` gives it a private in-memory root, and
+;; `--dir HOST::/` a host directory. Every call that fails prints "<call> failed with errno N"
+;; and the demo goes on, so the output also shows what a guest sees when a grant is missing.
 ;;
 ;; Memory map (one 64 KiB page):
 ;;   0..64         scratch: iovec {ptr, len} at 0, results of calls at 8..56

@@ -92,7 +92,9 @@ pub use policy::{
     Access, ChannelPrompter, Decision, PathPattern, Policy, PolicyTable, PolicyTrap, Prompter,
     Request, Rule, Syscall, TerminalPrompter,
 };
-pub use run::{LimitStop, Outcome, RunLimits, run_command, run_command_with};
+pub use run::{
+    CommandState, LimitStop, Outcome, RunLimits, run_command, run_command_with, run_module_with,
+};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
 pub use types::Errno;
 pub use vfs::{Dir, File, HostDir, MemFs, Mount, Overlay};

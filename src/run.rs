@@ -12,7 +12,9 @@ use crate::stdio::OutputLimitExceeded;
 use std::fmt;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, Instance, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline,
+};
 
 /// How a command module's run ended.
 #[derive(Debug)]
@@ -220,8 +222,29 @@ pub fn run_command(
 pub fn run_command_with(
     engine: &Engine,
     module: &Module,
+    ctx: WasiCtx,
+    limits: &RunLimits,
+) -> wasmtime::Result<(Outcome, WasiCtx)> {
+    let no_more_imports = |_: &mut Linker<CommandState>, _: &mut Store<CommandState>| Ok(());
+    let call_start = |store: &mut Store<CommandState>, instance: Instance| {
+        let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+        Ok(start.call(store, ()))
+    };
+    run_module_with(engine, module, ctx, limits, no_more_imports, call_start)
+}
+
+/// [`run_command_with`] for frontends that need more than `_start`: `link` adds definitions
+/// after WASI's, before the module is linked (say, for imports the module names but nothing
+/// provides), and `call` calls the instance's entry points. `call` answers `Err` for a
+/// host-side failure (an export missing) and `Ok` with the result of the guest's calls, which
+/// is then classified as `_start`'s would be.
+pub fn run_module_with(
+    engine: &Engine,
+    module: &Module,
     mut ctx: WasiCtx,
     limits: &RunLimits,
+    link: impl FnOnce(&mut Linker<CommandState>, &mut Store<CommandState>) -> wasmtime::Result<()>,
+    call: impl FnOnce(&mut Store<CommandState>, Instance) -> wasmtime::Result<wasmtime::Result<()>>,
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
@@ -258,14 +281,15 @@ pub fn run_command_with(
     });
     // Linking is the host's business (an unknown import is "cannot run"); from the start
     // function on, everything that stops the guest is how its run ended.
+    link(&mut linker, &mut store)?;
     let pre = linker.instantiate_pre(module)?;
     let outcome = match pre.instantiate(&mut store) {
         Ok(instance) => {
             // This store holds this one instance: its memory is every caller's memory.
             let memory = instance.get_memory(&mut store, "memory");
             store.data_mut().wasi.bind_sole_memory(memory);
-            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-            Outcome::from_call(start.call(&mut store, ()).map_err(|e| name_stop(e, limits)))
+            let result = call(&mut store, instance)?;
+            Outcome::from_call(result.map_err(|e| name_stop(e, limits)))
         }
         // A trap, a limit, a policy stop or `proc_exit` in the module's start function (which
         // ends the run with that status, as under wasmtime).

@@ -2,8 +2,20 @@
 //! (a child process, stdin closed). Guests are small hand-written WAT files, so these tests need
 //! no wasm32 toolchain.
 
+#[path = "cli/cache.rs"]
+mod cache;
 #[path = "cli/escape.rs"]
 mod escape;
+#[path = "cli/invoke.rs"]
+mod invoke;
+#[path = "cli/precompiled.rs"]
+mod precompiled;
+#[path = "cli/progress.rs"]
+mod progress;
+#[path = "cli/wasi_options.rs"]
+mod wasi_options;
+#[path = "cli/wasm_options.rs"]
+mod wasm_options;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,6 +27,12 @@ const EXIT_USAGE: i32 = 2;
 
 const HELLO: &str = "examples/hello.wat";
 
+/// Where the binary's default compiled-module cache goes in these tests (`$XDG_CACHE_HOME`):
+/// under `target/`, never the user's own cache. Cache tests give each run its own.
+fn shared_cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache-home")
+}
+
 /// Runs the binary from the crate root with `args` and a closed stdin.
 fn warden(args: &[&str]) -> Output {
     warden_with(args, |_| {})
@@ -24,6 +42,7 @@ fn warden_with(args: &[&str], setup: impl FnOnce(&mut Command)) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasi-warden"));
     cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CACHE_HOME", shared_cache_home())
         .stdin(Stdio::null());
     setup(&mut cmd);
     cmd.output().expect("the wasi-warden binary runs")
@@ -55,13 +74,14 @@ fn one_message(out: &Output) -> String {
 
 #[test]
 fn hello_wat_runs_and_prints_what_it_did() {
-    let out = warden(&["run", HELLO, "first", "--not-a-flag"]);
+    let out = warden(&["run", "--mem-dir", "/", HELLO, "first", "--not-a-flag"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
     for expected in [
         "hello from a WASI guest, running under wasi-warden\n",
         "arguments: 3\n",
-        "  argv[0] = examples/hello.wat\n",
+        // As wasmtime: MODULE's file name, not the host path to it.
+        "  argv[0] = hello.wat\n",
         "  argv[1] = first\n",
         "  argv[2] = --not-a-flag\n",
         "environment variables: 0\n",
@@ -77,6 +97,39 @@ fn hello_wat_runs_and_prints_what_it_did() {
     }
     assert!(!text.contains("failed with errno"), "{text}");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn without_a_mount_flag_the_guest_gets_no_directory() {
+    // The README's first command, as is: the demo runs, says so and exits 0.
+    let out = warden(&["run", HELLO]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains("no preopened directory at fd 3; skipping the file demo\n"),
+        "{text}"
+    );
+    assert!(!text.contains("first preopened directory"), "{text}");
+    // --save-fs has nothing to save, and says so.
+    let out = warden(&["run", "--save-fs", "never-written.tar", HELLO]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+    assert!(one_message(&out).contains("no in-memory mount to save"));
+    assert!(
+        !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("never-written.tar")
+            .exists()
+    );
+}
+
+#[test]
+fn argv0_replaces_the_module_name() {
+    let out = warden(&["run", "--argv0", "busybox", HELLO, "ls"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains("arguments: 2\n  argv[0] = busybox\n  argv[1] = ls\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -227,11 +280,11 @@ fn stderr_limit_stops_the_guest_and_names_stderr() {
 #[test]
 fn max_fds_caps_what_the_guest_can_open() {
     // stdio (3) + the `/` preopen (1) fill a table of 4: opening hello.txt is EMFILE (33).
-    let out = warden(&["run", "--max-fds", "4", HELLO]);
+    let out = warden(&["run", "--mem-dir", "/", "--max-fds", "4", HELLO]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(text.contains("path_open failed with errno 33\n"), "{text}");
-    let out = warden(&["run", "--max-fds", "5", HELLO]);
+    let out = warden(&["run", "--mem-dir", "/", "--max-fds", "5", HELLO]);
     assert!(
         !stdout(&out).contains("failed with errno"),
         "{}",
@@ -493,7 +546,25 @@ fn help_documents_the_flags_and_statuses() {
         "--max-fds",
         "64MiB",
         "134",
+        // wasmtime's spellings, and which of ours they match.
+        "-W, --wasm",
+        "-S, --wasi",
+        "-C, --codegen",
+        "-O, --optimize",
+        "--invoke",
+        "--argv0",
+        "wasmtime's spelling: -W fuel=N",
+        "wasmtime's spelling: -W timeout=DUR",
+        "wasmtime's spelling: -W max-memory-size=SIZE",
+        "wasmtime's spelling: -S tcplisten=ADDR:PORT",
+        "wasmtime's older spelling of -C cache=n",
+        "wasmtime's older spelling of -W unknown-imports-trap",
+        "no directory at all",
     ] {
         assert!(text.contains(flag), "missing {flag} in:\n{text}");
     }
+    assert!(
+        text.contains("UNSAFE for files you did not compile yourself"),
+        "{text}"
+    );
 }

@@ -131,6 +131,7 @@ fn cli_deterministic_runs_are_byte_identical() {
         let image = dir.path().join(image);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
             .arg("run")
+            .args(["--mem-dir", "/", "-C", "cache=n"])
             .arg(format!("--deterministic={seed}"))
             .arg("--save-fs")
             .arg(&image)

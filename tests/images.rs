@@ -714,6 +714,8 @@ fn cli_loads_an_image_and_saves_the_tree_after_a_limit_stop() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
         .args([
             "run",
+            "-C",
+            "cache=n",
             "--stdout-limit",
             "10",
             "--mem-dir",
@@ -754,7 +756,7 @@ fn cli_refuses_a_hostile_image_before_the_guest_starts() {
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
         .arg("run")
-        .arg("--mem-dir")
+        .args(["-C", "cache=n", "--mem-dir"])
         .arg(format!("{}::/", input.display()))
         .arg(&guest)
         .output()

@@ -421,6 +421,7 @@ fn cli(flags: &[&str], source: &str) -> (i32, Vec<u8>, String) {
     std::fs::write(&path, wat(source)).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
         .arg("run")
+        .args(["--mem-dir", "/", "-C", "cache=n"])
         .args(flags)
         .arg(&path)
         .stdin(std::process::Stdio::null())

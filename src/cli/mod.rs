@@ -1,13 +1,25 @@
 //! The command line of `wasi-warden`: clap definitions and the help text. This module only
-//! describes and parses flags (`values.rs` checks each value); `main.rs` turns them into a
-//! `WasiCtx` and runs the guest. Nothing here touches the guest or the host filesystem.
+//! describes and parses flags (`values.rs` checks each value, `groups.rs` wasmtime's `-W/-S/-C/-O`
+//! groups); the other files here set up the engine, load the module, build the `WasiCtx` and
+//! report how the run ended, for `main.rs` to drive.
 
+pub mod cache;
+pub mod compile;
+pub mod engine;
+pub mod grants;
+pub mod groups;
+pub mod invoke;
+pub mod load;
 pub mod policy;
+pub mod progress;
+pub mod report;
 pub mod values;
 
 use clap::{Args, Parser, Subcommand};
+use groups::{Group, Options};
 use std::path::{Path, PathBuf};
 use values::{EnvVar, HostMount, MemDir, SizeLimit, Timeout};
+use wasi_warden::RunLimits;
 
 /// Default byte budget of the guest's stdout and of its stderr.
 pub const DEFAULT_OUTPUT_LIMIT: &str = "64MiB";
@@ -31,32 +43,48 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a WASI preview1 command module (`.wasm` or `.wat`) to completion.
+    /// Run a WASI preview1 module (`.wasm` or `.wat`; `.cwasm` with --allow-precompiled).
     #[command(
         after_help = RUN_AFTER_HELP,
         override_usage = "wasi-warden run [OPTIONS] <MODULE> [ARGS]..."
     )]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Compile a module ahead of time into a `.cwasm` file (as `wasmtime compile`).
+    #[command(after_help = COMPILE_AFTER_HELP)]
+    Compile(CompileArgs),
 }
 
 const RUN_AFTER_HELP: &str = "\
 What the guest gets:
-  - its arguments (argv[0] is MODULE as given) and only the variables passed with --env;
+  - its arguments (argv[0] is MODULE's file name, or --argv0) and only the variables passed
+    with --env (or all of the host's, with -S inherit-env);
   - the host's stdin, stdout and stderr, with stdout/stderr capped by the limits above;
   - the real-time, monotonic and CPU-time clocks, and the host's random number generator;
-  - the --dir, --ro-dir, --overlay and --mem-dir mounts, or, with no mount flag, an empty
-    private in-memory `/`;
-  - the --tcplisten sockets (fds after the mounts), and no other network access.
+  - the --dir, --ro-dir, --overlay and --mem-dir mounts, and no directory at all without
+    one (as wasmtime): `--mem-dir /` gives it a private, empty in-memory `/`;
+  - the --tcplisten / -S tcplisten sockets (fds after the mounts), and no other network.
   Only --dir mounts are written by the guest; --ro-dir refuses changes, and --overlay and
   --mem-dir keep them in memory.
+
+wasmtime's spellings: `wasmtime run` lines work as they are where the feature exists here:
+--dir, --env, --invoke, --argv0, --allow-precompiled, -W fuel=N,timeout=DUR,
+max-memory-size=SIZE,unknown-imports-trap,unknown-imports-default and the proposals
+(exceptions, gc, tail-call, simd...), -S inherit-env,tcplisten=ADDR, -C cache=n,
+cache-config=FILE,parallel-compilation=n, -O opt-level=N, and the older --disable-cache,
+--trap-unknown-imports and --default-values-unknown-imports. Options that would widen the
+sandbox (-S inherit-network, allow-ip-name-lookup...) are refused, with the reason.
+`-W help` (and -S, -C, -O help) lists every key, accepted and refused.
+
+Compiled modules are cached (wasmtime's cache, in ~/.cache/wasi-warden or
+$XDG_CACHE_HOME/wasi-warden): the second run of a module does not compile it again.
 
 Policies (--policy, --ask) can deny, stop or ask about any call; --audit and --trace record
 every call, denied and asked ones included. See the README's \"Policies\" section.
 
-Limits: each in-memory filesystem (--mem-dir, the default `/`, an --overlay's changes) holds
-at most --fs-quota bytes of host memory — file data, names and a fixed cost per object (ENOSPC
-past it) — and 262144 inodes (EDQUOT); --fuel, --timeout and --max-memory stop the guest with
-one line naming the limit, --timeout also while it waits (stdin, sockets, a full stdout pipe).
+Limits: each in-memory filesystem (--mem-dir, an --overlay's changes) holds at most
+--fs-quota bytes of host memory — file data, names and a fixed cost per object (ENOSPC past
+it) — and 262144 inodes (EDQUOT); --fuel, --timeout and --max-memory stop the guest with one
+line naming the limit, --timeout also while it waits (stdin, sockets, a full stdout pipe).
 --save-fs writes the in-memory tree even after such a stop.
 
 Exit status:
@@ -65,13 +93,77 @@ Exit status:
   memory would grow past --max-memory; 2 if the command line is wrong, the module cannot be
   loaded or linked, or a filesystem image cannot be loaded or saved.
 
-Flags after MODULE are passed to the guest.";
+Flags after MODULE are passed to the guest (with --invoke, they are also the function's
+arguments).";
+
+const COMPILE_AFTER_HELP: &str = "\
+A .cwasm runs only on an engine configured as the one that made it, and only with
+`wasi-warden run --allow-precompiled`: pass the same -W/-O/-C options to both, and -W fuel=N
+or -W timeout=DUR here if the run will use --fuel or --timeout (any value: they switch the
+metering on in the compiled code).";
+
+/// wasmtime's option groups, shared by `run` and `compile`.
+#[derive(Debug, Args, Default)]
+pub struct EngineArgs {
+    /// wasmtime's wasm options: fuel=N, timeout=DUR, max-memory-size=SIZE,
+    /// unknown-imports-trap, unknown-imports-default, the proposals (exceptions, gc, simd,
+    /// tail-call, ...=y|n); `-W help` lists them all.
+    #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]")]
+    pub wasm: Vec<String>,
+
+    /// wasmtime's codegen options: cache=y|n, cache-config=FILE, parallel-compilation=y|n;
+    /// `-C help` lists them all.
+    #[arg(short = 'C', long = "codegen", value_name = "KEY[=VAL[,..]]")]
+    pub codegen: Vec<String>,
+
+    /// wasmtime's optimization options: opt-level=0|1|2|s, memory layout; `-O help` lists
+    /// them all.
+    #[arg(short = 'O', long = "optimize", value_name = "KEY[=VAL[,..]]")]
+    pub optimize: Vec<String>,
+
+    /// Do not cache compiled modules: wasmtime's older spelling of -C cache=n.
+    #[arg(long = "disable-cache")]
+    pub disable_cache: bool,
+}
+
+impl EngineArgs {
+    /// The group whose help was asked for (`-W help`), if one was.
+    pub fn help_request(&self) -> Option<Group> {
+        [
+            (Group::Wasm, &self.wasm),
+            (Group::Codegen, &self.codegen),
+            (Group::Optimize, &self.optimize),
+        ]
+        .into_iter()
+        .find(|(_, values)| values.iter().any(|v| v == "help"))
+        .map(|(group, _)| group)
+    }
+
+    /// The groups' options, parsed. Errors: one line naming the flag and key.
+    pub fn options(&self) -> Result<Options, String> {
+        let mut options = Options::default();
+        for (group, values) in [
+            (Group::Wasm, &self.wasm),
+            (Group::Codegen, &self.codegen),
+            (Group::Optimize, &self.optimize),
+        ] {
+            for list in values {
+                options.add(group, list)?;
+            }
+        }
+        if self.disable_cache {
+            options.cache = Some(false);
+        }
+        Ok(options)
+    }
+}
 
 /// The flags of `wasi-warden run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Mount the host directory HOST read-write at GUEST (default: HOST's own path). The guest
-    /// cannot leave it: `..`, absolute paths and symlinks pointing out are refused.
+    /// Mount the host directory HOST read-write at GUEST (default: HOST's own path), as
+    /// wasmtime's --dir. The guest cannot leave it: `..`, absolute paths and symlinks pointing
+    /// out are refused.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     pub dir: Vec<HostMount>,
 
@@ -84,18 +176,19 @@ pub struct RunArgs {
     #[arg(long = "overlay", value_name = "HOST::GUEST")]
     pub overlay: Vec<HostMount>,
 
-    /// Mount an in-memory directory at GUEST, filled from SRC if given: a copy of a host
-    /// directory, or the contents of a tar image file (read once at start; never written).
+    /// Mount an in-memory directory at GUEST (`--mem-dir /` for a private root), filled from
+    /// SRC if given: a copy of a host directory, or the contents of a tar image file (read
+    /// once at start; never written).
     #[arg(long = "mem-dir", value_name = "[SRC::]GUEST")]
     pub mem_dir: Vec<MemDir>,
 
-    /// After the run, however it ended, write the first in-memory mount (--mem-dir, or the
-    /// default `/`) to this file as a tar image (loadable with --mem-dir FILE.tar::GUEST).
+    /// After the run, however it ended, write the first --mem-dir mount to this file as a
+    /// tar image (loadable with --mem-dir FILE.tar::GUEST).
     #[arg(long = "save-fs", value_name = "FILE.tar")]
     pub save_fs: Option<PathBuf>,
 
     /// Set an environment variable for the guest; `--env K` passes the host's value of K
-    /// (skipped if K is not set on the host).
+    /// (skipped if K is not set on the host). As wasmtime's --env.
     #[arg(long = "env", value_name = "K[=V]")]
     pub env: Vec<EnvVar>,
 
@@ -114,16 +207,18 @@ pub struct RunArgs {
     pub fs_quota: SizeLimit,
 
     /// Stop the guest once it has used this much fuel (about one unit per wasm instruction).
+    /// wasmtime's spelling: -W fuel=N.
     #[arg(long = "fuel", value_name = "N")]
     pub fuel: Option<u64>,
 
     /// Stop the guest after this much wall-clock time (`500ms`, `10s`, `2m`, `1h`; a bare
-    /// number is seconds), even while it sleeps or waits for input.
+    /// number is seconds), even while it sleeps or waits for input. wasmtime's spelling:
+    /// -W timeout=DUR.
     #[arg(long = "timeout", value_name = "DURATION")]
     pub timeout: Option<Timeout>,
 
     /// Stop the guest if its linear memory would grow past this size (same units as
-    /// --stdout-limit).
+    /// --stdout-limit). wasmtime's spelling: -W max-memory-size=SIZE.
     #[arg(long = "max-memory", value_name = "SIZE")]
     pub max_memory: Option<SizeLimit>,
 
@@ -162,10 +257,53 @@ pub struct RunArgs {
 
     /// Listen on this TCP address and give the guest the listening socket (it may accept
     /// connections on it; nothing else on the network is reachable). Repeatable.
+    /// wasmtime's spelling: -S tcplisten=ADDR:PORT.
     #[arg(long = "tcplisten", value_name = "ADDR:PORT")]
     pub tcplisten: Vec<String>,
 
-    /// The module to run (a binary `.wasm` or a text `.wat` file), then the guest's arguments.
+    /// wasmtime's WASI options that map onto what wasi-warden grants: inherit-env,
+    /// tcplisten=ADDR:PORT; ones that would widen the sandbox are refused. `-S help` lists
+    /// them all.
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VAL[,..]]")]
+    pub wasi: Vec<String>,
+
+    /// Call this exported function (after `_initialize`, if the module has one) instead of
+    /// `_start`, with the arguments after MODULE as its parameters; its results are printed
+    /// one per line. As wasmtime's --invoke.
+    #[arg(long = "invoke", value_name = "FUNCTION")]
+    pub invoke: Option<String>,
+
+    /// The guest's argv[0] (default: MODULE's file name). As wasmtime's --argv0.
+    #[arg(long = "argv0", value_name = "NAME")]
+    pub argv0: Option<String>,
+
+    /// Accept a precompiled module (`.cwasm`, from `wasi-warden compile`). UNSAFE for files
+    /// you did not compile yourself: loading one runs its machine code as it is, outside the
+    /// sandbox's checks. As wasmtime's --allow-precompiled.
+    #[arg(long = "allow-precompiled")]
+    pub allow_precompiled: bool,
+
+    /// Link function imports nothing provides to functions that stop the guest when called:
+    /// wasmtime's older spelling of -W unknown-imports-trap.
+    #[arg(long = "trap-unknown-imports")]
+    pub trap_unknown_imports: bool,
+
+    /// Link imports nothing provides to default values (functions return zeros): wasmtime's
+    /// older spelling of -W unknown-imports-default.
+    #[arg(long = "default-values-unknown-imports")]
+    pub default_values_unknown_imports: bool,
+
+    /// After loading the module, print on stderr whether the compiled-module cache had it
+    /// (`cache: 1 hit, 0 misses (DIR)`).
+    #[arg(long = "cache-stats")]
+    pub cache_stats: bool,
+
+    /// wasmtime's option groups.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// The module to run (a binary `.wasm`, a text `.wat`, or a `.cwasm` with
+    /// --allow-precompiled), then the guest's arguments.
     // One positional, as in `wasmtime run`: once MODULE is seen, everything after it is the
     // guest's, even words that look like our flags.
     #[arg(
@@ -188,6 +326,77 @@ impl RunArgs {
     pub fn guest_args(&self) -> &[String] {
         self.module_and_args.get(1..).unwrap_or(&[])
     }
+
+    /// The group whose help was asked for (`-S help`...), if one was.
+    pub fn help_request(&self) -> Option<Group> {
+        if self.wasi.iter().any(|v| v == "help") {
+            return Some(Group::Wasi);
+        }
+        self.engine.help_request()
+    }
+
+    /// Every option group, the older wasmtime flags and our own spellings folded into one
+    /// set of options. Errors: one line (a bad key, or one setting given in both spellings).
+    pub fn options(&self) -> Result<Options, String> {
+        let mut options = self.engine.options()?;
+        for list in &self.wasi {
+            options.add(Group::Wasi, list)?;
+        }
+        options.unknown_imports_trap |= self.trap_unknown_imports;
+        options.unknown_imports_default |= self.default_values_unknown_imports;
+        let both = |ours: &str, theirs: &str| {
+            format!("{ours} and -W {theirs} set the same limit: give only one of them")
+        };
+        if let Some(fuel) = self.fuel {
+            if options.fuel.is_some() {
+                return Err(both("--fuel", "fuel"));
+            }
+            options.fuel = Some(fuel);
+        }
+        if let Some(timeout) = self.timeout {
+            if options.timeout.is_some() {
+                return Err(both("--timeout", "timeout"));
+            }
+            options.timeout = Some(timeout.0);
+        }
+        if let Some(max) = self.max_memory {
+            if options.max_memory_size.is_some() {
+                return Err(both("--max-memory", "max-memory-size"));
+            }
+            // `unlimited` is no limit at all.
+            options.max_memory_size = max.bytes();
+        }
+        let mut listen = self.tcplisten.clone();
+        listen.append(&mut options.tcplisten);
+        options.tcplisten = listen;
+        Ok(options)
+    }
+}
+
+/// The run-wide limits `options` ask for.
+pub fn limits(options: &Options) -> RunLimits {
+    RunLimits {
+        fuel: options.fuel,
+        timeout: options.timeout,
+        max_memory: options.max_memory_size,
+    }
+}
+
+/// The flags of `wasi-warden compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Where to write the compiled module (default: MODULE's file name with `.cwasm`, in the
+    /// current directory, as wasmtime).
+    #[arg(short = 'o', long = "output", value_name = "OUT.cwasm")]
+    pub output: Option<PathBuf>,
+
+    /// wasmtime's option groups.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// The module to compile (`.wasm` or `.wat`).
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
 }
 
 #[cfg(test)]
@@ -205,7 +414,9 @@ mod tests {
         let cli =
             Cli::try_parse_from(["wasi-warden", "run", "--env", "A=1", "m.wat", "--env", "-x"])
                 .unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(run.module(), Path::new("m.wat"));
         assert_eq!(run.guest_args(), ["--env", "-x"]);
         assert_eq!(run.env.len(), 1);
@@ -214,7 +425,9 @@ mod tests {
     #[test]
     fn limits_default_to_64_mib() {
         let cli = Cli::try_parse_from(["wasi-warden", "run", "m.wasm"]).unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(run.stdout_limit.bytes(), Some(64 << 20));
         assert_eq!(run.stderr_limit.bytes(), Some(64 << 20));
     }
@@ -235,7 +448,9 @@ mod tests {
             "m.wasm",
         ])
         .unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(run.policy.as_deref(), Some(Path::new("p.toml")));
         assert!(run.ask && run.trace);
         assert_eq!(run.audit.as_deref(), Some(Path::new("a.jsonl")));
@@ -261,7 +476,9 @@ mod tests {
             "m.wasm",
         ])
         .unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(run.fuel, Some(1000));
         assert_eq!(
             run.timeout.map(|t| t.0),
@@ -272,10 +489,88 @@ mod tests {
         assert_eq!(run.deterministic, Some(7));
         assert_eq!(run.save_fs.as_deref(), Some(Path::new("out.tar")));
         let cli = Cli::try_parse_from(["wasi-warden", "run", "--deterministic", "m.wasm"]).unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(run.deterministic, Some(0));
         assert_eq!(run.module(), Path::new("m.wasm"));
         assert_eq!(run.fs_quota.bytes(), Some(256 << 20));
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let cli = Cli::try_parse_from([&["wasi-warden", "run"][..], args].concat()).unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
+        *run
+    }
+
+    #[test]
+    fn wasmtime_spellings_fold_into_one_set_of_options() {
+        let run = run_args(&[
+            "-W",
+            "fuel=5,unknown-imports-default",
+            "-S",
+            "inherit-env",
+            "--tcplisten",
+            "127.0.0.1:1",
+            "-S",
+            "tcplisten=127.0.0.1:2",
+            "--disable-cache",
+            "--trap-unknown-imports",
+            "--max-memory",
+            "1MiB",
+            "m.wasm",
+            "-W",
+            "fuel=6",
+        ]);
+        let o = run.options().unwrap();
+        assert_eq!(o.fuel, Some(5));
+        assert!(o.inherit_env && o.unknown_imports_trap && o.unknown_imports_default);
+        assert_eq!(o.tcplisten, ["127.0.0.1:1", "127.0.0.1:2"]);
+        assert_eq!(o.cache, Some(false));
+        assert_eq!(o.max_memory_size, Some(1 << 20));
+        // After MODULE, `-W fuel=6` is the guest's.
+        assert_eq!(run.guest_args(), ["-W", "fuel=6"]);
+        let limits = limits(&o);
+        assert_eq!((limits.fuel, limits.max_memory), (Some(5), Some(1 << 20)));
+    }
+
+    #[test]
+    fn help_of_a_group_is_found_in_any_occurrence() {
+        assert_eq!(
+            run_args(&["-W", "fuel=1", "-W", "help", "m"]).help_request(),
+            Some(Group::Wasm)
+        );
+        assert_eq!(
+            run_args(&["-S", "help", "m"]).help_request(),
+            Some(Group::Wasi)
+        );
+        assert_eq!(
+            run_args(&["-O", "help", "m"]).help_request(),
+            Some(Group::Optimize)
+        );
+        assert_eq!(run_args(&["-C", "cache=n", "m"]).help_request(), None);
+    }
+
+    #[test]
+    fn compile_takes_the_engine_groups_and_an_output() {
+        let cli = Cli::try_parse_from([
+            "wasi-warden",
+            "compile",
+            "-W",
+            "fuel=1",
+            "-o",
+            "out.cwasm",
+            "m.wat",
+        ])
+        .unwrap();
+        let Command::Compile(args) = cli.command else {
+            panic!("not compile")
+        };
+        assert_eq!(args.output.as_deref(), Some(Path::new("out.cwasm")));
+        assert_eq!(args.module, Path::new("m.wat"));
+        assert_eq!(args.engine.options().unwrap().fuel, Some(1));
     }
 
     #[test]

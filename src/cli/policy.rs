@@ -1,7 +1,7 @@
 //! The CLI's control flags turned into builder calls: `--policy` (a policy file), `--ask`
-//! (confirm on the terminal), `--audit` / `--trace` (record every call) and `--tcplisten`
-//! (grant a listening socket). Everything here happens before the guest starts; the only
-//! host files it creates are the ones `--audit` names.
+//! (confirm on the terminal), `--audit` / `--trace` (record every call) and `--tcplisten` /
+//! `-S tcplisten` (grant a listening socket). Everything here happens before the guest
+//! starts; the only host files it creates are the ones `--audit` names.
 
 use super::RunArgs;
 use std::net::TcpListener;
@@ -13,25 +13,24 @@ use wasi_warden::{
 };
 
 /// The guest names of every mount the flags ask for (`--ask` guards each of them): the
-/// `--mem-dir` and `--dir` mounts, or the default `/` when there is none.
+/// `--mem-dir`, `--dir`, `--ro-dir` and `--overlay` mounts.
 pub fn mount_names(args: &RunArgs) -> Vec<String> {
     let mut names: Vec<String> = args.mem_dir.iter().map(|m| m.guest.clone()).collect();
     // `--dir HOST[::GUEST]`, as wasmtime: without `::GUEST` the guest sees HOST's own path.
     let host_mounts = args.dir.iter().chain(&args.ro_dir).chain(&args.overlay);
     names.extend(host_mounts.map(|mount| mount.guest.clone()));
-    if names.is_empty() {
-        names.push("/".to_owned());
-    }
     names
 }
 
 /// Adds the policy, prompter, audit sinks and sockets the flags ask for. `mounts` are the
-/// guest names `--ask` guards. Errors: one line for the user (a bad policy file names its
-/// line; an audit file that cannot be created; an address that cannot be listened on).
+/// guest names `--ask` guards, `listen` the addresses of --tcplisten and -S tcplisten.
+/// Errors: one line for the user (a bad policy file names its line; an audit file that cannot
+/// be created; an address that cannot be listened on).
 pub fn apply(
     args: &RunArgs,
     mut builder: WasiCtxBuilder,
     mounts: &[String],
+    listen: &[String],
 ) -> Result<WasiCtxBuilder, String> {
     let table = match &args.policy {
         Some(path) => PolicyTable::load(path).map_err(|e| format!("--policy: {e}"))?,
@@ -65,7 +64,7 @@ pub fn apply(
             }
         });
     }
-    for addr in &args.tcplisten {
+    for addr in listen {
         let listener = TcpListener::bind(addr.as_str())
             .map_err(|e| format!("--tcplisten {addr}: cannot listen: {e}"))?;
         builder = builder.tcp_listener(listener);

@@ -154,7 +154,7 @@ fn a_module_file_name_is_escaped() {
 fn trace_escapes_guest_paths_and_symlink_targets() {
     let dir = tempfile::tempdir().unwrap();
     let wat = evil_paths_guest(dir.path());
-    let out = warden(&["run", "--trace", &wat]);
+    let out = warden(&["run", "--mem-dir", "/", "--trace", &wat]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_clean("stderr", &out.stderr);
     let err = stderr(&out);
@@ -188,7 +188,14 @@ fn audit_json_stays_valid_and_carries_no_raw_invisible_characters() {
     let dir = tempfile::tempdir().unwrap();
     let wat = evil_paths_guest(dir.path());
     let audit = dir.path().join("audit.jsonl");
-    let out = warden(&["run", "--audit", audit.to_str().unwrap(), &wat]);
+    let out = warden(&[
+        "run",
+        "--mem-dir",
+        "/",
+        "--audit",
+        audit.to_str().unwrap(),
+        &wat,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bytes = std::fs::read(&audit).unwrap();
     assert_clean("the audit file", &bytes);
@@ -229,9 +236,12 @@ fn ask_without_a_terminal_escapes_the_denied_path() {
             "-w",
             env!("CARGO_BIN_EXE_wasi-warden"),
             "run",
+            "--mem-dir",
+            "/",
             "--ask",
             &wat,
         ])
+        .env("XDG_CACHE_HOME", super::shared_cache_home())
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -46,7 +46,15 @@ fn opening_a_huge_sparse_overlay_file_for_writing_stops_at_the_timeout() {
 
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
-        .args(["run", "--overlay", &mount, "--timeout", "1s"])
+        .args([
+            "run",
+            "-C",
+            "cache=n",
+            "--overlay",
+            &mount,
+            "--timeout",
+            "1s",
+        ])
         .arg(&wat)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

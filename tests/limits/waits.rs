@@ -139,7 +139,15 @@ fn a_stdout_pipe_that_never_drains_ends_at_the_deadline() {
         };
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-warden"))
-            .args(["run", "--timeout", "500ms", "--stdout-limit", "unlimited"])
+            .args([
+                "run",
+                "-C",
+                "cache=n",
+                "--timeout",
+                "500ms",
+                "--stdout-limit",
+                "unlimited",
+            ])
             .args(["--stderr-limit", "unlimited"])
             .arg(&path)
             .stdin(Stdio::null())

@@ -141,7 +141,16 @@ fn a_bad_policy_file_is_an_error_naming_its_line() {
         "p.toml",
         "default = \"allow\"\n\n[[rule]]\nsyscalls = [\"path_opne\"]\ndecision = \"deny\"\n",
     );
-    let out = run(&["run", "--policy", &policy, &guest]);
+    let out = run(&[
+        "run",
+        "--mem-dir",
+        "/",
+        "-C",
+        "cache=n",
+        "--policy",
+        &policy,
+        &guest,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -165,7 +174,17 @@ fn policy_file_audit_and_trace() {
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
     let out = run(&[
-        "run", "--policy", &policy, "--audit", audit_arg, "--trace", &guest,
+        "run",
+        "--mem-dir",
+        "/",
+        "-C",
+        "cache=n",
+        "--policy",
+        &policy,
+        "--audit",
+        audit_arg,
+        "--trace",
+        &guest,
     ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OOOEEE");
@@ -197,7 +216,17 @@ fn ask_without_a_terminal_denies_with_a_message() {
     let guest = write_file(dir.path(), "g.wat", OPENS);
     // A new session has no controlling terminal, and stdin is not one.
     let out = Command::new("setsid")
-        .args(["-w", bin(), "run", "--ask", &guest])
+        .args([
+            "-w",
+            bin(),
+            "run",
+            "--mem-dir",
+            "/",
+            "-C",
+            "cache=n",
+            "--ask",
+            &guest,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -226,7 +255,18 @@ fn ask_on_a_terminal_answers_y_a_n_never() {
         .unwrap();
     // setsid -c: a new session whose controlling terminal is stdin, the pty.
     let child = Command::new("setsid")
-        .args(["-w", "-c", bin(), "run", "--ask", &guest])
+        .args([
+            "-w",
+            "-c",
+            bin(),
+            "run",
+            "--mem-dir",
+            "/",
+            "-C",
+            "cache=n",
+            "--ask",
+        ])
+        .arg(&guest)
         .stdin(slave)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -318,7 +358,18 @@ fn ask_on_a_terminal_escapes_guest_paths() {
         .open(name.to_str().unwrap())
         .unwrap();
     let child = Command::new("setsid")
-        .args(["-w", "-c", bin(), "run", "--ask", &guest])
+        .args([
+            "-w",
+            "-c",
+            bin(),
+            "run",
+            "--mem-dir",
+            "/",
+            "-C",
+            "cache=n",
+            "--ask",
+        ])
+        .arg(&guest)
         .stdin(slave)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -425,7 +476,16 @@ fn tcplisten_serves_a_guest_echo_server() {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let child = Command::new(bin())
-        .args(["run", "--tcplisten", &addr, &guest])
+        .args([
+            "run",
+            "--mem-dir",
+            "/",
+            "-C",
+            "cache=n",
+            "--tcplisten",
+            &addr,
+            &guest,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
