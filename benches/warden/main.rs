@@ -1,5 +1,5 @@
 //! `cargo bench`: the same `.wat` guest loops (benches/guests) under wasi-warden on an in-memory
-//! root, wasi-warden on a tmpfs directory and wasmtime-wasi 48 on the same directory, beside
+//! root, wasi-warden on a tmpfs directory and wasmtime-wasi 50 on the same directory, beside
 //! their floors (a no-op import, a raw cached-memory `fd_write`, memcpy, std::fs, a bare
 //! instantiate). Each guest loops N times inside wasm and one call of the loop is timed, so
 //! per-call host overhead dominates. Criterion measures each group; then the group's

@@ -245,7 +245,7 @@ fn print_policy_overhead() {
 pub fn print(idle: &Idle) {
     print_policy_overhead();
     println!(
-        "\n## wasi-warden vs wasmtime-wasi 48 (time per call; lower is better, GiB/s higher)\n"
+        "\n## wasi-warden vs wasmtime-wasi 50 (time per call; lower is better, GiB/s higher)\n"
     );
     println!(
         "| workload | floor | warden mem | warden host | wasmtime-wasi | wt ÷ mem | wt ÷ host | mem ÷ floor | host ÷ floor |"

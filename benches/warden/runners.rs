@@ -1,6 +1,6 @@
 //! The things a benchmark runs: the fixture tree (a tmpfs directory and an in-memory copy of
 //! it), and one guest loop per host — wasi-warden on the in-memory root, wasi-warden on the
-//! host directory, wasmtime-wasi 48 on the same host directory — plus the floor hosts (a
+//! host directory, wasmtime-wasi 50 on the same host directory — plus the floor hosts (a
 //! no-op import, a raw `fd_write` reading guest memory through a cached `Memory`).
 //! Building a guest is never timed: only calls of its `run(n)` export are.
 
@@ -32,7 +32,7 @@ pub enum Host {
     WardenMemLookup,
     /// wasi-warden, `/` the fixture directory on tmpfs.
     WardenHost,
-    /// wasmtime-wasi 48 (`p1::add_to_linker_sync`), `/` the same fixture directory.
+    /// wasmtime-wasi 50 (`p1::add_to_linker_sync`), `/` the same fixture directory.
     Wasmtime,
     /// The floor: `fd_write` is a host function that does nothing (the guest's other imports
     /// trap).
