@@ -58,6 +58,7 @@ impl Remembered {
                 .map(|p| PathPattern::exact(p.path))
                 .collect(),
             Scope::Subtree(dir) => vec![PathPattern::subtree(dir)],
+            // Every path, but still only for the access kinds that were asked about.
             Scope::Any => Vec::new(),
         };
         Remembered {

@@ -92,6 +92,7 @@ pub(super) fn open_path(
         && !ctx.gate.wants(Syscall::PathOpen)
         && ctx.table.has_room();
     let (opened, guest_path) = open_target(&dir, fast, path, dirflags, oflags, base, options)?;
+    // Owned, so that `dir`'s borrow of the table can end before `insert`.
     let mount = Arc::clone(dir.mount);
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {

@@ -176,6 +176,8 @@ pub(super) fn recv(
         let buf = guest::bytes_mut(mem, ptr, len)?;
         let mut filled = 0usize;
         while filled < buf.len() {
+            // `filled < buf.len()`, so this is never empty; `get_mut` keeps it from panicking all
+            // the same.
             let rest = buf.get_mut(filled..).unwrap_or_default();
             match recv_some(stream, rest, peek, wait) {
                 // End of stream: what arrived so far is the answer (0 if nothing did).
@@ -250,6 +252,7 @@ pub(crate) fn sock_accept(
     if !Fdflags::NONBLOCK.contains(flags) {
         return Err(Errno::Inval.into());
     }
+    // Copied out: `desc` borrows the table, which `insert` needs below.
     let inheriting = desc.inheriting;
     let s = Syscall::SockAccept;
     let request_flags = Flags {
