@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// `at` when no deadline is set.
+/// `at` when no deadline is set: a sentinel rather than an `Option`, so the whole deadline
+/// fits one atomic, read without a lock on every call.
 const NONE: u64 = u64::MAX;
 
 struct Inner {
-    /// The zero of `at`.
+    /// The zero of `at` (an `Instant` cannot be stored atomically; nanoseconds after it can).
     origin: Instant,
     /// Nanoseconds after `origin`, or [`NONE`].
     at: AtomicU64,
@@ -62,16 +63,20 @@ impl Deadline {
     /// Whether a deadline is set (one atomic load: the common case of no timeout stays cheap).
     #[inline]
     pub fn is_set(&self) -> bool {
+        // Relaxed: this only decides whether a scope is worth entering; `at` reads the instant
+        // itself with Acquire.
         self.inner.at.load(Ordering::Relaxed) != NONE
     }
 
     /// Sets the instant (`None` clears it). An instant before this deadline was created counts
-    /// as already passed; one too far away to represent is no deadline at all.
+    /// as already passed; one too far away to count in nanoseconds is clamped to the farthest
+    /// that can be (some 584 years on: never, in practice), and stays set.
     pub fn set(&self, at: Option<Instant>) {
         let nanos = match at {
             None => NONE,
             Some(at) => {
                 let after = at.saturating_duration_since(self.inner.origin).as_nanos();
+                // Never `NONE` for a set deadline: a far one must not read as none.
                 u64::try_from(after).unwrap_or(NONE).min(NONE - 1)
             }
         };
@@ -93,6 +98,8 @@ impl Deadline {
     /// person took to answer, so that a slow click does not kill the guest right after.
     pub fn postpone(&self, by: Duration) {
         let by = u64::try_from(by.as_nanos()).unwrap_or(NONE);
+        // One atomic update: a concurrent `set` (the run ending, say) is never overwritten by a
+        // postponed copy of the old instant. No deadline stays none: postponing creates none.
         let _ = self
             .inner
             .at
@@ -104,6 +111,8 @@ impl Deadline {
     /// Makes this the calling thread's [`current`] deadline until the returned guard drops
     /// (the previous one is restored then, so scopes nest).
     pub(crate) fn enter(&self) -> Scope {
+        // A clone (one `Arc`), not a borrow: the scope lives through the call, while the context
+        // it came from is borrowed mutably.
         let previous = CURRENT.with(|c| c.replace(Some(self.clone())));
         Scope { previous }
     }
@@ -137,6 +146,7 @@ pub(crate) fn current() -> Option<Instant> {
 pub(crate) fn check() -> FsResult<()> {
     match current() {
         Some(at) if Instant::now() >= at => Err(FsError::TimedOut),
+        // Not passed, none set, or work outside any call's scope (nothing to keep to).
         _ => Ok(()),
     }
 }
@@ -151,8 +161,11 @@ pub(crate) fn wait_fd(
     deadline: Option<Instant>,
 ) -> std::io::Result<bool> {
     loop {
+        // Recomputed each round: an early wake-up (a signal, a rounded timeout) must not restart
+        // the whole wait.
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let timeout = left.map(|left| rustix::time::Timespec {
+            // A far deadline saturates rather than wrapping into a negative timeout.
             tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: i64::from(left.subsec_nanos()),
         });
@@ -162,6 +175,7 @@ pub(crate) fn wait_fd(
             // Woken early (or a zero-length wait rounded): look at the clock again.
             Ok(0) => continue,
             Ok(_) => return Ok(true),
+            // A signal: wait again for what is left.
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -11,6 +11,8 @@ use wiggle::GuestError;
 
 impl From<FsError> for Errno {
     fn from(error: FsError) -> Errno {
+        // Exhaustive, no `_ =>`: a variant added to `FsError` does not compile until it is given
+        // its errno here.
         match error {
             FsError::NotFound => Errno::Noent,
             FsError::Exists => Errno::Exist,
@@ -20,11 +22,17 @@ impl From<FsError> for Errno {
             FsError::Loop => Errno::Loop,
             FsError::NameTooLong => Errno::Nametoolong,
             FsError::Invalid => Errno::Inval,
+            // An escape is cap-std's (and so wasmtime's) EPERM: guests see the same answer under
+            // both (SECURITY.md).
             FsError::Escape => Errno::Perm,
             FsError::NotPermitted => Errno::Perm,
+            // What the object itself refuses (a host file not open for that access); a read-only
+            // mount is EPERM below, as in wasmtime.
             FsError::Access => Errno::Acces,
             // wasmtime answers EPERM for any change on a read-only preopen; guests see the same.
             FsError::ReadOnly => Errno::Perm,
+            // The byte budget is ENOSPC and the inode budget EDQUOT (`FsLimits`): a guest can tell
+            // which ran out.
             FsError::NoSpace => Errno::Nospc,
             FsError::Quota => Errno::Dquot,
             FsError::FileTooBig => Errno::Fbig,
@@ -33,7 +41,9 @@ impl From<FsError> for Errno {
             FsError::Overflow => Errno::Overflow,
             FsError::IllegalSequence => Errno::Ilseq,
             FsError::NotSupported => Errno::Notsup,
+            // Only where no trap can be raised: as an `Error` (below) it stops the run instead.
             FsError::TimedOut => Errno::Timedout,
+            // The message stays on the host side: the guest learns only that the host failed.
             FsError::Io(_) => Errno::Io,
         }
     }
@@ -56,12 +66,16 @@ impl From<FsError> for Error {
 impl From<GuestError> for Error {
     fn from(error: GuestError) -> Error {
         match error {
+            // A bad value met inside a body (a `poll_oneoff` subscription's tag, read from memory):
+            // EINVAL, as wasmtime.
             GuestError::InvalidFlagValue(_) | GuestError::InvalidEnumValue(_) => {
                 Errno::Inval.into()
             }
+            // As wasmtime and SECURITY.md: invalid UTF-8 is EILSEQ, not a trap.
             GuestError::InvalidUtf8(_) => Errno::Ilseq.into(),
             GuestError::TryFromIntError(_) => Errno::Overflow.into(),
             GuestError::SliceLengthsDiffer => Errno::Fault.into(),
+            // The context is dropped: the inner error alone decides errno or trap.
             GuestError::InFunc { err, .. } => Error::from(*err),
             error @ (GuestError::PtrOutOfBounds(_)
             | GuestError::PtrNotAligned(..)
@@ -73,12 +87,17 @@ impl From<GuestError> for Error {
 impl From<StreamError> for Error {
     fn from(error: StreamError) -> Error {
         match error {
+            // A trap whose error names the stream and its budget (`run::LimitStop::Output`), so
+            // the host can tell a full stdout from a crash.
             StreamError::LimitTrap { stream, limit } => {
                 Error::trap(OutputLimitExceeded { stream, limit }.into())
             }
+            // `Truncate` once nothing fits: EFBIG, as write(2) past the process's file size limit.
             StreamError::LimitReached => Errno::Fbig.into(),
+            // The host's message is not the guest's business (as for `FsError::Io`).
             StreamError::Io(_) => Errno::Io.into(),
             StreamError::WouldBlock => Errno::Again.into(),
+            // A wait that reached the run's deadline ends the run, as a wait in `poll_oneoff` does.
             StreamError::Timeout => {
                 Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
             }
@@ -94,6 +113,7 @@ pub(crate) fn decoded(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
         Ok(errno) => Ok(errno),
         Err(error) => match error.downcast_ref::<GuestError>() {
             Some(guest) if is_bad_value(guest) => Ok(Errno::Inval as i32),
+            // Traps (bad pointers, limits, a policy's trap, an exit) stay traps.
             _ => Err(error),
         },
     }
@@ -101,6 +121,7 @@ pub(crate) fn decoded(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
 
 /// Whether the decoder refused a value (possibly wrapped in the function it was decoding for).
 fn is_bad_value(error: &GuestError) -> bool {
+    // Exhaustive, as the conversions above: a new `GuestError` must be classified here.
     match error {
         GuestError::InvalidFlagValue(_) | GuestError::InvalidEnumValue(_) => true,
         GuestError::InFunc { err, .. } => is_bad_value(err),
@@ -119,6 +140,8 @@ fn is_bad_value(error: &GuestError) -> bool {
 /// FD_FILESTAT_SET_SIZE means "not open for writing" to ftruncate(2), EINVAL (as wasmtime);
 /// any other right, ENOTCAPABLE.
 pub(crate) fn missing_rights(missing: Rights) -> Errno {
+    // First: a call that lacks FD_WRITE and something else is still "not open for writing"
+    // to the guest.
     if missing.intersects(Rights::FD_READ.union(Rights::FD_WRITE)) {
         Errno::Badf
     } else if missing.contains(Rights::FD_FILESTAT_SET_SIZE) {
@@ -233,21 +256,27 @@ const ERRNO_NAMES: [&str; 77] = [
 
 /// The POSIX-style name of an errno (`"EACCES"`, `"ENOTCAPABLE"`; `"SUCCESS"` for 0).
 pub fn errno_name(errno: Errno) -> &'static str {
+    // The table covers every code (the test below checks it); a name is never worth a panic.
     ERRNO_NAMES.get(errno as usize).copied().unwrap_or("E?")
 }
 
 /// Parses an errno name, case-insensitively, with or without the leading `E`
 /// (`"EACCES"`, `"acces"`, `"notcapable"`).
 pub fn parse_errno(name: &str) -> Option<Errno> {
+    // Policy files are written by people: case, spaces and the leading `E` are forgiven,
+    // nothing else.
     let upper = name.trim().to_ascii_uppercase();
     let position = ERRNO_NAMES
         .iter()
         .position(|n| *n == upper || n.strip_prefix('E').is_some_and(|bare| bare == upper))?;
     let code = u16::try_from(position).ok()?;
+    // A name's position is its code: the table's one invariant.
     Errno::try_from(code).ok()
 }
 
 /// The error `proc_exit` stops the guest with; downcast a call's error to read the code.
+/// An error rather than a host exit: the embedder keeps running and reads the status
+/// (`Outcome::Exited`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct I32Exit(pub i32);
 

@@ -20,6 +20,8 @@ fn find_memory<T: 'static>(
     get: &impl Fn(&mut T) -> &mut WasiCtx,
 ) -> wasmtime::Result<Memory> {
     let ctx = get(caller.data_mut());
+    // The embedder's promise (`bind_sole_instance`): no search of the store's registry,
+    // the largest cost of a small call otherwise.
     if let Some(memory) = ctx.sole_memory() {
         return Ok(memory);
     }
@@ -29,9 +31,12 @@ fn find_memory<T: 'static>(
     // where the caller is no wasm instance), while the name lookup answers `None` there.
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
+        // Refused, not served: every call checks guest memory and then uses it, which holds
+        // only if no other thread can change it in between.
         Some(Extern::SharedMemory(_)) => {
             wasmtime::bail!("wasi-warden does not support shared guest memory")
         }
+        // A host-side error: never a guess at some other memory.
         _ => wasmtime::bail!("the guest has no exported memory named \"memory\""),
     }
 }
@@ -42,6 +47,8 @@ fn memory_and_ctx<'a, T: 'static>(
     get: &impl Fn(&mut T) -> &mut WasiCtx,
 ) -> wasmtime::Result<(GuestMemory<'a>, &'a mut WasiCtx)> {
     let memory = find_memory(caller, get)?;
+    // One call hands out both borrows: the memory's bytes and the store's data cannot be
+    // held together any other way.
     let (bytes, data) = memory.data_and_store_mut(caller);
     Ok((GuestMemory::Unshared(bytes), get(data)))
 }
@@ -51,6 +58,7 @@ fn memory_and_ctx<'a, T: 'static>(
 #[inline]
 fn deadline_scope(ctx: &WasiCtx) -> Option<crate::deadline::Scope> {
     let deadline = ctx.clocks.deadline_handle();
+    // `is_set` is one relaxed load: a run without a time limit pays nothing more per call.
     deadline.is_set().then(|| deadline.enter())
 }
 
@@ -64,6 +72,8 @@ macro_rules! link_one {
             MODULE,
             stringify!($name),
             move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<()> {
+                // No deadline scope (no backend or stream work to bound) and no `errno::decoded`:
+                // this decoder answers only with the exit or a trap, never an errno.
                 let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
                 abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*)
             },
@@ -76,6 +86,8 @@ macro_rules! link_one {
             move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
                 let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
                 let _deadline = deadline_scope(ctx);
+                // Bad enum or flag values in the arguments become EINVAL here, where wiggle's
+                // glue would trap.
                 crate::errno::decoded(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
             },
         )?;
@@ -88,7 +100,10 @@ macro_rules! link_one {
                 let memory = find_memory(&mut caller, &$get)?;
                 let (bytes, data) = memory.data_and_store_mut(&mut caller);
                 let ctx = $get(data);
+                // Entered before the fast decoder, so both ways into a call run under one deadline.
                 let _deadline = deadline_scope(ctx);
+                // `None` means nothing ran: the whole call goes to wiggle's decoder, on the same
+                // memory.
                 if let Some(answer) = crate::p1::fast::$name(ctx, bytes, $($raw),*) {
                     return answer;
                 }

@@ -52,6 +52,8 @@ impl fmt::Display for LimitStop {
 impl LimitStop {
     /// The limit that stopped the run whose error is `error`, if a limit did.
     pub fn of(error: &wasmtime::Error) -> Option<LimitStop> {
+        // `downcast_ref` finds context too, so the errors `name_stop` attaches are found as
+        // well as those the syscalls return.
         if let Some(e) = error.downcast_ref::<OutputLimitExceeded>() {
             return Some(LimitStop::Output(e.clone()));
         }
@@ -83,6 +85,8 @@ impl Outcome {
         match result {
             Ok(()) => Outcome::Exited(0),
             Err(error) => match error.downcast_ref::<I32Exit>() {
+                // `proc_exit` arrives as an error (it unwinds the guest's stack); it is an exit all
+                // the same.
                 Some(exit) => Outcome::Exited(exit.0),
                 None => Outcome::Trapped(error),
             },
@@ -146,9 +150,13 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        // Past the module's own maximum: an ordinary `memory.grow` failure (-1), as without a
+        // limiter; only our limit stops the run.
         if maximum.is_some_and(|m| desired > m) {
             return Ok(false);
         }
+        // Charged by growth and summed over every memory in the store: the limit is on what the
+        // guest holds in all of them.
         let delta = (desired as u64).saturating_sub(current as u64);
         let total = self.memory_used.saturating_add(delta);
         if let Some(limit) = self.max_memory
@@ -162,6 +170,7 @@ impl ResourceLimiter for Limiter {
             .into());
         }
         self.memory_used = total;
+        // Kept so that a grow the host then fails to allocate gives its charge back.
         self.pending = delta;
         Ok(true)
     }
@@ -252,6 +261,8 @@ pub fn run_module_with(
     let timeout = limits
         .timeout
         .filter(|t| Instant::now().checked_add(*t).is_some());
+    // Set before the store exists: instantiation, and a start function that runs in it,
+    // are part of the run and under its deadline.
     ctx.clocks
         .set_deadline(timeout.and_then(|t| Instant::now().checked_add(t)));
     // Shared with every wait of the guest and its prompts, which may postpone it.
@@ -267,6 +278,7 @@ pub fn run_module_with(
     }
     // Dropping `_ticker` (when this function returns) stops the epoch thread.
     let _ticker = timeout.map(|limit| {
+        // One tick: the callback runs at the ticker's first bump and decides for itself.
         store.set_epoch_deadline(1);
         let at = deadline.clone();
         store.epoch_deadline_callback(move |_| {
@@ -274,6 +286,7 @@ pub fn run_module_with(
             if at.passed() {
                 Err(TimeLimitExceeded { limit: Some(limit) }.into())
             } else {
+                // Not passed (or postponed by a prompt): look again at the next bump.
                 Ok(UpdateDeadline::Continue(1))
             }
         });
@@ -296,7 +309,9 @@ pub fn run_module_with(
         Err(error) => Outcome::from_call(Err(name_stop(error, limits))),
     };
     let mut ctx = store.into_data().wasi;
+    // Cleared, so the context carries no stale deadline into another run.
     ctx.clocks.set_deadline(None);
+    // The memory belongs to this store and would panic in another (`bind_sole_instance`).
     ctx.bind_sole_memory(None);
     Ok((outcome, ctx))
 }
@@ -332,6 +347,8 @@ struct Ticker {
 impl Ticker {
     fn start(engine: Engine, deadline: Deadline) -> Ticker {
         let (stop, stopped) = mpsc::channel::<()>();
+        // Re-read after every wait: a prompt may have postponed the deadline meanwhile. With none
+        // set, the thread only wakes hourly.
         let left = move || deadline.remaining().unwrap_or(Duration::from_secs(3600));
         let thread = std::thread::spawn(move || {
             let mut wait = left();
@@ -353,6 +370,7 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
+        // Disconnecting wakes the thread at once; joining it means no bump lands after the run.
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-/// Set in the mask while an audit sink is installed (above the 46 syscall bits).
+/// Set in the mask while an audit sink is installed: far above the 46 syscall bits, so that
+/// one load answers both "must this call be checked" and "is anyone auditing".
 const AUDIT_BIT: u64 = 1 << 63;
 
 /// What a swap replaces, read under one lock so a call sees a consistent set.
@@ -30,6 +31,7 @@ struct Shared {
     /// Syscalls needing the slow path (`policy_checks`, or all while auditing), and AUDIT_BIT.
     mask: AtomicU64,
     state: RwLock<State>,
+    /// Remembered answers, under their own lock: recording one never waits for a swap.
     memory: Mutex<Vec<Remembered>>,
 }
 
@@ -48,15 +50,19 @@ impl Remembered {
     fn from_answer(request: &Request<'_>, scope: &Scope, allow: bool) -> Remembered {
         let has_path = request.path.is_some();
         let paths = match scope {
+            // No path to scope: the answer is kept for the syscall, whatever scope was picked.
             _ if !has_path => Vec::new(),
+            // Every path the request names (both sides of a rename): exactly these names.
             Scope::Path => request
                 .paths()
                 .map(|p| PathPattern::exact(p.path))
                 .collect(),
             Scope::Subtree(dir) => vec![PathPattern::subtree(dir)],
+            // Every path, but still only for the access kinds that were asked about.
             Scope::Any => Vec::new(),
         };
         Remembered {
+            // Path answers hold for the path and the access, whatever syscall asks next.
             syscall: (!has_path).then_some(request.syscall),
             access: request.access,
             paths,
@@ -68,6 +74,8 @@ impl Remembered {
     /// a deny applies if it touches any part of it.
     fn applies(&self, request: &Request<'_>) -> bool {
         let has_path = request.path.is_some();
+        // Path answers for path requests only; syscall answers for path-less calls of that
+        // syscall only.
         if has_path != self.syscall.is_none() || self.syscall.is_some_and(|s| s != request.syscall)
         {
             return false;
@@ -82,9 +90,12 @@ impl Remembered {
             self.paths.iter().any(|pat| pat.overlaps(p.path, subtree))
         };
         if self.allow {
+            // Every access kind asked must be covered: "always read" never lets a write through.
             self.access.contains(request.access)
                 && (self.paths.is_empty() || request.paths().all(covered))
         } else {
+            // Any shared access kind; the equality catches requests with none at all, which
+            // intersect nothing.
             (self.access.intersects(request.access) || request.access == self.access)
                 && (self.paths.is_empty() || request.paths().any(touched))
         }
@@ -147,6 +158,7 @@ impl PolicyHandle {
     /// Replaces the policy with a shared one.
     pub fn set_policy_arc(&self, policy: Arc<dyn Policy>) {
         self.update(|state| {
+            // Once per swap, not per call: a policy's `checks` may cost more than the one load.
             state.policy_checks = policy.checks();
             state.policy = policy;
         });
@@ -207,6 +219,7 @@ impl PolicyHandle {
 
     #[inline]
     fn mask(&self) -> u64 {
+        // Pairs with `update`'s Release: a call that sees a bit also sees the state that set it.
         self.shared.mask.load(Ordering::Acquire)
     }
 
@@ -222,6 +235,8 @@ impl PolicyHandle {
     pub(crate) fn decide_timed(&self, request: &Request<'_>) -> (Verdict, DecidedBy, Duration) {
         let (policy, prompter) = {
             let state = self.state();
+            // Audited but unrestricted (the mask has every bit while auditing): allowed without
+            // asking the policy.
             if !state.policy_checks.contains(request.syscall) {
                 return (Verdict::Allow, DecidedBy::Policy, Duration::ZERO);
             }
@@ -243,13 +258,16 @@ impl PolicyHandle {
         request: &Request<'_>,
         prompter: Option<Arc<dyn Prompter>>,
     ) -> (Verdict, DecidedBy, Duration) {
+        // Remembered answers settle an `Ask` only: a policy's allow or deny is never overridden.
         if let Some(allow) = self.recall(request) {
             return (allow_or_deny(allow), DecidedBy::Remembered, Duration::ZERO);
         }
+        // No one to ask is a no (EACCES), never an allow.
         let Some(prompter) = prompter else {
             return (allow_or_deny(false), DecidedBy::Prompter, Duration::ZERO);
         };
         let prompt = Prompt::new(request);
+        // Timed, so that the run's deadline is postponed by a person's thinking time.
         let asked = Instant::now();
         // A panicking prompter must not unwind through the guest's call: it means deny.
         let answer =
@@ -273,6 +291,7 @@ impl PolicyHandle {
     /// A remembered answer for `request`; "never" answers are consulted before "always" ones.
     fn recall(&self, request: &Request<'_>) -> Option<bool> {
         let memory = self.memory();
+        // "Never" first, so that it is not shadowed by a broader "always" given earlier.
         let denied = memory.iter().any(|r| !r.allow && r.applies(request));
         if denied {
             return Some(false);
@@ -284,6 +303,7 @@ impl PolicyHandle {
     }
 
     fn remember(&self, entry: Remembered) {
+        // One entry per "always" or "never": bounded by the prompts that were answered.
         self.memory().push(entry);
     }
 
@@ -293,6 +313,8 @@ impl PolicyHandle {
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) {
+        // Poison is ignored: a panic under the lock (in a policy's `checks`) comes before any
+        // field is assigned, and must not wedge every later call.
         let mut state = self
             .shared
             .state
@@ -300,6 +322,8 @@ impl PolicyHandle {
             .unwrap_or_else(PoisonError::into_inner);
         change(&mut state);
         let mask = match state.audit {
+            // While auditing every call takes the slow path to be recorded; the policy still
+            // decides only those in `policy_checks`.
             Some(_) => SyscallSet::ALL.bits() | AUDIT_BIT,
             None => state.policy_checks.bits(),
         };
@@ -326,6 +350,7 @@ fn allow_or_deny(allow: bool) -> Verdict {
     if allow {
         Verdict::Allow
     } else {
+        // A person's "no" is EACCES, as a plain `deny` rule.
         Verdict::Deny(Decision::DEFAULT_DENY)
     }
 }

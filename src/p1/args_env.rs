@@ -17,9 +17,16 @@ fn write_strings<'s>(
     strings: impl Iterator<Item = [&'s [u8]; 3]>,
 ) -> Result<(), Error> {
     for parts in strings {
+        // Every store is bounds-checked on its own (by wiggle) against guest memory, not against
+        // the sizes the guest was told: a buffer too small for them overruns only into the
+        // guest's own memory, and one that runs past its end traps.
         mem.write(array, buf)?;
+        // Checked pointer arithmetic: an array at the top of the address space traps rather
+        // than wrapping round to address 0.
         array = array.add(1)?;
+        // The parts are copied where they are held: no "KEY=VALUE" string is built per call.
         for part in parts.into_iter().chain([&b"\0"[..]]) {
+            // A host string past 4 GiB cannot fit guest memory; EOVERFLOW, as `sizes` answers.
             let len = u32::try_from(part.len()).map_err(|_| Errno::Overflow)?;
             mem.copy_from_slice(part, buf.as_array(len))?;
             buf = buf.add(len)?;
@@ -30,6 +37,8 @@ fn write_strings<'s>(
 
 /// Counts `strings` and their bytes with their terminators. Errors: EOVERFLOW past u32.
 fn sizes<'s>(strings: impl Iterator<Item = [&'s [u8]; 3]>) -> Result<(Size, Size), Error> {
+    // Summed in u64: the embedder's strings may total more than a u32 `size` can say, and a
+    // wrapped total would make the guest allocate too little for `*_get`.
     let (mut count, mut bytes) = (0u64, 0u64);
     for parts in strings {
         count += 1;
@@ -40,6 +49,8 @@ fn sizes<'s>(strings: impl Iterator<Item = [&'s [u8]; 3]>) -> Result<(Size, Size
     Ok((count, bytes))
 }
 
+// Arguments in the same three-part shape as variables, so that one writer and one counter
+// serve both and `*_sizes_get` can never disagree with what `*_get` writes.
 fn args(ctx: &WasiCtx) -> impl Iterator<Item = [&[u8]; 3]> {
     ctx.args.iter().map(|a| [a.as_bytes(), b"", b""])
 }
@@ -59,6 +70,7 @@ pub(crate) fn args_get(
     argv_buf: GuestPtr<u8>,
 ) -> Result<(), Error> {
     let s = Syscall::ArgsGet;
+    // The policy first: a refused call writes nothing into guest memory.
     ctx.gate.check(s, || Request::new(s))?;
     write_strings(mem, argv, argv_buf, args(ctx))
 }
@@ -70,6 +82,8 @@ pub(crate) fn args_sizes_get(
 ) -> Result<(Size, Size), Error> {
     let s = Syscall::ArgsSizesGet;
     ctx.gate.check(s, || Request::new(s))?;
+    // The two results are stored by the decoder's glue once this returns: a bad result
+    // pointer traps there, after nothing but this count.
     sizes(args(ctx))
 }
 
@@ -82,6 +96,7 @@ pub(crate) fn environ_get(
 ) -> Result<(), Error> {
     let s = Syscall::EnvironGet;
     ctx.gate.check(s, || Request::new(s))?;
+    // Only what the embedder granted: the host's own environment is never read here.
     write_strings(mem, environ, environ_buf, env(ctx))
 }
 

@@ -11,6 +11,8 @@ use wiggle::GuestMemory;
 
 /// Maps the ABI's clock id to the host clock it names.
 pub(super) fn host_clock(id: Clockid) -> HostClock {
+    // The boundary between the ABI's ids and `crate::clock`'s host clocks: grants and
+    // readings are kept in host terms, and nothing past this point sees a wiggle type.
     match id {
         Clockid::Realtime => HostClock::Realtime,
         Clockid::Monotonic => HostClock::Monotonic,
@@ -22,6 +24,8 @@ pub(super) fn host_clock(id: Clockid) -> HostClock {
 /// The granted host clock for `id`. Errors: ENOTCAPABLE.
 pub(super) fn granted(ctx: &WasiCtx, id: Clockid) -> Result<HostClock, Errno> {
     let clock = host_clock(id);
+    // `Clocks::now` does not check grants itself: every guest read (and every `poll_oneoff`
+    // timer) comes through here first.
     if ctx.clocks.is_granted(clock) {
         Ok(clock)
     } else {
@@ -35,9 +39,13 @@ pub(crate) fn clock_res_get(
     _mem: &mut GuestMemory<'_>,
     id: Clockid,
 ) -> Result<Timestamp, Error> {
+    // The grant before the policy: an ungranted clock is ENOTCAPABLE whatever the rules say,
+    // and no prompt ever asks about a call that cannot succeed.
     let clock = granted(ctx, id)?;
     let s = Syscall::ClockResGet;
     ctx.gate.check(s, || Request::new(s).clock(id))?;
+    // Not a read: no virtual step is taken. In virtual time the answer is the step, the
+    // smallest change two reads can show.
     Ok(ctx.clocks.resolution(clock))
 }
 
@@ -52,6 +60,8 @@ pub(crate) fn clock_time_get(
     let clock = granted(ctx, id)?;
     let s = Syscall::ClockTimeGet;
     ctx.gate.check(s, || Request::new(s).clock(id))?;
+    // After the policy: in deterministic mode a read advances the virtual clock by a step,
+    // and a refused read must not move time.
     Ok(ctx.clocks.now(clock))
 }
 
@@ -64,6 +74,7 @@ mod tests {
         r.unwrap_err().downcast().unwrap()
     }
 
+    // A valid id that was not granted: ENOTCAPABLE, never EINVAL (module docs).
     #[test]
     fn ungranted_clocks_are_not_capable() {
         let mut ctx = WasiCtx::builder().build();
@@ -103,6 +114,7 @@ mod tests {
         assert!(m2 >= m1);
         let t = clock_time_get(&mut ctx, &mut mem, Clockid::ThreadCputimeId, 0).unwrap();
         let p = clock_time_get(&mut ctx, &mut mem, Clockid::ProcessCputimeId, 0).unwrap();
+        // The process's CPU time includes this thread's.
         assert!(t > 0 && p >= t);
         for id in [Clockid::Realtime, Clockid::ThreadCputimeId] {
             assert!(clock_res_get(&mut ctx, &mut mem, id).unwrap() >= 1);

@@ -7,6 +7,8 @@ use crate::vfs;
 
 /// The ABI file type of a backend file type.
 pub(crate) fn filetype(filetype: vfs::FileType) -> types::Filetype {
+    // Exhaustive on purpose: a file type a backend adds must be given its ABI answer here,
+    // not fall into `Unknown` unnoticed.
     match filetype {
         vfs::FileType::RegularFile => types::Filetype::RegularFile,
         vfs::FileType::Directory => types::Filetype::Directory,
@@ -38,6 +40,8 @@ pub(crate) fn set_time(
     now: bool,
 ) -> Result<vfs::SetTime, types::Errno> {
     match (set, now) {
+        // "Set to this value" and "set to now" at once: no reading of it is the guest's intent,
+        // so nothing is changed.
         (true, true) => Err(types::Errno::Inval),
         (true, false) => Ok(vfs::SetTime::At(value)),
         (false, true) => Ok(vfs::SetTime::Now),

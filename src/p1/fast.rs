@@ -16,7 +16,11 @@ use wiggle::{GuestMemory, GuestPtr};
 /// Whether a `size`-byte, `size`-aligned slot fits at `at` in a memory of `mem_len` bytes.
 #[inline]
 fn slot_fits(mem_len: usize, at: u32, size: usize) -> bool {
+    // Decided before the call runs, never after: declining once the body had acted would make
+    // wiggle's decoder run it a second time. Misaligned slots are declined because wiggle traps
+    // on them (`PtrNotAligned`) when it stores the result.
     let at = at as usize;
+    // `checked_add` cannot fail on a 64-bit host; on a 32-bit one it keeps the sum from wrapping.
     at.is_multiple_of(size) && at.checked_add(size).is_some_and(|end| end <= mem_len)
 }
 
@@ -24,6 +28,8 @@ fn slot_fits(mem_len: usize, at: u32, size: usize) -> bool {
 #[inline]
 fn put(mem: &mut [u8], at: u32, bytes: &[u8]) {
     let at = at as usize;
+    // `mem` is the slice `slot_fits` measured, and no host call can resize it while borrowed,
+    // so this always finds the slot; `get_mut` keeps even a broken invariant from panicking.
     if let Some(slot) = mem.get_mut(at..at + bytes.len()) {
         slot.copy_from_slice(bytes);
     }
@@ -38,6 +44,9 @@ fn answer<T>(result: Result<T, Error>, write: impl FnOnce(T)) -> wasmtime::Resul
             write(value);
             Ok(0)
         }
+        // An errno is the import's return value; anything else is a trap and propagates. No
+        // `errno::decoded` here: the decoder errors it maps to EINVAL are exactly what the fast
+        // decoders decline, and the body's own guest errors are already errnos or traps.
         Err(error) => error.downcast().map(|errno| errno as i32),
     }
 }
@@ -53,6 +62,9 @@ pub(crate) fn fd_write(
     iovs_len: i32,
     nwritten: i32,
 ) -> Option<wasmtime::Result<i32>> {
+    // Raw i32s are reinterpreted bit for bit, as wiggle does: a negative fd is a large one,
+    // which the table answers with EBADF; the iovec pair needs no decoding, since the body
+    // checks the whole array and every buffer (`IoVecs::check`) before moving a byte.
     let nwritten = nwritten as u32;
     if !slot_fits(mem.len(), nwritten, 4) {
         return None;
@@ -71,11 +83,13 @@ pub(crate) fn clock_time_get(
     precision: i64,
     time: i32,
 ) -> Option<wasmtime::Result<i32>> {
+    // An unknown id is wiggle's to answer (EINVAL, through `errno::decoded`).
     let id = Clockid::try_from(id).ok()?;
     let time = time as u32;
     if !slot_fits(mem.len(), time, 8) {
         return None;
     }
+    // `precision` is reinterpreted as wiggle does; the body ignores it anyway.
     let result = ctx.clock_time_get(&mut GuestMemory::Unshared(mem), id, precision as u64);
     Some(answer(result, |t| put(mem, time, &t.to_le_bytes())))
 }
@@ -88,6 +102,8 @@ pub(crate) fn random_get(
     buf: i32,
     buf_len: i32,
 ) -> Option<wasmtime::Result<i32>> {
+    // No result slot and nothing to decode: the body bounds-checks the buffer and traps, as it
+    // does under wiggle.
     let buf = GuestPtr::new(buf as u32);
     let result = ctx.random_get(&mut GuestMemory::Unshared(mem), buf, buf_len as u32);
     Some(answer(result, |()| {}))
@@ -110,6 +126,9 @@ pub(crate) fn path_open(
     fdflags: i32,
     opened: i32,
 ) -> Option<wasmtime::Result<i32>> {
+    // Every flag word is decoded before anything runs: one unknown bit in any of them is
+    // wiggle's EINVAL. The path itself is the body's to read (`guest::read_path`), with the
+    // same bounds check, length cap and UTF-8 rule either way.
     let dirflags = Lookupflags::try_from(dirflags).ok()?;
     let oflags = Oflags::try_from(oflags).ok()?;
     let base = Rights::try_from(base).ok()?;
@@ -131,6 +150,7 @@ pub(crate) fn path_open(
         fdflags,
     );
     Some(answer(result, |new| {
+        // Stored on success only; an errno leaves the slot as it was, as wiggle leaves it.
         put(mem, opened, &u32::from(new).to_le_bytes())
     }))
 }
@@ -409,6 +429,8 @@ mod tests {
         Some((errno, bytes, ctx.open_fds(), tree))
     }
 
+    // The trees are compared too: a fast open that created or truncated what the general path
+    // would have refused (a read-only mount, a deny rule) shows up there.
     /// `path_open` through the fast decoder agrees with wiggle's: same errno, memory,
     /// descriptors and tree, on every setting (read-only, host, policies with deny, ask and
     /// trap rules), over paths that exist, do not, escape or end in `/`, and random flags and

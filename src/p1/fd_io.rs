@@ -27,6 +27,8 @@ enum Target {
 
 /// The length of iovec buffer `len` that still fits in this call's transfer budget.
 fn clamp(len: u32, done: u64) -> u32 {
+    // `done` is what this call already moved: the cap is per call, not per buffer, so iovecs
+    // that alias one region cannot each claim the whole budget.
     let room = MAX_TRANSFER.saturating_sub(done);
     u32::try_from(room.min(u64::from(len))).unwrap_or(0)
 }
@@ -42,11 +44,13 @@ fn read_stream(
 ) -> Result<u64, Error> {
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
+        // Only one buffer is ever read here, so nothing has moved yet.
         let len = clamp(len, 0);
         if len == 0 {
             continue;
         }
         let buf = guest::bytes_mut(mem, ptr, len)?;
+        // Blocks (never past the run's deadline) only on a blocking fd; NONBLOCK gives EAGAIN.
         return Ok(input.read(buf, nonblocking, deadline)? as u64);
     }
     Ok(0)
@@ -67,16 +71,22 @@ fn read_file(
         if len == 0 {
             continue;
         }
+        // An offset past u64 holds no bytes: end of file, as any read past the end.
         let Some(at) = offset.checked_add(done) else {
             break;
         };
         let buf = guest::bytes_mut(mem, ptr, len)?;
         let n = match file.read_at(buf, at) {
+            // A backend's count is never trusted past the buffer it was given: the guest would
+            // believe in bytes nobody wrote.
             Ok(n) => n.min(buf.len()),
+            // POSIX: what already moved is reported; a lasting error comes back on the next call.
             Err(_) if done > 0 => break,
             Err(e) => return Err(e.into()),
         };
         done += n as u64;
+        // Buffers are filled in order: reading on past a short one would put later bytes after
+        // an unfilled gap.
         if n < buf.len() {
             break;
         }
@@ -103,8 +113,12 @@ fn write_file(
         let result = match target {
             Target::At(offset) => match offset.checked_add(done) {
                 Some(at) => file.write_at(buf, at),
+                // No position past u64 can be written: EFBIG, as write(2) past the largest file
+                // size.
                 None => Err(FsError::FileTooBig),
             },
+            // Each buffer lands at the end as it is at that moment (another descriptor may
+            // append in between), so the backend reports the end rather than the call computing it.
             Target::Append => file.append(buf).map(|(n, new_end)| {
                 end = Some(new_end);
                 n
@@ -116,6 +130,7 @@ fn write_file(
             Err(e) => return Err(e.into()),
         };
         done += n as u64;
+        // A short write: stop, so the count names exactly the prefix that landed.
         if n < buf.len() {
             break;
         }
@@ -128,6 +143,8 @@ fn write_file(
 /// `Truncate` reports a short count, and EFBIG once nothing at all fits.
 #[inline]
 fn write_stream(out: &Output, mem: &GuestMemory<'_>, iovs: &IoVecs) -> Result<u64, Error> {
+    // The whole call's count is handed over first: the stream charges its budget once, for
+    // everything, before it delivers any byte.
     Ok(out.write(iovs.transfer(), iovs.buffers(mem))?)
 }
 
@@ -139,10 +156,16 @@ pub(crate) fn fd_read(
     fd: Fd,
     iovs: IovecArray,
 ) -> Result<Size, Error> {
+    // Guest memory first: a bad array or buffer traps before anything is looked up, and the
+    // policy's request can carry the real byte count.
     let iovs = IoVecs::check(mem, iovs.offset())?;
     // Only waits need the deadline: a file read does not pay for reading it.
     let deadline = || ctx.clocks.deadline();
+    // One lookup checks kind and rights together (`table.rs`'s order); the descriptor then
+    // stays borrowed through the policy check and the read.
     let desc = ctx.table.check_mut(fd.into(), &rights::FD_READ)?;
+    // Read before the kind is matched: it decides how stdin and sockets wait, and means nothing
+    // to a file.
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
     let (s, kind) = (Syscall::FdRead, &desc.kind);
     ctx.gate
@@ -151,10 +174,13 @@ pub(crate) fn fd_read(
         Kind::Stdin(input) => read_stream(input, nonblocking, deadline(), mem, &iovs)?,
         Kind::File(open) => {
             let n = read_file(&*open.file, mem, &iovs, open.position)?;
+            // Cannot overflow (`read_file` read at `position + done`); still, an errno beats a
+            // wrapped position.
             open.position = open.position.checked_add(n).ok_or(Errno::Overflow)?;
             n
         }
         Kind::Socket(socket) => {
+            // A read on a socket is `sock_recv` without flags, waiting the same way.
             let wait = super::sock::Wait::of_flags(nonblocking, deadline());
             super::sock::recv(socket, (false, false), wait, mem, &iovs)?
         }
@@ -177,6 +203,7 @@ pub(crate) fn fd_write(
     let iovs = IoVecs::check(mem, iovs.offset())?;
     // Only waits need the deadline (an inherited stdout finds it in `deadline::current`).
     let deadline = || ctx.clocks.deadline();
+    // As in fd_read: one lookup, then the policy, then the write, on the same descriptor.
     let desc = ctx.table.check_mut(fd.into(), &rights::FD_WRITE)?;
     let append = desc.flags.contains(Fdflags::APPEND);
     let nonblocking = desc.flags.contains(Fdflags::NONBLOCK);
@@ -184,6 +211,8 @@ pub(crate) fn fd_write(
     ctx.gate
         .check(s, || request::io(s, fd, kind, Access::WRITE, iovs.total))?;
     let n = match &mut desc.kind {
+        // Budget and delivery belong to the stream (`Output::write`): one protocol whatever the
+        // output is connected to.
         Kind::Output(out) => write_stream(out, mem, &iovs)?,
         Kind::File(open) if append => {
             let (n, end) = write_file(&*open.file, mem, &iovs, Target::Append)?;
@@ -219,6 +248,7 @@ pub(crate) fn fd_pread(
     offset: Filesize,
 ) -> Result<Size, Error> {
     let iovs = IoVecs::check(mem, iovs.offset())?;
+    // Streams are ESPIPE here, before their rights are looked at: they have no offsets.
     let (open, _) = ctx.table.file(fd.into(), &rights::FD_PREAD)?;
     let s = Syscall::FdPread;
     ctx.gate.check(s, || {
@@ -250,6 +280,8 @@ pub(crate) fn fd_pwrite(
             .bytes(iovs.total)
             .offset(offset)
     })?;
+    // POSIX says the offset wins; Linux (pwrite(2), BUGS) and wasmtime append, and guests run
+    // on those.
     let target = if flags.contains(Fdflags::APPEND) {
         Target::Append
     } else {
@@ -268,6 +300,7 @@ pub(crate) fn fd_seek(
     offset: Filedelta,
     whence: Whence,
 ) -> Result<Filesize, Error> {
+    // Decided before the lookup: `cur + 0` moves nothing, so the spec lets FD_TELL alone ask.
     let need = if offset == 0 && matches!(whence, Whence::Cur) {
         &rights::FD_SEEK_QUERY
     } else {
@@ -277,11 +310,15 @@ pub(crate) fn fd_seek(
     let s = Syscall::FdSeek;
     ctx.gate.check(s, || request::on_file(s, fd, open))?;
     let position = match whence {
+        // A negative absolute offset, or a sum below 0 or past u64: EINVAL below, as lseek(2).
         Whence::Set => u64::try_from(offset).ok(),
         Whence::Cur => open.position.checked_add_signed(offset),
+        // The size is read now, after the policy: another descriptor may have grown the file.
         Whence::End => open.file.stat()?.size.checked_add_signed(offset),
     }
     .ok_or(Errno::Inval)?;
+    // A position past the end is kept as it is: a later write there leaves a sparse gap,
+    // charged (or refused) by the backend when it happens.
     open.position = position;
     Ok(position)
 }
@@ -528,6 +565,7 @@ mod tests {
         let (input, writer) = Input::pipe();
         let mut ctx = WasiCtx::builder().stdin(input).build();
         let mut raw = memory(&[(1024, 0), (2048, 2), (3000, 10)]);
+        // The first buffer is empty, so the read lands in the second, and only there.
         writer.write(b"xyz");
         assert_eq!(read(&mut ctx, &mut raw, 0, 3).unwrap(), 2);
         assert_eq!(&raw[2048..2050], b"xy");

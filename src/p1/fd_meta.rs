@@ -26,6 +26,7 @@ fn checked_file(
     let (open, _) = ctx.table.file(fd.into(), need)?;
     ctx.gate
         .check(syscall, || extend(request::on_file(syscall, fd, open)))?;
+    // A handle of its own, so the table's borrow ends here and the backend call runs without it.
     Ok(Arc::clone(&open.file))
 }
 
@@ -62,10 +63,14 @@ pub(crate) fn fd_advise(
     len: Filesize,
     _advice: Advice,
 ) -> Result<(), Error> {
+    // A first lookup only to order the errnos (EBADF, ENOTCAPABLE before EINVAL); the one in
+    // `checked_file` below is the one whose result is used.
     ctx.table.file(fd.into(), &rights::FD_ADVISE)?;
+    // `len` is an off_t to posix_fadvise: past i64 it is negative, which Linux refuses.
     if i64::try_from(len).is_err() {
         return Err(Errno::Inval.into());
     }
+    // The advice is a hint, so dropping it is always a correct answer.
     checked_file(ctx, (Syscall::FdAdvise, fd), &rights::FD_ADVISE, |r| r)?;
     Ok(())
 }
@@ -81,6 +86,8 @@ pub(crate) fn fd_allocate(
     len: Filesize,
 ) -> Result<(), Error> {
     let s = (Syscall::FdAllocate, fd);
+    // The policy still sees the call, as a write: a rule that traps on writes must trap here
+    // too, whatever the answer would have been.
     checked_file(ctx, s, &rights::FD_ALLOCATE, |r| {
         r.access(Access::WRITE).offset(offset).bytes(len)
     })?;
@@ -94,6 +101,7 @@ pub(crate) fn fd_datasync(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<(), Error> {
+    // Backends have one `sync`: the stronger fsync is always a correct fdatasync.
     let f = checked_file(ctx, (Syscall::FdDatasync, fd), &rights::FD_DATASYNC, |r| r)?;
     f.sync()?;
     Ok(())
@@ -114,9 +122,11 @@ pub(crate) fn fd_fdstat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Fdstat, Error> {
+    // No right is needed to describe one's own descriptor, rights included.
     let desc = ctx.table.check(fd.into(), &Need::ANY)?;
     check_fd(&mut ctx.gate, Syscall::FdFdstatGet, (fd, &desc.kind), |r| r)?;
     Ok(Fdstat {
+        // After the policy: a file's type is a backend call (a host mount may hold devices).
         fs_filetype: filetype(desc)?,
         fs_flags: desc.flags,
         fs_rights_base: desc.base,
@@ -137,6 +147,7 @@ pub(crate) fn fd_fdstat_set_flags(
     let desc = ctx
         .table
         .check_mut(fd.into(), &rights::FD_FDSTAT_SET_FLAGS)?;
+    // After the lookup: a closed fd or a directory is EBADF whatever the flags.
     if !rights::SETTABLE_FDFLAGS.contains(flags) {
         return Err(Errno::Inval.into());
     }
@@ -148,9 +159,13 @@ pub(crate) fn fd_fdstat_set_flags(
     check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
         r.flags(request_flags)
     })?;
+    // The host socket first: if it refuses, the fd's flags stay as they were and still say
+    // what the socket does.
     if let Kind::Socket(socket) = &desc.kind {
         super::sock::set_nonblocking(socket, flags.contains(Fdflags::NONBLOCK))?;
     }
+    // F_SETFL semantics: APPEND and NONBLOCK are replaced, not merged; the sync flags chosen
+    // at open are kept.
     desc.flags = desc.flags.difference(rights::SETTABLE_FDFLAGS).union(flags);
     Ok(())
 }
@@ -177,6 +192,7 @@ pub(crate) fn fd_fdstat_set_rights(
     check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| {
         r.flags(request_flags)
     })?;
+    // Only this descriptor changes: what was already opened through it keeps what it got.
     desc.base = fs_rights_base;
     desc.inheriting = fs_rights_inheriting;
     Ok(())
@@ -207,6 +223,7 @@ pub(crate) fn fd_filestat_get(
                 ctim: 0,
             });
         }
+        // Through the open handle, not by name: a renamed or unlinked file still answers.
         Kind::File(open) => open.file.stat()?,
         Kind::Dir(dir) => dir.dir.stat()?,
     };
@@ -224,8 +241,11 @@ pub(crate) fn fd_filestat_set_size(
 ) -> Result<(), Error> {
     let s = (Syscall::FdFilestatSetSize, fd);
     let f = checked_file(ctx, s, &rights::FD_FILESTAT_SET_SIZE, |r| {
+        // TRUNCATE for any new size, growing too: the size changes either way, and judging the
+        // call must not need a stat first.
         r.access(Access::TRUNCATE).bytes(size)
     })?;
+    // The backend charges growth before allocating; a gap costs nothing until written.
     f.set_size(size)?;
     Ok(())
 }
@@ -240,6 +260,8 @@ pub(crate) fn fd_filestat_set_times(
     mtim: Timestamp,
     fst_flags: Fstflags,
 ) -> Result<(), Error> {
+    // Flags before the descriptor, as in `path_filestat_set_times`: a contradictory pair is
+    // EINVAL on any fd.
     let (atime, mtime) = convert::set_times(atim, mtim, fst_flags)?;
     let desc = ctx.table.check(fd.into(), &rights::FD_FILESTAT_SET_TIMES)?;
     let request_flags = Flags {

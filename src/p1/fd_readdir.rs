@@ -49,7 +49,10 @@ pub(crate) fn fd_readdir(
         let room = usize::try_from(out.left / DIRENT_SIZE)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
+        // The batch is the only host allocation this call makes, so it is sized by what can still
+        // show and by `BATCH`, never by the guest's `buf_len` alone.
         let want = room.min(BATCH);
+        // The cookie is guest input, any u64: a backend resumes from it or answers EINVAL.
         let batch = dir.read_dir(cookie, want)?;
         if batch.is_empty() {
             // `left <= buf_len` always, so this is the count written.
@@ -61,6 +64,7 @@ pub(crate) fn fd_readdir(
             if !out.entry(mem, entry)? {
                 return Ok(buf_len);
             }
+            // The next batch resumes after the last entry written: none skipped, none repeated.
             cookie = entry.next_cookie;
         }
     }
@@ -78,11 +82,15 @@ impl Out {
         let name = entry.name.as_bytes();
         // A backend name longer than u32 cannot exist; saturate instead of trusting it.
         let namlen = u32::try_from(name.len()).unwrap_or(u32::MAX);
+        // A header that fills the buffer ends the call without its name: the guest sees a full
+        // buffer and asks again, from the cookie of the last whole entry.
         Ok(self.put(mem, &dirent_header(entry, namlen))? && self.put(mem, name)?)
     }
 
     /// Writes as much of `bytes` as fits. `Ok(false)` once nothing is left.
     fn put(&mut self, mem: &mut GuestMemory<'_>, bytes: &[u8]) -> Result<bool, Error> {
+        // Only the bytes that fit are checked and written (as wasmtime): a buffer whose tail lies
+        // past guest memory traps only if an entry reaches it.
         let n = write_truncated(mem, self.ptr, bytes, self.left)?;
         self.left -= n; // n <= left by construction
         // The next write starts after these bytes; past the address space is a trap, as

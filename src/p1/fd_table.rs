@@ -18,6 +18,8 @@ fn preopen_name(
     fd: Fd,
     missing: Errno,
 ) -> Result<&str, Error> {
+    // Any open descriptor may ask, and the kind is checked before the policy: no rule is
+    // asked about a call that fails anyway.
     let desc = ctx.table.check(fd.into(), &Need::ANY)?;
     let Kind::Dir(OpenDir {
         preopen: Some(name),
@@ -33,6 +35,7 @@ fn preopen_name(
 /// Mirrors `close`. Stdio and preopens may be closed too (as in wasmtime). Errors: EBADF.
 pub(crate) fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: Fd) -> Result<(), Error> {
     let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    // The table changes only once the policy agreed: a refused close leaves the fd usable.
     check_fd(&mut ctx.gate, Syscall::FdClose, (fd, &desc.kind), |r| r)?;
     // Dropping the descriptor releases its backend handle.
     ctx.table.remove(fd.into())?;
@@ -46,6 +49,8 @@ pub(crate) fn fd_prestat_get(
     _mem: &mut GuestMemory<'_>,
     fd: Fd,
 ) -> Result<Prestat, Error> {
+    // EBADF for every non-preopen: wasi-libc scans fds from 3 at startup and stops at the
+    // first EBADF, while any other errno aborts its startup.
     let name = preopen_name(ctx, Syscall::FdPrestatGet, fd, Errno::Badf)?;
     let pr_name_len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
     Ok(Prestat::Dir(PrestatDir { pr_name_len }))
@@ -60,9 +65,12 @@ pub(crate) fn fd_renumber(
     to: Fd,
 ) -> Result<(), Error> {
     let desc = ctx.table.check(fd.into(), &Need::ANY)?;
+    // Both ends must be open (EBADF otherwise, as wasmtime), so `to` is never a guest-chosen
+    // number far past the table (SECURITY.md: `fd_renumber(x, u32::MAX)`).
     ctx.table.check(to.into(), &Need::ANY)?;
     let s = Syscall::FdRenumber;
     check_fd(&mut ctx.gate, s, (fd, &desc.kind), |r| r.fd2(u32::from(to)))?;
+    // Closes what `to` held, dropping its backend handle: no host descriptor is leaked.
     ctx.table.renumber(fd.into(), to.into())?;
     Ok(())
 }
@@ -79,6 +87,8 @@ pub(crate) fn fd_prestat_dir_name(
 ) -> Result<(), Error> {
     let name = preopen_name(ctx, Syscall::FdPrestatDirName, fd, Errno::Notdir)?;
     let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+    // Too short a buffer gets nothing rather than a truncated name, which would name another
+    // directory.
     if len > path_len {
         return Err(Errno::Nametoolong.into());
     }
@@ -120,6 +130,7 @@ mod tests {
         // A buffer that is long enough on paper but runs out of memory traps.
         let r = fd_prestat_dir_name(&mut ctx, m, 3.into(), GuestPtr::new(60), 8);
         assert!(r.unwrap_err().downcast().is_err());
+        // No NUL is written: byte 24 is still the zero it was.
         assert_eq!(&raw[16..25], b"/sandbox\0");
     }
 

@@ -13,6 +13,8 @@ use crate::ctx::WasiCtx;
 use crate::policy::Syscall;
 use wiggle::{GuestMemory, GuestPtr};
 
+// Private: the groups are reached only through the routing below (and `fast`, which the
+// linker calls first), so no caller can skip the gate's begin/end.
 mod args_env;
 mod clock;
 mod convert;
@@ -38,6 +40,8 @@ impl WasiCtx {
         syscall: Syscall,
         call: impl FnOnce(&mut WasiCtx) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        // `begin` before the body's first check and `end` whatever it returned: a call that fails
+        // early (EBADF, a bad pointer's trap) is audited too, under its own syscall.
         self.gate.begin(syscall);
         let result = call(self);
         self.gate.end(&result);
@@ -50,6 +54,8 @@ impl WasiCtx {
 macro_rules! route_one {
     (exit, $name:ident, $variant:ident, $group:ident, ($($arg:ident: $argty:ty),*), $ret:ty) => {
         fn $name(&mut self, mem: &mut GuestMemory<'_>, $($arg: $argty),*) -> wiggle::error::Error {
+            // No `Result` to hand `end`: the returned error *is* how the guest stops (an exit or a
+            // policy's trap), so it is recorded as a trap before it propagates.
             self.gate.begin(Syscall::$variant);
             let stop = $group::$name(self, mem, $($arg),*);
             self.gate.end_with(CallResult::Trap(stop.to_string()));
@@ -57,6 +63,8 @@ macro_rules! route_one {
         }
     };
     ($kind:ident, $name:ident, $variant:ident, $group:ident, ($($arg:ident: $argty:ty),*), $ret:ty) => {
+        // Inlined: the fast decoders (`fast.rs`) call these same methods, and the routing must not
+        // cost them a call of its own.
         #[inline]
         fn $name(&mut self, mem: &mut GuestMemory<'_>, $($arg: $argty),*) -> Result<$ret, Error> {
             self.gated(Syscall::$variant, |ctx| $group::$name(ctx, mem, $($arg),*))
@@ -73,4 +81,6 @@ macro_rules! route {
     };
 }
 
+// Generated from the one table: an import cannot exist in the linker or the `Syscall` enum
+// without being routed (and gated) here.
 crate::syscalls::for_each_syscall!(route);

@@ -19,6 +19,8 @@ pub(crate) use super::path_open::path_open;
 
 /// How `lookupflags` treat a final symlink.
 pub(super) fn follow(flags: Lookupflags) -> Follow {
+    // Without the flag `No`, not `Never`: POSIX still follows a final link when the path ends
+    // in `/`.
     if flags.contains(Lookupflags::SYMLINK_FOLLOW) {
         Follow::Yes
     } else {
@@ -31,6 +33,7 @@ pub(super) fn follow(flags: Lookupflags) -> Follow {
 /// slash → ENOENT, as Linux does for everything but mkdir.
 fn new_entry(r: &Resolved, slash_ok: bool) -> Result<&str, FsError> {
     match &r.last {
+        // A symlink is an existing entry, dangling or not: a create never goes through one.
         Last::Dir | Last::Entry { node: Some(_), .. } => Err(FsError::Exists),
         Last::Entry { node: None, .. } if r.trailing_slash && !slash_ok => Err(FsError::NotFound),
         Last::Entry { name, node: None } => Ok(name),
@@ -50,11 +53,15 @@ pub(crate) fn path_filestat_get(
         .dir(fd.into(), &rights::dir(Rights::PATH_FILESTAT_GET))?;
     let path = guest::read_path(mem, path)?;
     let s = Syscall::PathFilestatGet;
+    // Only while no policy or audit wants the request: the fast path never builds the
+    // resolved guest path a request is made of.
     if !ctx.gate.wants(s)
         && let Some(stat) = stat_fast(dir.dir, &path, follow(flags))?
     {
         return Ok(convert::filestat(&stat));
     }
+    // Resolved before the policy is asked: it judges the path the resolver walked, `..`
+    // applied and symlinks expanded, never the spelling the guest passed.
     let r = resolve(dir.dir, &path, follow(flags))?;
     check_path(
         &mut ctx.gate,
@@ -65,6 +72,7 @@ pub(crate) fn path_filestat_get(
         lookup(flags),
     )?;
     let stat = match r.existing()? {
+        // The walk opened the directory: it is stat'ed through that handle.
         Existing::Dir(dir) => dir.stat()?,
         // A file is stat'ed by name (one fstatat), never opened.
         Existing::File { dir, name } | Existing::Symlink { dir, name, .. } => dir.stat_at(name)?,
@@ -81,12 +89,17 @@ fn stat_fast(
     path: &str,
     follow: Follow,
 ) -> Result<Option<vfs::Filestat>, FsError> {
+    // Any error of the walk is left to the full path, which meets it in the same loop
+    // (`Walk::seek_last`): the answer is the full path's either way.
     let Ok(Some(parent)) = resolve_parent(dir, path) else {
         return Ok(None);
     };
     match parent.dir.stat_at(&parent.name) {
+        // A link to follow needs the resolver's expansion and its ELOOP budget.
         Ok(stat) if stat.filetype == FileType::Symlink && follow == Follow::Yes => Ok(None),
         Ok(stat) => Ok(Some(stat)),
+        // The one error answered here: after the same walk, the full path finds the name absent
+        // and says ENOENT too.
         Err(FsError::NotFound) => Err(FsError::NotFound),
         Err(_) => Ok(None),
     }
@@ -129,6 +142,8 @@ pub(crate) fn path_filestat_set_times(
     match r.existing()? {
         Existing::Dir(dir) => dir.set_times(atime, mtime)?,
         Existing::File { dir, name } | Existing::Symlink { dir, name, .. } => {
+            // By name in the parent, as utimensat: a file is not opened to change its times, and an
+            // unfollowed symlink gets its own times set.
             dir.set_times_at(name, atime, mtime)?
         }
     }
@@ -152,12 +167,15 @@ pub(crate) fn path_link(
     let new_dir = ctx
         .table
         .dir(new_fd.into(), &rights::dir(Rights::PATH_LINK_TARGET))?;
+    // Both descriptors before either path (SECURITY.md: both sides of a two-path call are
+    // checked): an error on either side comes before anything about the paths.
     let old_path = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
     // wasmtime refuses to follow the source (cap-std has no linkat(AT_SYMLINK_FOLLOW)).
     if old_flags.contains(Lookupflags::SYMLINK_FOLLOW) {
         return Err(Errno::Inval.into());
     }
+    // The source is the entry itself: a hard link to a symlink links the symlink.
     let old = resolve(old_dir.dir, &old_path, Follow::Never)?;
     let old_name = match &old.last {
         // Hard links to directories are never allowed (EPERM), `.` included.
@@ -167,15 +185,20 @@ pub(crate) fn path_link(
             ..
         } => return Err(FsError::NotPermitted.into()),
         Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
+        // `file/` asks for a directory, which a link source can never be.
         Last::Entry { .. } if old.trailing_slash => return Err(FsError::NotDir.into()),
         Last::Entry { name, .. } => name,
     };
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
+    // The new name must not exist; `new/` is ENOENT (only mkdir accepts a trailing slash).
     let new_name = new_entry(&new, false)?;
     let s = Syscall::PathLink;
     let (from, to) = ((old_fd, &old_dir, &old), (new_fd, &new_dir, &new));
     let flags = lookup(old_flags);
+    // Both names are judged: a link gives the source's contents a second name, so a rule that
+    // protects either side refuses it (SECURITY.md: policy by name only).
     check_two_paths(&mut ctx.gate, s, from, to, (Access::LINK, false), flags)?;
+    // The backend answers EXDEV across filesystems and EPERM on a read-only side.
     old.dir.link(old_name, &*new.dir, new_name)?;
     Ok(())
 }
@@ -194,8 +217,11 @@ pub(crate) fn path_readlink(
         .table
         .dir(fd.into(), &rights::dir(Rights::PATH_READLINK))?;
     let path = guest::read_path(mem, path)?;
+    // `No`: a final link is read, not followed, unless the path ends in `/` (POSIX then
+    // follows it, so what it names is no link: EINVAL, or ENOTDIR for a non-directory).
     let r = resolve(dir.dir, &path, Follow::No)?;
     let s = Syscall::PathReadlink;
+    // READ: the target's text is what this call reveals.
     check_path(&mut ctx.gate, (fd, &dir), s, &r, Access::READ, Flags::NONE)?;
     let target = match r.existing()? {
         Existing::Symlink { target, .. } => target,
@@ -213,6 +239,7 @@ pub(super) fn write_truncated(
     src: &[u8],
     cap: u32,
 ) -> Result<u32, Error> {
+    // Saturating: a source past u32 is cut to `cap` anyway.
     let n = u32::try_from(src.len()).unwrap_or(u32::MAX).min(cap);
     let dest = guest::bytes_mut(mem, ptr, n)?;
     // `zip` stops at the shorter side, so this cannot panic whatever the lengths.
@@ -247,6 +274,8 @@ pub(crate) fn path_create_directory(
         Access::CREATE,
         Flags::NONE,
     )?;
+    // A name that appeared since the resolve is the backend's EEXIST; a `MemFs` charges its
+    // budgets before it allocates anything.
     r.dir.create_dir(name)?;
     Ok(())
 }
@@ -275,12 +304,14 @@ pub(crate) fn path_remove_directory(
         Flags::NONE,
     )?;
     match &r.last {
+        // `.` (or `a/..`) has no (parent, name) pair to remove: EINVAL, as rmdir(".").
         Last::Dir => Err(FsError::Invalid.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
         Last::Entry {
             node: Some(Found::File | Found::Symlink(_)),
             ..
         } => Err(FsError::NotDir.into()),
+        // A directory that is not empty is the backend's ENOTEMPTY.
         Last::Entry { name, .. } => Ok(r.dir.remove_dir(name)?),
     }
 }
@@ -316,6 +347,8 @@ pub(crate) fn path_rename(
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
         Last::Dir => return Err(FsError::Busy.into()),
+        // An existing target is the backend's to judge: replaced (a file, an empty directory) or
+        // refused (EISDIR, ENOTDIR, ENOTEMPTY).
         Last::Entry { name, .. } => name,
     };
     // A trailing slash on either side says "directory": renaming a non-directory is ENOTDIR.
@@ -324,10 +357,13 @@ pub(crate) fn path_rename(
     }
     let s = Syscall::PathRename;
     let (from, to) = ((fd, &old_dir, &old), (new_fd, &new_dir, &new));
+    // A directory stands for its whole subtree: the policy judges every path the rename moves,
+    // not only the one named (SECURITY.md: policy by name only).
     let access = (Access::RENAME, old_is_dir);
     check_two_paths(&mut ctx.gate, s, from, to, access, Flags::NONE)?;
     let moved = request::moved(from, to);
     old.dir.rename(old_name, &*new.dir, new_name)?;
+    // Only after success: a refused rename leaves every descriptor's name as it was.
     request::track_rename(&mut ctx.table, moved);
     Ok(())
 }
@@ -344,6 +380,8 @@ pub(crate) fn path_symlink(
     let dir = ctx
         .table
         .dir(fd.into(), &rights::dir(Rights::PATH_SYMLINK))?;
+    // The target is only text, read with the path rules (length cap, UTF-8); it is checked as
+    // a target below and never resolved by this call.
     let target = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
     // What a new link may point at: never an absolute path (refused at creation *and* at
@@ -355,6 +393,8 @@ pub(crate) fn path_symlink(
     let s = Syscall::PathSymlink;
     if ctx.gate.wants(s) {
         // The link's contents are shown as written: they are not a path this call touches.
+        // Rules about what the link points at apply when it is followed: every later call
+        // resolves it, and the policy sees the path it leads to.
         let at = request::target(&dir, &r.guest_path);
         ctx.gate.check(s, || {
             at.request(s, fd).access(Access::SYMLINK).contents(&target)
@@ -388,13 +428,17 @@ pub(crate) fn path_unlink_file(
         Flags::NONE,
     )?;
     match &r.last {
+        // unlink never removes a directory, even an empty one: EISDIR (`.` included).
         Last::Dir
         | Last::Entry {
             node: Some(Found::Dir(_)),
             ..
         } => Err(FsError::IsDir.into()),
         Last::Entry { node: None, .. } => Err(FsError::NotFound.into()),
+        // `file/` (or `link/`) asks for a directory, and what is there is not one.
         Last::Entry { .. } if r.trailing_slash => Err(FsError::NotDir.into()),
+        // Open descriptors keep the file readable; a `MemFs` frees its bytes when the last one
+        // closes.
         Last::Entry { name, .. } => Ok(r.dir.unlink(name)?),
     }
 }

@@ -69,22 +69,30 @@ pub(super) fn open_path(
 ) -> Result<Fd, Error> {
     // One lookup: EBADF, ENOTDIR (a regular file, as wasmtime), ENOTCAPABLE, in that order.
     let dir = ctx.table.dir(u32::from(fd), &rights::path_open(oflags))?;
+    // After the lookup (a bad descriptor is EBADF whatever the flags), before anything is
+    // resolved, let alone created.
     check_flags(oflags, fdflags)?;
     // Asking for more than the directory passes on is not an error: the new fd gets less.
     let base = fs_rights_base & dir.inheriting;
     let inheriting = fs_rights_inheriting & dir.inheriting;
+    // Narrowed first: a write right the directory cannot pass on is no write intent below.
     let exclusive = oflags.contains(Oflags::CREAT | Oflags::EXCL);
     let options = OpenOptions {
         create: oflags.contains(Oflags::CREAT),
         exclusive,
         truncate: oflags.contains(Oflags::TRUNC),
+        // Derived from every argument (SECURITY.md: permission domains), so a read-only backend
+        // refuses the open itself: TRUNC or APPEND alone cannot slip through.
         write: file_write_intent(oflags, base, fdflags),
     };
-    // The fast open may only run when neither the policy nor a full table needs the lookup.
+    // The fast open creates or truncates before the policy check and the EMFILE check
+    // below, so it may only run when neither can refuse. O_DIRECTORY needs the kind of what
+    // is there first, which only the full path looks up.
     let fast = !oflags.contains(Oflags::DIRECTORY)
         && !ctx.gate.wants(Syscall::PathOpen)
         && ctx.table.has_room();
     let (opened, guest_path) = open_target(&dir, fast, path, dirflags, oflags, base, options)?;
+    // Owned, so that `dir`'s borrow of the table can end before `insert`.
     let mount = Arc::clone(dir.mount);
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {
@@ -113,9 +121,12 @@ pub(super) fn open_path(
                 guest_path,
                 mount,
             };
+            // File rights asked of a directory are dropped (narrowing, not an error); no fdflags
+            // apply to one.
             (Kind::Dir(open), base & rights::DIR_FITS, Fdflags::empty())
         }
         Opened::Name { parent, name } => {
+            // Only now is anything created or truncated: the policy agreed and a slot is free.
             let file = parent.open_file(&name, options)?;
             file_kind(file, guest_path, mount, base, fdflags)
         }
@@ -127,6 +138,7 @@ pub(super) fn open_path(
         inheriting,
         flags,
     };
+    // Cannot be EMFILE: room was checked above and nothing was inserted since.
     Ok(Fd::from(ctx.table.insert(desc)?))
 }
 
@@ -137,6 +149,7 @@ fn check_flags(oflags: Oflags, fdflags: Fdflags) -> Result<(), Errno> {
     if fdflags.intersects(Fdflags::DSYNC | Fdflags::RSYNC | Fdflags::SYNC) {
         return Err(Errno::Notsup);
     }
+    // open cannot make a directory, and truncating one means nothing.
     if oflags.contains(Oflags::DIRECTORY)
         && oflags.intersects(Oflags::CREAT | Oflags::EXCL | Oflags::TRUNC)
     {
@@ -167,6 +180,8 @@ fn open_target(
         follow(dirflags)
     };
     let resolved = resolve(dir.dir, path, follow)?;
+    // From the resolved path (`..` applied, symlinks expanded), never from what the guest
+    // typed: this is the name policies, audit and later renames see.
     let guest_path = join(dir.guest_path, &resolved.guest_path);
     let opened = target(
         resolved.dir,
@@ -193,7 +208,11 @@ fn open_fast<'p>(
     };
     match parent.dir.open_file(&parent.name, options) {
         Ok(file) => Ok(Some((file, parent))),
+        // The one error kept: without CREAT the full path would find the name absent too, after
+        // the same walk.
         Err(FsError::NotFound) if !options.create => Err(FsError::NotFound),
+        // Anything else (a directory, a symlink, EEXIST, a read-only refusal…) is re-decided by
+        // the full path with Linux's precedence.
         Err(_) => Ok(None),
     }
 }
@@ -212,6 +231,8 @@ fn file_kind(
         guest_path,
         mount,
     };
+    // What a file keeps after open: the sync flags were refused in `check_flags`, and
+    // directory rights asked of a file are dropped below as file rights are from a directory.
     let flags = fdflags & (Fdflags::APPEND | Fdflags::NONBLOCK);
     (Kind::File(open), base & rights::FILE_ALL, flags)
 }
@@ -294,6 +315,7 @@ fn target(
                 Ok(Opened::Name { parent: dir, name })
             }
         }
+        // A missing name: only CREAT makes it, and only as a regular file.
         Last::Entry { node: None, name } => {
             if !create {
                 Err(FsError::NotFound)

@@ -24,8 +24,9 @@ pub(crate) const MAX_SUBSCRIPTIONS: u32 = crate::limits::MAX_POLL_SUBSCRIPTIONS;
 /// the thread wakes now and then and simply sleeps again.
 const MAX_NAP: Duration = Duration::from_secs(3600);
 
-/// The deadline of the whole run, if the embedder set one (`run::RunLimits::timeout`); every
-/// blocking wait in `p1/` (this file and stdin reads) passes through here.
+/// The deadline of the whole run, if the embedder set one (`run::RunLimits::timeout`): the
+/// bound of every wait in this file, as `ctx.clocks.deadline()` is of the stdin reads and
+/// socket waits elsewhere in `p1/`.
 pub(super) fn run_deadline(ctx: &WasiCtx) -> Option<Instant> {
     ctx.clocks.deadline()
 }
@@ -36,12 +37,15 @@ enum Status {
     Ready(EventFdReadwrite),
     /// A clock that fires at this instant (`None`: beyond what `Instant` can represent).
     Clock(Option<Instant>),
-    /// stdin with nothing to read yet.
+    /// stdin with nothing to read yet: a cloned handle, since the wait happens after the
+    /// pass, when nothing borrows the table.
     Stdin(Input),
 }
 
 fn ready(nbytes: u64) -> Status {
     let flags = if nbytes == 0 {
+        // Ready with nothing to read is the end of the stream (or file): said as a hang-up,
+        // like poll(2)'s POLLHUP.
         Eventrwflags::FD_READWRITE_HANGUP
     } else {
         Eventrwflags::empty()
@@ -62,13 +66,18 @@ fn clock_deadline(
     let abstime = sub
         .flags
         .contains(Subclockflags::SUBSCRIPTION_CLOCK_ABSTIME);
+    // `None` past what an `Instant` can hold: a timeout of u64::MAX ns must neither overflow
+    // nor wrap into the past (SECURITY.md: sleeps of u64::MAX).
     let after = |base: Instant, nanos: u64| base.checked_add(Duration::from_nanos(nanos));
     match (clock, abstime) {
         (HostClock::ProcessCpu | HostClock::ThreadCpu, _) => Err(Errno::Inval),
+        // From the call's start, not this pass's: a relative timer must not restart each pass.
         (_, false) => Ok(after(start, sub.timeout)),
         // Our monotonic clock counts from `clocks.start`.
         (HostClock::Monotonic, true) => Ok(after(ctx.clocks.start, sub.timeout)),
         (HostClock::Realtime, true) => {
+            // Re-read every pass, since the wall clock may be set while the guest waits; a time
+            // already past saturates to 0 and fires at once.
             let left = sub.timeout.saturating_sub(ctx.clocks.realtime_now());
             Ok(after(now, left))
         }
@@ -102,6 +111,8 @@ fn status(
     } else {
         &rights::POLL_WRITE
     };
+    // The checks of the read or write the subscription stands for (`rights::POLL_*`): poll
+    // cannot probe what the guest may not use.
     let desc = ctx.table.check(fd.into(), need)?;
     match &desc.kind {
         Kind::Stdin(input) => Ok(match input.available() {
@@ -113,6 +124,7 @@ fn status(
             None => Status::Stdin(input.clone()),
         }),
         Kind::File(open) if reading => {
+            // What a read would return now; a position past the end counts as the end.
             Ok(ready(open.file.stat()?.size.saturating_sub(open.position)))
         }
         // Writes never block here; 1 is wasmtime's count for an always-writable object.
@@ -128,6 +140,7 @@ fn status(
 /// What a pass left to wait for when nothing was ready.
 #[derive(Default)]
 struct Pending {
+    /// The earliest clock that has not fired yet.
     wake: Option<Instant>,
     /// A clock fires later than any `Instant` can say.
     beyond: bool,
@@ -149,7 +162,11 @@ fn pass(
     let now = ctx.clocks.instant_now();
     let mut count = 0u32;
     for i in 0..n {
+        // Re-read, never copied: the array was checked as a whole before the first pass, so `n`
+        // subscriptions cost no host memory.
         let sub = mem.read(subs.add(i)?)?;
+        // One bad subscription fails the whole call, as wasmtime; events written before it are
+        // then not counted.
         let fd_readwrite = match status(ctx, &sub, start, now)? {
             Status::Ready(rw) => rw,
             Status::Clock(at) => {
@@ -184,6 +201,7 @@ fn pass(
             type_,
             fd_readwrite,
         };
+        // Packed at the front of `out` in subscription order; `out` was checked for all `n`.
         mem.write(events.add(count)?, event)?;
         count += 1;
     }
@@ -198,9 +216,11 @@ fn wait(pending: Pending, limit: Option<Instant>) {
     };
     match (pending.stdin, until) {
         (Some(input), until) => {
+            // stdin or the earliest timer, whichever comes first: the next pass sorts out which.
             input.wait_ready(until);
         }
         (None, Some(until)) => std::thread::sleep(until.saturating_duration_since(Instant::now())),
+        // Only timers past any `Instant`, and no run deadline: nap, then look again.
         (None, None) => std::thread::sleep(MAX_NAP),
     }
 }
@@ -221,14 +241,19 @@ pub(crate) fn poll_oneoff(
     if n == 0 || n > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval.into());
     }
+    // Both arrays as wholes, before anything is read or the policy asked (SECURITY.md: arrays
+    // checked by their first element), aligned to 8 for their u64 fields.
     guest::check_array(mem, in_.offset(), n, Subscription::guest_size(), 8)?;
     guest::check_array(mem, out.offset(), n, Event::guest_size(), 8)?;
     let s = crate::policy::Syscall::PollOneoff;
     ctx.gate.check(s, || crate::policy::Request::new(s))?;
+    // After the policy: time a person spends on a prompt must not count against the guest's
+    // relative timeouts.
     let start = ctx.clocks.instant_now();
     loop {
         let mut pending = Pending::default();
         let count = pass(ctx, mem, in_, out, n, start, &mut pending)?;
+        // Every ready subscription is reported, not just the first.
         if count > 0 {
             return Ok(count);
         }

@@ -18,6 +18,7 @@ pub(crate) fn proc_exit(
     rval: Exitcode,
 ) -> wiggle::error::Error {
     let s = Syscall::ProcExit;
+    // The policy sees the status: ending the run is an effect the host acts on.
     if let Err(refused) = ctx.gate.check(s, || Request::new(s).code(rval)) {
         return match refused.downcast() {
             Ok(errno) => wiggle::error::Error::new(PolicyTrap {
@@ -28,6 +29,8 @@ pub(crate) fn proc_exit(
         };
     }
     match i32::try_from(rval) {
+        // 126 and up mean something else to a shell (126: not executable, 128+n: killed by signal
+        // n), so they are never reported as the guest's own status.
         Ok(code) if code < 126 => wiggle::error::Error::new(I32Exit(code)),
         _ => wiggle::error::Error::msg("exit with invalid exit status outside of [0..126)"),
     }
@@ -41,6 +44,7 @@ pub(crate) fn proc_raise(
     sig: Signal,
 ) -> Result<(), Error> {
     let s = Syscall::ProcRaise;
+    // Asked although nothing is delivered: a rule may still trap a guest that tries.
     ctx.gate.check(s, || Request::new(s).code(sig as u32))?;
     Err(Errno::Notsup.into())
 }
@@ -49,6 +53,7 @@ pub(crate) fn proc_raise(
 pub(crate) fn sched_yield(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>) -> Result<(), Error> {
     let s = Syscall::SchedYield;
     ctx.gate.check(s, || Request::new(s))?;
+    // Never blocks, so no deadline is needed: the thread only offers its core to another.
     std::thread::yield_now();
     Ok(())
 }

@@ -19,7 +19,10 @@ pub(crate) fn random_get(
     buf: GuestPtr<u8>,
     buf_len: Size,
 ) -> Result<(), Error> {
+    // The guest's own buffer is filled in place: no host buffer of `buf_len` bytes ever exists.
     let dest = guest::bytes_mut(mem, buf.offset(), buf_len)?;
+    // The grant before the policy: no rule (or person) is asked about a source that is not
+    // there.
     if !ctx.random.is_granted() {
         return Err(Errno::Notcapable.into());
     }
@@ -27,6 +30,8 @@ pub(crate) fn random_get(
     ctx.gate
         .check(s, || Request::new(s).bytes(u64::from(buf_len)))?;
     for chunk in dest.chunks_mut(CHUNK) {
+        // A failed source fails the call (EIO) rather than hand back bytes the guest would take
+        // for random ones.
         if !ctx.random.fill(chunk) {
             return Err(Errno::Io.into());
         }

@@ -20,6 +20,7 @@ pub(super) fn on_fd(syscall: Syscall, fd: Fd, kind: &Kind) -> Request<'_> {
     match kind {
         Kind::File(open) => request.path(&open.mount, &open.guest_path),
         Kind::Dir(open) => request.path(&open.mount, &open.guest_path),
+        // No guest path: path rules never match these; syscall and access rules still do.
         Kind::Stdin(_) | Kind::Output(_) | Kind::Socket(_) => request,
     }
 }
@@ -50,6 +51,7 @@ pub(super) struct Target<'t> {
 pub(super) fn target<'t>(dir: &DirRef<'t>, resolved: &str) -> Target<'t> {
     Target {
         mount: dir.mount,
+        // `join` normalises, so rules compare `/data/x`, never `/data/./x` or `/data/y/../x`.
         path: join(dir.guest_path, resolved),
     }
 }
@@ -74,6 +76,7 @@ pub(super) fn check_path(
     access: Access,
     flags: Flags,
 ) -> Result<(), Error> {
+    // Asked before `target`: the join allocates, and the common unchecked call must not.
     if !gate.wants(syscall) {
         return Ok(());
     }
@@ -98,6 +101,8 @@ pub(super) fn check_two_paths(
     (access, subtree): (Access, bool),
     flags: Flags,
 ) -> Result<(), Error> {
+    // One request with both sides (SECURITY.md: two-path operations check both), so a rule
+    // that refuses either side refuses the call.
     if !gate.wants(syscall) {
         return Ok(());
     }

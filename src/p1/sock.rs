@@ -61,6 +61,7 @@ impl Wait {
 
 /// The trap of a wait that reached the run's deadline.
 fn timed_out() -> Error {
+    // A trap, not ETIMEDOUT: the run's deadline ends the run, here as in computing code.
     Error::trap(crate::limits::TimeLimitExceeded { limit: None }.into())
 }
 
@@ -75,9 +76,12 @@ fn until_deadline<T>(
     loop {
         match attempt() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // A host signal is no business of the guest's: try again at once.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other.map_err(net),
         }
+        // Readiness is only a hint (a peer may reset in between), so the non-blocking attempt
+        // above decides; the wait itself never outlasts the deadline.
         if !crate::deadline::wait_fd(fd, events, Some(at)).map_err(net)? {
             return Err(timed_out());
         }
@@ -100,6 +104,7 @@ fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Resu
     match wait {
         Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::IN, at, || raw(&mut *buf)),
         Wait::Never => raw(buf).map_err(net),
+        // No deadline and a blocking fd (hence a blocking host socket): a plain blocking call.
         Wait::Forever if peek => stream.peek(buf).map_err(net),
         Wait::Forever => (&*stream).read(buf).map_err(net),
     }
@@ -124,6 +129,7 @@ fn send_some(stream: &TcpStream, buf: &[u8], wait: Wait) -> Result<usize, Error>
 /// must not leave accept blocked (accept has no per-call MSG_DONTWAIT).
 fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
     match wait {
+        // The host listener's mode already matches the fd's flags: EAGAIN or a plain wait.
         Wait::Never | Wait::Forever => listener.accept().map(|(s, _)| s).map_err(net),
         Wait::Until(at) => {
             listener.set_nonblocking(true).map_err(net)?;
@@ -139,6 +145,7 @@ fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
 
 /// Makes the host socket blocking or not, as the guest's fd flags say.
 pub(super) fn set_nonblocking(socket: &Socket, nonblocking: bool) -> Result<(), Error> {
+    // Kept in step so that `Wait::Never` and `Wait::Forever` can trust the host mode as is.
     match socket {
         Socket::Listener(listener) => listener.set_nonblocking(nonblocking),
         Socket::Stream(stream) => stream.set_nonblocking(nonblocking),
@@ -160,15 +167,20 @@ pub(super) fn recv(
     let mut done = 0u64;
     for i in 0..iovs.count {
         let (ptr, len) = iovs.get(mem, i)?;
+        // The per-call cap on bytes moved, counted across buffers (as `fd_io`'s `clamp`).
         let len = u32::try_from(MAX_TRANSFER.saturating_sub(done).min(u64::from(len))).unwrap_or(0);
         if len == 0 {
             continue;
         }
+        // Received straight into guest memory: no host buffer is sized by the guest.
         let buf = guest::bytes_mut(mem, ptr, len)?;
         let mut filled = 0usize;
         while filled < buf.len() {
+            // `filled < buf.len()`, so this is never empty; `get_mut` keeps it from panicking all
+            // the same.
             let rest = buf.get_mut(filled..).unwrap_or_default();
             match recv_some(stream, rest, peek, wait) {
+                // End of stream: what arrived so far is the answer (0 if nothing did).
                 Ok(0) => return Ok(done + filled as u64),
                 Ok(n) => filled += n.min(rest.len()),
                 // The deadline stops the guest, whatever was received.
@@ -205,6 +217,7 @@ pub(super) fn send(
         }
         let buf = guest::bytes(mem, ptr, len)?;
         let n = match send_some(stream, buf, wait) {
+            // Never more than the buffer, whatever the host reports.
             Ok(n) => n.min(buf.len()),
             // The deadline stops the guest, whatever was sent.
             Err(e) if e.downcast_ref().is_none() => return Err(e),
@@ -212,6 +225,8 @@ pub(super) fn send(
             Err(e) => return Err(e),
         };
         done += n as u64;
+        // A short send (the socket's buffer is full): later buffers must not go out ahead of the
+        // rest of this one.
         if n < buf.len() {
             break;
         }
@@ -233,9 +248,11 @@ pub(crate) fn sock_accept(
     let Socket::Listener(listener) = socket else {
         return Err(Errno::Inval.into());
     };
+    // Only NONBLOCK means something for a new connection: any other flag is EINVAL.
     if !Fdflags::NONBLOCK.contains(flags) {
         return Err(Errno::Inval.into());
     }
+    // Copied out: `desc` borrows the table, which `insert` needs below.
     let inheriting = desc.inheriting;
     let s = Syscall::SockAccept;
     let request_flags = Flags {
@@ -245,16 +262,18 @@ pub(crate) fn sock_accept(
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).flags(request_flags))?;
     let stream = accept(listener, Wait::of(desc, ctx.clocks.deadline()))?;
+    // The new socket's host mode follows its own fd flags, not the listener's.
     stream
         .set_nonblocking(flags.contains(Fdflags::NONBLOCK))
         .map_err(net)?;
     let desc = Descriptor {
         kind: Kind::Socket(Socket::Stream(stream)),
+        // No more than the listener passes on, and nothing to pass on itself.
         base: rights::STREAM & inheriting,
         inheriting: Rights::empty(),
         flags,
     };
-    // At the fd cap the connection is dropped (closed), as a host would at EMFILE.
+    // At the fd cap the connection, already accepted, is dropped: the peer sees it closed.
     Ok(Fd::from(ctx.table.insert(desc)?))
 }
 
@@ -280,6 +299,7 @@ pub(crate) fn sock_recv(
     let wait_all = ri_flags.contains(Riflags::RECV_WAITALL);
     let wait = Wait::of(desc, ctx.clocks.deadline());
     let n = recv(socket, (peek, wait_all), wait, mem, &iovs)?;
+    // RECV_DATA_TRUNCATED is for datagrams: a stream never truncates.
     Ok((guest::size(n)?, Roflags::empty()))
 }
 
@@ -319,6 +339,7 @@ pub(crate) fn sock_shutdown(
         (true, true) => Shutdown::Both,
         (true, false) => Shutdown::Read,
         (false, true) => Shutdown::Write,
+        // No direction is no shutdown: EINVAL, as shutdown(2) for a bad `how`.
         (false, false) => return Err(Errno::Inval.into()),
     };
     let s = Syscall::SockShutdown;

@@ -43,6 +43,8 @@ impl fmt::Display for PolicyFileError {
             .file
             .as_deref()
             .map_or_else(|| "policy".to_owned(), |p| p.display().to_string());
+        // Without a position (the file could not be read): `file: message`. Otherwise the
+        // compiler-style `file:line:column: message` that editors and terminals jump to.
         if self.line == 0 {
             write!(f, "{file}: {}", self.message)
         } else {
@@ -63,6 +65,7 @@ impl PolicyTable {
             column: 0,
             message: format!("cannot read: {e}"),
         })?;
+        // The parser never knows the file's name: it is added here.
         PolicyTable::from_toml(&text).map_err(|e| PolicyFileError {
             file: Some(path.to_owned()),
             ..e
@@ -71,7 +74,10 @@ impl PolicyTable {
 
     /// Parses policy-file text.
     pub fn from_toml(text: &str) -> Result<PolicyTable, PolicyFileError> {
+        // `toml_edit` keeps the spans of keys and values, which every error below turns into a
+        // line and a column.
         let doc = Document::parse(text).map_err(|e| {
+            // One line: errors are printed one to a line, after the position.
             let message = e.message().trim().replace('\n', "; ");
             error_at(text, e.span(), message)
         })?;
@@ -83,6 +89,7 @@ impl PolicyTable {
 /// A string from the file and where it was.
 type Spanned<'i> = (&'i str, Option<Range<usize>>);
 
+/// The policy-file parser: keeps the text to turn byte spans into lines and columns.
 struct Parser<'t> {
     text: &'t str,
 }
@@ -90,9 +97,11 @@ struct Parser<'t> {
 impl Parser<'_> {
     fn document(&self, doc: &Document<&str>) -> Result<PolicyTable, PolicyFileError> {
         let root: &Table = doc.as_table();
+        // Unknown keys first: a misspelt `defualt` must not quietly leave the default at allow.
         self.known_keys(root, &["default", "rule"])?;
         let default = match root.get("default") {
             Some(item) => self.decision(item)?,
+            // As documented: a file of rules alone restricts only what they match.
             None => Decision::Allow,
         };
         let mut table = PolicyTable::new(default);
@@ -101,6 +110,7 @@ impl Parser<'_> {
                 return Err(self.err(item.span(), "rules are written as [[rule]] tables"));
             };
             for rule in rules.iter() {
+                // In file order: the first match decides, so the order is part of the meaning.
                 table = table.rule(self.rule(rule)?);
             }
         }
@@ -110,6 +120,8 @@ impl Parser<'_> {
     fn rule(&self, rule: &Table) -> Result<Rule, PolicyFileError> {
         self.known_keys(rule, &["syscalls", "access", "path", "decision"])?;
         let Some(decision) = rule.get("decision") else {
+            // No default here: a rule that forgot its decision must not become an allow (or a
+            // deny).
             return Err(self.err(rule.span(), "this [[rule]] has no `decision`"));
         };
         let mut out = Rule::new(self.decision(decision)?);
@@ -120,6 +132,8 @@ impl Parser<'_> {
                     let msg = format!("unknown syscall or group {name:?}");
                     return Err(self.err(span, &msg));
                 };
+                // Names and groups may mix; overlaps are harmless. Without the key, `Rule::new`
+                // covers every syscall.
                 set = set.union(more);
             }
             out = out.syscalls(set);
@@ -134,12 +148,15 @@ impl Parser<'_> {
                     );
                     return Err(self.err(span, &msg));
                 };
+                // A rule with several kinds matches a call that wants any one of them.
                 access |= more;
             }
             out = out.access(access);
         }
         if let Some(item) = rule.get("path") {
             for (pattern, span) in self.strings(item, "path")? {
+                // Any one pattern matching is enough; each keeps its span, so a bad one is reported
+                // where it was written.
                 let pattern = PathPattern::parse(pattern).map_err(|e| self.err(span, &e.0))?;
                 out = out.path(pattern);
             }
@@ -153,6 +170,7 @@ impl Parser<'_> {
         let Some(text) = item.as_str() else {
             return Err(self.err(span, "a decision is a string, e.g. \"deny:EPERM\""));
         };
+        // At the first colon only: a trap's message may hold colons of its own.
         let (word, arg) = match text.split_once(':') {
             Some((word, arg)) => (word.trim(), Some(arg.trim())),
             None => (text.trim(), None),
@@ -162,6 +180,8 @@ impl Parser<'_> {
             ("ask", None) => Ok(Decision::Ask),
             ("deny", None) => Ok(Decision::deny()),
             ("deny", Some(name)) => match parse_errno(name) {
+                // Not SUCCESS: the call would return 0 without having done anything, and the guest
+                // would believe it.
                 Some(errno) if errno != crate::abi::types::Errno::Success => {
                     Ok(Decision::Deny(errno))
                 }
@@ -170,8 +190,11 @@ impl Parser<'_> {
                     &format!("unknown errno {name:?} (e.g. EACCES, EPERM)"),
                 )),
             },
+            // Always a message: the trap (and the audit record) says why the guest stopped.
             ("trap", None) => Ok(Decision::trap("denied by policy")),
             ("trap", Some(message)) => {
+                // Quotes around the message are optional and dropped: `'trap:"no system files"'`
+                // reads as the words.
                 let message = message
                     .strip_prefix('"')
                     .and_then(|m| m.strip_suffix('"'))
@@ -191,6 +214,7 @@ impl Parser<'_> {
     /// A string or an array of strings, each with its span.
     fn strings<'i>(&self, item: &'i Item, key: &str) -> Result<Vec<Spanned<'i>>, PolicyFileError> {
         if let Some(s) = item.as_str() {
+            // A single string is a list of one: `path = "/x"` and `path = ["/x"]` mean the same.
             return Ok(vec![(s, item.span())]);
         }
         let expected = format!("`{key}` is a string or an array of strings");
@@ -237,8 +261,10 @@ impl Parser<'_> {
 fn error_at(text: &str, span: Option<Range<usize>>, message: String) -> PolicyFileError {
     let (line, column) = match span {
         Some(span) => {
+            // `get`, not indexing: a span that is not on a char boundary must not panic.
             let before = text.get(..span.start).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
+            // Characters, not bytes, as editors count columns.
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             (line, column)
         }

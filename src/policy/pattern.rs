@@ -35,6 +35,8 @@ impl PathPattern {
     /// (subtree), anything with `*`, `?` or `\` (glob). Patterns must be absolute and may not
     /// contain `.` or `..` components (they would not mean what they seem).
     pub fn parse(text: &str) -> Result<PathPattern, PatternError> {
+        // Relative to what? Requests carry absolute guest paths, and a relative pattern would
+        // silently be read from `/`.
         if !text.starts_with('/') {
             return Err(PatternError(format!(
                 "path pattern {text:?} must be absolute (start with '/')"
@@ -46,6 +48,8 @@ impl PathPattern {
             )));
         }
         let is_glob = |s: &str| s.contains(['*', '?', '\\']);
+        // A plain head before `/**` is a subtree (a component-wise prefix test); a head with
+        // wildcards stays a glob.
         if let Some(dir) = text.strip_suffix("/**")
             && !is_glob(dir)
         {
@@ -72,6 +76,8 @@ impl PathPattern {
 
     /// Whether the guest path (normalised first) matches.
     pub fn matches(&self, path: &str) -> bool {
+        // Normalised here too (borrowing when already normal): `/data/./x` and `/data/y/../x`
+        // meet the same rules as `/data/x`.
         let path = normalize(path);
         match self {
             PathPattern::Exact(want) => *path == **want,
@@ -92,11 +98,16 @@ impl PathPattern {
         }
         let path = normalize(path);
         match self {
+            // The exact path is at or below the moved one, so the rename moves it.
             PathPattern::Exact(want) => is_under(want, &path),
+            // Inside the protected subtree, or an ancestor of it: moving `/data` moves
+            // `/data/secret/**` along.
             PathPattern::Subtree(dir) => is_under(&path, dir) || is_under(dir, &path),
             PathPattern::Glob(glob) => {
                 let globs: Vec<&str> = components(glob).collect();
                 let parts: Vec<&str> = components(&path).collect();
+                // Some path at or below `path` could match: the glob's head must fit `path`'s
+                // components, and the rest may be anything.
                 match_some_extension(&globs, &parts)
             }
         }
@@ -111,6 +122,9 @@ impl PathPattern {
         }
         let path = normalize(path);
         match self {
+            // Conservative on purpose: an allow that does not surely cover the whole subtree
+            // leaves the rest to later rules (or a new prompt), so it never lets through more
+            // than it names. An exact path covers nothing below it.
             PathPattern::Exact(_) => false,
             PathPattern::Subtree(dir) => is_under(&path, dir),
             PathPattern::Glob(glob) => {
@@ -139,16 +153,20 @@ impl fmt::Display for PathPattern {
 
 /// Whether normalised `path` is `dir` or below it (component-wise, not by string prefix).
 pub(crate) fn is_under(path: &str, dir: &str) -> bool {
+    // The root holds everything; stripping `/` from `/x` would leave `x`, which fails the
+    // boundary test below.
     if dir == "/" {
         return true;
     }
     match path.strip_prefix(dir) {
+        // At a component boundary only: a plain prefix test would put `/data2` under `/data`.
         Some(rest) => rest.is_empty() || rest.starts_with('/'),
         None => false,
     }
 }
 
 fn components(path: &str) -> impl Iterator<Item = &str> {
+    // Empty components (the leading `/`, doubled slashes) carry no name.
     path.split('/').filter(|c| !c.is_empty())
 }
 
@@ -157,6 +175,8 @@ fn components(path: &str) -> impl Iterator<Item = &str> {
 fn match_components(globs: &[&str], parts: &[&str]) -> bool {
     match globs.split_first() {
         None => parts.is_empty(),
+        // O(parts^k) for k `**` in one pattern: the host writes the patterns, the guest only the
+        // path, whose depth the resolver caps (`resolve::MAX_DEPTH`).
         Some((&"**", rest)) => (0..=parts.len()).any(|skip| {
             parts
                 .get(skip..)
@@ -189,6 +209,7 @@ fn match_some_extension(globs: &[&str], parts: &[&str]) -> bool {
 /// Matches one component against a glob of `*`, `?`, `\x` and literals (iterative, with the
 /// classic single backtrack point for `*`, so it runs in O(len²) at worst).
 fn match_one(glob: &str, name: &str) -> bool {
+    // Characters, not bytes: `?` matches one character, whatever its UTF-8 length.
     let glob: Vec<char> = glob.chars().collect();
     let name: Vec<char> = name.chars().collect();
     let (mut g, mut n) = (0usize, 0usize);
@@ -205,6 +226,7 @@ fn match_one(glob: &str, name: &str) -> bool {
                 n += 1;
                 continue;
             }
+            // An escaped character matches itself only; a trailing `\` matches nothing.
             Some('\\') if glob.get(g + 1) == name.get(n) && g + 1 < glob.len() => {
                 g += 2;
                 n += 1;
@@ -218,6 +240,7 @@ fn match_one(glob: &str, name: &str) -> bool {
             _ => {}
         }
         match star {
+            // Retry from the last `*`, which now swallows one more character.
             Some((sg, sn)) => {
                 g = sg + 1;
                 n = sn + 1;
@@ -226,6 +249,7 @@ fn match_one(glob: &str, name: &str) -> bool {
             None => return false,
         }
     }
+    // The name is used up: what is left of the glob must be stars, matching the empty rest.
     glob.get(g..)
         .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }

@@ -67,8 +67,10 @@ pub struct Prompt {
 impl Prompt {
     /// Describes `request`.
     pub fn new(request: &Request<'_>) -> Prompt {
+        // Normalised here too: what a person approves is the path the rules see.
         let path = request.path.map(|p| normalize(p.path).into_owned());
         let path2 = request.path2.map(|p| normalize(p.path).into_owned());
+        // Built and escaped once: every prompter shows the same safe text.
         let mut message = String::from("module wants to ");
         describe(&mut message, request, path.as_deref(), path2.as_deref());
         Prompt {
@@ -96,6 +98,7 @@ impl std::fmt::Display for Prompt {
 fn describe(out: &mut String, request: &Request<'_>, path: Option<&str>, path2: Option<&str>) {
     let a = request.access;
     match (path, path2) {
+        // Two paths: a rename or a link, and both sides are shown, as both are judged.
         (Some(from), Some(to)) if a.contains(Access::RENAME) => {
             let _ = write!(out, "rename {} to {}", quote(from), quote(to));
         }
@@ -103,6 +106,8 @@ fn describe(out: &mut String, request: &Request<'_>, path: Option<&str>, path2: 
             let _ = write!(out, "hard-link {} as {}", quote(from), quote(to));
         }
         (Some(path), _) if a.contains(Access::SYMLINK) => {
+            // The target is guest-chosen text, not a path this call touches: always quoted and
+            // escaped.
             let target = request.contents.unwrap_or("");
             let _ = write!(
                 out,
@@ -114,6 +119,7 @@ fn describe(out: &mut String, request: &Request<'_>, path: Option<&str>, path2: 
         (Some(path), _) => {
             let verbs: Vec<&str> = a.names().map(verb).collect();
             match verbs.split_last() {
+                // No access kinds at all: "access", rather than no verb.
                 None => out.push_str("access"),
                 Some((last, [])) => out.push_str(last),
                 Some((last, rest)) => {
@@ -130,6 +136,7 @@ fn describe(out: &mut String, request: &Request<'_>, path: Option<&str>, path2: 
 
 fn verb(access_name: &str) -> &str {
     match access_name {
+        // Access names are policy-file words; a person reads verbs.
         "readdir" => "list",
         "set-times" => "set the times of",
         "link" => "hard-link",
@@ -158,6 +165,9 @@ fn describe_pathless(out: &mut String, request: &Request<'_>) {
 /// A path as shown: bare when it is plainly printable, otherwise quoted and escaped, so the
 /// reader always sees where a path starts and ends.
 fn quote(path: &str) -> Cow<'_, str> {
+    // An allow-list, not a deny-list: anything else, invisible Unicode included, is escaped
+    // inside quotes (SECURITY.md: terminal injection). An empty path is quoted too, so the
+    // reader sees that it is empty.
     let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+@,=:~%".contains(c);
     if !path.is_empty() && path.chars().all(plain) {
         Cow::Borrowed(path)
@@ -181,6 +191,7 @@ impl PromptReply {
 
     /// Answers it (ignored if the guest stopped waiting). Dropping it unanswered denies.
     pub fn answer(self, answer: Answer) {
+        // The guest may have stopped waiting (timed out): not the answering side's error.
         let _ = self.reply.send(answer);
     }
 }
@@ -209,10 +220,13 @@ impl Prompter for ChannelPrompter {
             prompt: prompt.clone(),
             reply,
         });
+        // No one is listening (the receiver was dropped): deny now, not after the timeout.
         if sent.is_err() {
             return Answer::DenyOnce;
         }
         answer
+            // Bounded, as the trait asks: a UI that never answers denies after `timeout`, and a
+            // reply dropped unanswered denies at once.
             .recv_timeout(self.timeout)
             .unwrap_or(Answer::DenyOnce)
     }
@@ -233,6 +247,8 @@ enum Terminal {
 /// Reads `/dev/tty` (or stdin when it is a terminal); without a terminal it denies and says so
 /// on stderr. Prompts from several guest threads are asked one at a time.
 pub struct TerminalPrompter {
+    /// One prompt at a time: two questions interleaved on one terminal could have one's
+    /// answer taken for the other's.
     terminal: Mutex<Terminal>,
 }
 
@@ -242,6 +258,8 @@ const MAX_RETRIES: usize = 3;
 impl TerminalPrompter {
     /// Uses `/dev/tty`, else stdin if it is a terminal, else nothing (deny).
     pub fn new() -> TerminalPrompter {
+        // `/dev/tty` first: stdin may be the guest's input (a pipe, a file), and answers must come
+        // from the person, not from it.
         let tty = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -279,6 +297,8 @@ impl TerminalPrompter {
     pub fn parse_reply(line: &str) -> Option<Answer> {
         match line.trim() {
             "y" | "Y" | "yes" => Some(Answer::AllowOnce),
+            // "Always" from a terminal is for this path only: a wider scope needs a prompter that
+            // can ask which.
             "a" | "A" | "always" => Some(Answer::AllowAlways(Scope::Path)),
             "n" | "no" => Some(Answer::DenyOnce),
             "N" | "never" => Some(Answer::DenyAlways(Scope::Path)),
@@ -299,6 +319,8 @@ impl Prompter for TerminalPrompter {
             "wasi-warden: {} \u{2014} [y]es once, [a]lways, [n]o, [N]ever? ",
             prompt.message()
         );
+        // Poison ignored: a prompt that panicked (the handle caught it) must not leave every
+        // later one unanswerable.
         let mut terminal = self.terminal.lock().unwrap_or_else(PoisonError::into_inner);
         match &mut *terminal {
             Terminal::Io(input, output) => converse(&question, input.as_mut(), output.as_mut()),
@@ -319,6 +341,7 @@ impl Prompter for TerminalPrompter {
 
 /// Asks until a reply parses (at most `MAX_RETRIES` times); I/O errors and EOF deny.
 fn converse(question: &str, input: &mut dyn BufRead, output: &mut dyn Write) -> Answer {
+    // Bounded: a stream of garbage (a pipe taken for a person) denies instead of looping.
     for _ in 0..MAX_RETRIES {
         if output
             .write_all(question.as_bytes())
@@ -330,6 +353,8 @@ fn converse(question: &str, input: &mut dyn BufRead, output: &mut dyn Write) -> 
         let mut line = String::new();
         match input.read_line(&mut line) {
             Ok(0) | Err(_) => {
+                // EOF or an error: no one will answer. The newline keeps what follows off the
+                // question's line.
                 let _ = writeln!(output);
                 return Answer::DenyOnce;
             }

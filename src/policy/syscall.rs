@@ -12,6 +12,8 @@ macro_rules! define_syscalls {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(missing_docs)]
         pub enum Syscall {
+            // Undocumented one by one (hence the `allow`): each is its witx name, which the spec
+            // documents.
             $($variant,)*
         }
 
@@ -34,6 +36,8 @@ crate::syscalls::for_each_syscall!(define_syscalls);
 impl Syscall {
     /// The position in [`Syscall::ALL`] (0..46), also the bit in a [`SyscallSet`].
     pub const fn index(self) -> usize {
+        // The discriminant: the variants are declared in the table's order without explicit
+        // values, so it is the position.
         self as usize
     }
 }
@@ -61,6 +65,7 @@ impl FromStr for Syscall {
 
     /// Parses a witx name (`"path_open"`).
     fn from_str(s: &str) -> Result<Syscall, UnknownSyscall> {
+        // A linear search over 46 names: only policy files and the CLI parse names, never a call.
         Syscall::ALL
             .iter()
             .copied()
@@ -69,14 +74,15 @@ impl FromStr for Syscall {
     }
 }
 
-/// A set of syscalls, one bit each. `Copy`, and cheap enough to test on every call.
+/// A set of syscalls, one bit each. `Copy`, and cheap enough to test on every call: 46 bits
+/// in one word, leaving room above them for the gate's audit bit in the same mask.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SyscallSet(u64);
 
 impl SyscallSet {
     /// No syscall.
     pub const EMPTY: SyscallSet = SyscallSet(0);
-    /// All 46 syscalls.
+    /// All 46 syscalls: exactly their bits, so a set never carries one that names no syscall.
     pub const ALL: SyscallSet = SyscallSet((1u64 << 46) - 1);
 
     /// The raw mask: bit `s.index()` is set for each member.
@@ -86,6 +92,8 @@ impl SyscallSet {
 
     /// The set of the given raw bits (bits past the 46 syscalls are dropped).
     pub const fn from_bits_truncate(bits: u64) -> SyscallSet {
+        // Truncating, not refusing: the gate's mask carries the audit bit too, and is read back
+        // through this (`PolicyHandle`'s `Debug`).
         SyscallSet(bits & SyscallSet::ALL.0)
     }
 
@@ -140,6 +148,8 @@ impl SyscallSet {
             "*" => SyscallSet::ALL,
             "args-env" => set(&[ArgsGet, ArgsSizesGet, EnvironGet, EnvironSizesGet]),
             "clock" => set(&[ClockResGet, ClockTimeGet]),
+            // By prefix, from the table itself: a new `fd_*` call joins the group with no edit
+            // here.
             "fd" => prefixed("fd_"),
             "path" => prefixed("path_"),
             "fs" => prefixed("fd_").union(prefixed("path_")),
@@ -154,6 +164,8 @@ impl SyscallSet {
                 PathReadlink,
             ]),
             // The calls that can change a filesystem (path_open through CREAT/TRUNC/write).
+            // path_open is in both groups: whether an open reads or writes is its access kinds'
+            // to say, call by call.
             "fs-write" => set(&[
                 FdWrite,
                 FdPwrite,
@@ -180,6 +192,7 @@ impl SyscallSet {
     /// A syscall name or a group name (see [`SyscallSet::group`]).
     pub fn parse_name(name: &str) -> Option<SyscallSet> {
         match name.parse::<Syscall>() {
+            // No group is named like a syscall, so trying names first decides nothing.
             Ok(s) => Some(SyscallSet::one(s)),
             Err(_) => SyscallSet::group(name),
         }
