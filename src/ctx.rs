@@ -297,8 +297,12 @@ impl WasiCtxBuilder {
                     OpenDir {
                         dir,
                         preopen: Some(Arc::clone(&mount)),
+                        // The guest sees the name as given (`.`, `data/`); policies, renames and
+                        // every descriptor opened below see it normalised (`/`, `/data`), so
+                        // that `Table::rename_paths` finds each descriptor under the spelling a
+                        // rename's own paths have.
+                        guest_path: crate::policy::normalize(&guest_path).into_owned(),
                         mount,
-                        guest_path,
                     }
                 }),
                 base: rights::DIR_BASE,

@@ -496,3 +496,31 @@ fn a_remembered_never_covers_a_subtree() {
     assert_eq!(d.open(3, "data/sub", 0, FD_READ), Err(EACCES));
     assert_eq!(d.open(3, "data/zzz", 0, FD_READ), Err(ENOENT));
 }
+
+/// At the descriptor cap, `sock_accept` is EMFILE *before* it takes a connection: the client
+/// stays queued (as on Linux at EMFILE) and a later accept, once an fd is free, gets it.
+#[test]
+fn sock_accept_at_the_fd_cap_is_emfile_and_leaves_the_connection_queued() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _first = TcpStream::connect(addr).unwrap();
+    let mut second = TcpStream::connect(addr).unwrap();
+    second.write_all(b"hi").unwrap();
+    // stdio 0-2 and the listener at 3: room for one connection.
+    let ctx = WasiCtx::builder().max_fds(5).tcp_listener(listener).build();
+    let mut d = Driver::new(ctx);
+    assert_eq!(d.errno("sock_accept", &[3, 0, OUT as i64]), 0);
+    assert_eq!(d.u32_at(OUT), 4);
+    assert_eq!(d.errno("sock_accept", &[3, 0, OUT as i64]), 33); // EMFILE
+    assert_eq!(d.errno("fd_close", &[4]), 0);
+    // A non-blocking listener: had the second connection been taken and dropped, this would
+    // be EAGAIN.
+    assert_eq!(d.errno("fd_fdstat_set_flags", &[3, 4]), 0);
+    assert_eq!(d.errno("sock_accept", &[3, 0, OUT as i64]), 0);
+    let fd = i64::from(d.u32_at(OUT));
+    let iov = d.iov(b"", 2);
+    let args = [fd, iov[0], iov[1], 0, OUT as i64, OUT as i64 + 4];
+    assert_eq!(d.errno("sock_recv", &args), 0);
+    assert_eq!(d.u32_at(OUT), 2);
+    assert_eq!(d.get(policy::driver::BUF, 2), b"hi");
+}

@@ -261,6 +261,11 @@ pub(crate) fn sock_accept(
     };
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).flags(request_flags))?;
+    // Room first, as `path_open` does: at the cap the connection stays queued for a later
+    // accept (Linux's EMFILE leaves it there too) instead of being taken and dropped.
+    if !ctx.table.has_room() {
+        return Err(Errno::Mfile.into());
+    }
     let stream = accept(listener, Wait::of(desc, ctx.clocks.deadline()))?;
     // The new socket's host mode follows its own fd flags, not the listener's.
     stream
@@ -273,7 +278,7 @@ pub(crate) fn sock_accept(
         inheriting: Rights::empty(),
         flags,
     };
-    // At the fd cap the connection, already accepted, is dropped: the peer sees it closed.
+    // `has_room` held above and nothing ran since, so this insert finds room.
     Ok(Fd::from(ctx.table.insert(desc)?))
 }
 

@@ -31,13 +31,18 @@ struct Rig {
 
 impl Rig {
     fn new(backend: Backend, policy: PolicyTable) -> Rig {
+        Rig::mounted_as(backend, policy, "/")
+    }
+
+    /// The same tree, preopened under the guest name `mount`.
+    fn mounted_as(backend: Backend, policy: PolicyTable, mount: &str) -> Rig {
         let host = tempfile::tempdir().unwrap();
         for dir in ["data/proj/secret", "data/pub", "data/x/secret"] {
             std::fs::create_dir_all(host.path().join(dir)).unwrap();
         }
         std::fs::write(host.path().join("data/proj/secret/f"), SECRET).unwrap();
         let builder = WasiCtx::builder().policy(policy);
-        let (builder, mounted) = backend.mount(builder, "/", host.path());
+        let (builder, mounted) = backend.mount(builder, mount, host.path());
         Rig {
             d: Driver::new(builder.build()),
             mounted,
@@ -184,6 +189,38 @@ fn a_descriptor_held_across_a_rename_is_judged_by_its_new_name() {
                 .rule(Rule::new(Decision::deny()).path(PathPattern::subtree("/data/pub"))),
         );
         assert_eq!(rig.create(inner, "f"), Err(EACCES), "{backend:?}");
+    }
+}
+
+/// Mount names the guest may be given as they are (`--dir .` preopens `.`; wasmtime takes
+/// relative and unnormalised names too): a descriptor's name must be spelled the way renames
+/// are, or a rename would leave it under its old name, out of the rules' reach.
+#[test]
+fn descriptors_follow_renames_under_every_spelling_of_the_mount_name() {
+    for backend in BACKENDS {
+        for (mount, moved) in [
+            (".", "/data/moved"),
+            ("top", "/top/data/moved"),
+            ("/m/", "/m/data/moved"),
+            ("/m/./n//", "/m/n/data/moved"),
+        ] {
+            let mut rig = Rig::mounted_as(backend, PolicyTable::allow_all(), mount);
+            let x = rig.d.open(3, "data/x", DIRECTORY, DIR_RIGHTS).unwrap();
+            let file = rig.create(3, "data/x/kept").unwrap();
+            assert_eq!(rig.rename("data/x", "data/moved"), 0, "{backend:?} {mount}");
+            let handle = rig.d.store.data().policy_handle().clone();
+            handle.set_policy(
+                PolicyTable::allow_all()
+                    .rule(Rule::new(Decision::deny()).path(PathPattern::subtree(moved))),
+            );
+            assert_eq!(rig.create(x, "planted"), Err(EACCES), "{backend:?} {mount}");
+            let iov = rig.d.iov(b"new", 3);
+            let errno = rig
+                .d
+                .errno("fd_write", &[i64::from(file), iov[0], iov[1], OUT as i64]);
+            assert_eq!(errno, EACCES, "{backend:?} {mount}: write through the held file");
+            assert_eq!(rig.contents("data/moved/planted"), None);
+        }
     }
 }
 
