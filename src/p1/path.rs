@@ -183,21 +183,26 @@ pub(crate) fn path_link(
         | Last::Entry {
             node: Some(Found::Dir(_)),
             ..
-        } => return Err(FsError::NotPermitted.into()),
-        Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
+        } => Err(FsError::NotPermitted),
+        Last::Entry { node: None, .. } => Err(FsError::NotFound),
         // `file/` asks for a directory, which a link source can never be.
-        Last::Entry { .. } if old.trailing_slash => return Err(FsError::NotDir.into()),
-        Last::Entry { name, .. } => name,
+        Last::Entry { .. } if old.trailing_slash => Err(FsError::NotDir),
+        Last::Entry { name, .. } => Ok(name),
     };
+    let s = Syscall::PathLink;
+    // Unjudged, the source's errors come before anything about the new path (as wasmtime).
+    let old_name = if ctx.gate.wants(s) { old_name } else { Ok(old_name?) };
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     // The new name must not exist; `new/` is ENOENT (only mkdir accepts a trailing slash).
-    let new_name = new_entry(&new, false)?;
-    let s = Syscall::PathLink;
+    let new_name = new_entry(&new, false);
     let (from, to) = ((old_fd, &old_dir, &old), (new_fd, &new_dir, &new));
     let flags = lookup(old_flags);
     // Both names are judged: a link gives the source's contents a second name, so a rule that
-    // protects either side refuses it (SECURITY.md: policy by name only).
+    // protects either side refuses it (SECURITY.md: policy by name only). Judged before the
+    // final names' errors, so that a refused guest cannot learn from EEXIST or ENOENT whether
+    // a protected name exists, as with every other path call.
     check_two_paths(&mut ctx.gate, s, from, to, (Access::LINK, false), flags)?;
+    let (old_name, new_name) = (old_name?, new_name?);
     // The backend answers EXDEV across filesystems and EPERM on a read-only side.
     old.dir.link(old_name, &*new.dir, new_name)?;
     Ok(())
@@ -264,8 +269,9 @@ pub(crate) fn path_create_directory(
     // The new name itself is never followed: mkdir on a dangling link is EEXIST, as Linux.
     let r = resolve(dir.dir, &path, Follow::Never)?;
     // mkdir alone accepts "new/": the slash only says "a directory", which it creates.
-    let name = new_entry(&r, true)?;
+    let name = new_entry(&r, true);
     let s = Syscall::PathCreateDirectory;
+    // The policy before EEXIST: a refused guest learns nothing about the name.
     check_path(
         &mut ctx.gate,
         (fd, &dir),
@@ -274,6 +280,7 @@ pub(crate) fn path_create_directory(
         Access::CREATE,
         Flags::NONE,
     )?;
+    let name = name?;
     // A name that appeared since the resolve is the backend's EEXIST; a `MemFs` charges its
     // budgets before it allocates anything.
     r.dir.create_dir(name)?;
@@ -335,32 +342,40 @@ pub(crate) fn path_rename(
     let old_path = guest::read_path(mem, old_path)?;
     let new_path = guest::read_path(mem, new_path)?;
     let old = resolve(old_dir.dir, &old_path, Follow::Never)?;
-    let (old_name, old_is_dir) = match &old.last {
-        // Linux: renaming `.` or `..` (or onto them) is EBUSY.
-        Last::Dir => return Err(FsError::Busy.into()),
-        Last::Entry { node: None, .. } => return Err(FsError::NotFound.into()),
-        Last::Entry {
-            name,
-            node: Some(node),
-        } => (name, matches!(node, Found::Dir(_))),
+    // `.` is a directory too: judged as a subtree, then EBUSY.
+    let old_is_dir = match &old.last {
+        Last::Dir => true,
+        Last::Entry { node, .. } => matches!(node, Some(Found::Dir(_))),
     };
+    let old_name = match &old.last {
+        // Linux: renaming `.` or `..` (or onto them) is EBUSY.
+        Last::Dir => Err(FsError::Busy),
+        Last::Entry { node: None, .. } => Err(FsError::NotFound),
+        Last::Entry { name, .. } => Ok(name),
+    };
+    let s = Syscall::PathRename;
+    // Unjudged, the source's errors come before anything about the new path (as wasmtime).
+    let old_name = if ctx.gate.wants(s) { old_name } else { Ok(old_name?) };
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
-        Last::Dir => return Err(FsError::Busy.into()),
+        Last::Dir => Err(FsError::Busy),
         // An existing target is the backend's to judge: replaced (a file, an empty directory) or
         // refused (EISDIR, ENOTDIR, ENOTEMPTY).
-        Last::Entry { name, .. } => name,
+        Last::Entry { name, .. } => Ok(name),
     };
+    let (from, to) = ((fd, &old_dir, &old), (new_fd, &new_dir, &new));
+    // A directory stands for its whole subtree: the policy judges every path the rename moves,
+    // not only the one named (SECURITY.md: policy by name only). Judged before the final
+    // names' errors, so that a refused guest cannot probe protected names through ENOENT.
+    let access = (Access::RENAME, old_is_dir);
+    check_two_paths(&mut ctx.gate, s, from, to, access, Flags::NONE)?;
+    // The errors of the names, in the order they had before the policy moved first.
+    let old_name = old_name?;
+    let new_name = new_name?;
     // A trailing slash on either side says "directory": renaming a non-directory is ENOTDIR.
     if !old_is_dir && (old.trailing_slash || new.trailing_slash) {
         return Err(FsError::NotDir.into());
     }
-    let s = Syscall::PathRename;
-    let (from, to) = ((fd, &old_dir, &old), (new_fd, &new_dir, &new));
-    // A directory stands for its whole subtree: the policy judges every path the rename moves,
-    // not only the one named (SECURITY.md: policy by name only).
-    let access = (Access::RENAME, old_is_dir);
-    check_two_paths(&mut ctx.gate, s, from, to, access, Flags::NONE)?;
     let moved = request::moved(from, to);
     old.dir.rename(old_name, &*new.dir, new_name)?;
     // Only after success: a refused rename leaves every descriptor's name as it was.
@@ -389,7 +404,7 @@ pub(crate) fn path_symlink(
     // same rule every backend and the resolver apply.
     crate::vfs::names::check_confined_target(&target)?;
     let r = resolve(dir.dir, &new_path, Follow::Never)?;
-    let name = new_entry(&r, false)?;
+    let name = new_entry(&r, false);
     let s = Syscall::PathSymlink;
     if ctx.gate.wants(s) {
         // The link's contents are shown as written: they are not a path this call touches.
@@ -400,7 +415,8 @@ pub(crate) fn path_symlink(
             at.request(s, fd).access(Access::SYMLINK).contents(&target)
         })?;
     }
-    r.dir.symlink(name, &target)?;
+    // After the policy: a refused guest learns nothing from EEXIST.
+    r.dir.symlink(name?, &target)?;
     Ok(())
 }
 

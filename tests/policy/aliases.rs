@@ -341,3 +341,32 @@ fn a_rename_that_a_rule_asks_about_asks_once() {
     assert!(rig.create(3, "d2/other").is_ok());
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 }
+
+/// A deny rule also hides which protected names exist: calls that make or move a name are
+/// judged before EEXIST or ENOENT about that name, as the calls that only read are.
+#[test]
+fn a_refused_guest_cannot_probe_protected_names_through_eexist_or_enoent() {
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, deny_secret());
+        for (what, existing, missing) in [
+            ("mkdir", rig.mkdir(3, "data/proj/secret/f"), rig.mkdir(3, "data/proj/secret/g")),
+            (
+                "rename from",
+                rig.rename("data/proj/secret/f", "data/pub/f"),
+                rig.rename("data/proj/secret/g", "data/pub/g"),
+            ),
+            (
+                "link onto",
+                rig.link("data/pub", "data/proj/secret/f"),
+                rig.link("data/pub", "data/proj/secret/g"),
+            ),
+        ] {
+            assert_eq!((existing, missing), (EACCES, EACCES), "{backend:?} {what}");
+        }
+        let [t, tl] = rig.d.path(PATH1, "anything");
+        let [p, l] = rig.d.path(PATH2, "data/proj/secret/f");
+        let errno = rig.d.errno("path_symlink", &[t, tl, 3, p, l]);
+        assert_eq!(errno, EACCES, "{backend:?} symlink onto an existing name");
+        assert_eq!(rig.contents("data/proj/secret/f").as_deref(), Some(SECRET));
+    }
+}
