@@ -164,7 +164,9 @@ pub(crate) fn net_errno(error: &io::Error) -> Errno {
         io::ErrorKind::TimedOut => Errno::Timedout,
         io::ErrorKind::InvalidInput => Errno::Inval,
         io::ErrorKind::OutOfMemory => Errno::Nomem,
-        // Every other kind (the set is open): by the OS's code where that means more.
+        // Every other kind (the set is open): by the OS's code where that means more. The
+        // host's EMFILE is the guest's ENFILE on purpose: the guest's own table (EMFILE, ours)
+        // has room; it is the host process that ran out, a system-wide limit to the guest.
         _ => match error.raw_os_error() {
             Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() => Errno::Nfile,
             Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,

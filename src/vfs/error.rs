@@ -31,9 +31,10 @@ pub enum FsError {
     Access,
     /// EPERM (as wasmtime): the mount is read-only.
     ReadOnly,
-    /// ENOSPC: the filesystem's byte or inode budget is exhausted.
+    /// ENOSPC: the filesystem's byte budget (`FsLimits`' quota) is exhausted.
     NoSpace,
-    /// EDQUOT: a per-mount quota is exhausted.
+    /// EDQUOT: the filesystem's inode budget is exhausted (bytes are ENOSPC, as `limits.rs`
+    /// says: the two tell a guest which one ran out).
     Quota,
     /// EFBIG: the file would grow past the maximum file size.
     FileTooBig,
