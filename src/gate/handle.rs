@@ -35,6 +35,9 @@ struct Shared {
     memory: Mutex<Vec<Remembered>>,
 }
 
+/// The most answers one handle remembers (a few hundred KiB of paths at most).
+pub(crate) const MAX_REMEMBERED: usize = 4096;
+
 /// A remembered "always" or "never" answer.
 #[derive(Debug, Clone)]
 struct Remembered {
@@ -303,8 +306,14 @@ impl PolicyHandle {
     }
 
     fn remember(&self, entry: Remembered) {
-        // One entry per "always" or "never": bounded by the prompts that were answered.
-        self.memory().push(entry);
+        // One entry per "always" or "never", up to a bound: a prompter that answers by itself
+        // could otherwise be made to remember one entry per path the guest invents (host
+        // memory, and a longer scan on every Ask). Past it the prompter is asked again next
+        // time, which is always safe.
+        let mut memory = self.memory();
+        if memory.len() < MAX_REMEMBERED {
+            memory.push(entry);
+        }
     }
 
     /// The installed audit sink, if any.

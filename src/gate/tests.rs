@@ -376,3 +376,22 @@ fn unchecked_calls_do_not_build_requests_or_allocate() {
     let boxed = std::hint::black_box(Box::new(7u64));
     assert!(counting::allocations() > before, "{boxed}");
 }
+
+/// A prompter that answers by itself can be asked about as many paths as the guest invents:
+/// what is remembered stays bounded (and so does the scan each Ask makes); past the bound the
+/// prompter is simply asked again, which is always safe.
+#[test]
+fn remembered_answers_are_bounded() {
+    let n = super::handle::MAX_REMEMBERED + 100;
+    let script = Scripted::new((0..n + 1).map(|_| Answer::AllowAlways(Scope::Path)));
+    let h = asking(&script);
+    for i in 0..n {
+        let path = format!("/p{i}");
+        assert_eq!(ruling(&h, &write(&path)), (ALLOW, DecidedBy::Prompter));
+    }
+    assert_eq!(h.remembered_answers(), super::handle::MAX_REMEMBERED);
+    // What was remembered still holds; what was not is asked again.
+    assert_eq!(ruling(&h, &write("/p0")), (ALLOW, DecidedBy::Remembered));
+    let last = format!("/p{}", n - 1);
+    assert_eq!(ruling(&h, &write(&last)), (ALLOW, DecidedBy::Prompter));
+}
