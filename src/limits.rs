@@ -193,11 +193,12 @@ impl std::error::Error for TimeLimitExceeded {}
 /// The error a guest stops with when a linear memory or table would grow past its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLimitExceeded {
-    /// The limit in bytes (memories) or elements (tables).
+    /// The limit, in bytes of memories and tables together.
     pub limit: u64,
-    /// What the guest asked to grow to.
+    /// What the guest's memories and tables would have held together after the growth, in
+    /// bytes.
     pub desired: u64,
-    /// `true` for a table, `false` for a linear memory.
+    /// `true` if a table grew, `false` for a linear memory.
     pub table: bool,
 }
 
@@ -206,7 +207,8 @@ impl fmt::Display for MemoryLimitExceeded {
         if self.table {
             write!(
                 f,
-                "guest tried to grow a table to {} elements, more than its limit of {}",
+                "guest tried to grow a table to a total of {} bytes of memories and tables, \
+                 more than its limit of {} bytes",
                 self.desired, self.limit
             )
         } else {

@@ -112,8 +112,8 @@ pub struct RunLimits {
     /// (needs `epoch_interruption`, see [`RunLimits::configure`]) and every wait in
     /// `poll_oneoff` or on stdin wakes at the deadline. Past it: [`TimeLimitExceeded`].
     pub timeout: Option<Duration>,
-    /// Bytes of linear memory the guest's memories may hold together (tables: this many bytes'
-    /// worth of pointer-sized elements). Past it: [`MemoryLimitExceeded`], a trap rather than
+    /// Bytes the guest's linear memories and tables may hold together (a table element counts
+    /// as a pointer's size). Past it: [`MemoryLimitExceeded`], a trap rather than
     /// `memory.grow`'s -1, so the run stops with a message that names the limit.
     pub max_memory: Option<u64>,
 }
@@ -143,6 +143,27 @@ struct Limiter {
 /// Bytes one table element costs the host (a pointer).
 const TABLE_ELEMENT_BYTES: u64 = std::mem::size_of::<usize>() as u64;
 
+impl Limiter {
+    /// Charges `delta` more bytes of memory or table to the one total, or stops the guest.
+    fn charge(&mut self, delta: u64, table: bool) -> wasmtime::Result<bool> {
+        let total = self.memory_used.saturating_add(delta);
+        if let Some(limit) = self.max_memory
+            && total > limit
+        {
+            return Err(MemoryLimitExceeded {
+                limit,
+                desired: total,
+                table,
+            }
+            .into());
+        }
+        self.memory_used = total;
+        // Kept so that a grow the host then fails to allocate gives its charge back.
+        self.pending = delta;
+        Ok(true)
+    }
+}
+
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
@@ -155,24 +176,9 @@ impl ResourceLimiter for Limiter {
         if maximum.is_some_and(|m| desired > m) {
             return Ok(false);
         }
-        // Charged by growth and summed over every memory in the store: the limit is on what the
-        // guest holds in all of them.
-        let delta = (desired as u64).saturating_sub(current as u64);
-        let total = self.memory_used.saturating_add(delta);
-        if let Some(limit) = self.max_memory
-            && total > limit
-        {
-            return Err(MemoryLimitExceeded {
-                limit,
-                desired: total,
-                table: false,
-            }
-            .into());
-        }
-        self.memory_used = total;
-        // Kept so that a grow the host then fails to allocate gives its charge back.
-        self.pending = delta;
-        Ok(true)
+        // Charged by growth and summed over every memory and table in the store: the limit is
+        // on what the guest holds in all of them.
+        self.charge((desired as u64).saturating_sub(current as u64), false)
     }
 
     fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
@@ -183,25 +189,23 @@ impl ResourceLimiter for Limiter {
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if maximum.is_some_and(|m| desired > m) {
             return Ok(false);
         }
-        if let Some(limit) = self.max_memory {
-            let elements = limit / TABLE_ELEMENT_BYTES;
-            if desired as u64 > elements {
-                return Err(MemoryLimitExceeded {
-                    limit: elements,
-                    desired: desired as u64,
-                    table: true,
-                }
-                .into());
-            }
-        }
-        Ok(true)
+        // Charged to the same total as the memories: each table alone within the limit could
+        // otherwise add up, over many tables, to many times what the host agreed to hold.
+        let elements = (desired as u64).saturating_sub(current as u64);
+        self.charge(elements.saturating_mul(TABLE_ELEMENT_BYTES), true)
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_used = self.memory_used.saturating_sub(self.pending);
+        self.pending = 0;
+        Ok(())
     }
 }
 

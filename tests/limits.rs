@@ -383,6 +383,32 @@ fn memory_growth_past_the_limit_stops_the_guest() {
     );
 }
 
+/// Tables share the one budget with the memories: several tables, each within the limit on
+/// its own, cannot together make the host hold more than it.
+#[test]
+fn tables_and_memories_share_one_budget() {
+    // 20 pages of memory, then two tables of 2,000 pointer-sized elements (16,000 bytes each)
+    // under a budget with room for 3,000 elements beside the memory.
+    let source = r#"(table $a 0 funcref) (table $b 0 funcref)
+        (func (export "_start")
+          (drop (table.grow $a (ref.null func) (i32.const 2000)))
+          (drop (table.grow $b (ref.null func) (i32.const 2000))))"#;
+    let memory = 20 * 65536;
+    let limits = RunLimits {
+        max_memory: Some(memory + 3000 * 8),
+        ..RunLimits::default()
+    };
+    let (outcome, _) = run(source, WasiCtx::builder(), limits);
+    match outcome.limit() {
+        Some(LimitStop::Memory(m)) => {
+            assert!(m.table, "{m:?}");
+            assert_eq!(m.limit, memory + 3000 * 8);
+            assert_eq!(m.desired, memory + 4000 * 8);
+        }
+        other => panic!("{other:?} from {outcome:?}"),
+    }
+}
+
 #[test]
 fn overlay_copy_up_is_charged_to_the_upper_quota() {
     use wasi_warden::vfs::{FsError, HostDir, OpenOptions, Overlay};

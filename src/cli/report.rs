@@ -55,16 +55,15 @@ pub fn trapped(error: &wasi_warden::wasmtime::Error, timeout: Option<Duration>) 
             );
         }
         Some(LimitStop::Memory(stop)) => {
-            let (what, unit) = if stop.table {
-                ("a table", "elements")
+            let what = if stop.table {
+                "a table would grow its memory and tables"
             } else {
-                ("its memory", "bytes")
+                "its memory would grow"
             };
             return fail(
                 EXIT_MEMORY,
                 &format!(
-                    "guest stopped: {what} would grow to {} {unit}, past its --max-memory \
-                     of {} {unit}",
+                    "guest stopped: {what} to {} bytes, past its --max-memory of {} bytes",
                     stop.desired, stop.limit
                 ),
             );

@@ -191,7 +191,11 @@ pub(crate) fn path_link(
     };
     let s = Syscall::PathLink;
     // Unjudged, the source's errors come before anything about the new path (as wasmtime).
-    let old_name = if ctx.gate.wants(s) { old_name } else { Ok(old_name?) };
+    let old_name = if ctx.gate.wants(s) {
+        old_name
+    } else {
+        Ok(old_name?)
+    };
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     // The new name must not exist; `new/` is ENOENT (only mkdir accepts a trailing slash).
     let new_name = new_entry(&new, false);
@@ -355,7 +359,11 @@ pub(crate) fn path_rename(
     };
     let s = Syscall::PathRename;
     // Unjudged, the source's errors come before anything about the new path (as wasmtime).
-    let old_name = if ctx.gate.wants(s) { old_name } else { Ok(old_name?) };
+    let old_name = if ctx.gate.wants(s) {
+        old_name
+    } else {
+        Ok(old_name?)
+    };
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
         Last::Dir => Err(FsError::Busy),

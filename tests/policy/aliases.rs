@@ -218,7 +218,10 @@ fn descriptors_follow_renames_under_every_spelling_of_the_mount_name() {
             let errno = rig
                 .d
                 .errno("fd_write", &[i64::from(file), iov[0], iov[1], OUT as i64]);
-            assert_eq!(errno, EACCES, "{backend:?} {mount}: write through the held file");
+            assert_eq!(
+                errno, EACCES,
+                "{backend:?} {mount}: write through the held file"
+            );
             assert_eq!(rig.contents("data/moved/planted"), None);
         }
     }
@@ -349,7 +352,11 @@ fn a_refused_guest_cannot_probe_protected_names_through_eexist_or_enoent() {
     for backend in BACKENDS {
         let mut rig = Rig::new(backend, deny_secret());
         for (what, existing, missing) in [
-            ("mkdir", rig.mkdir(3, "data/proj/secret/f"), rig.mkdir(3, "data/proj/secret/g")),
+            (
+                "mkdir",
+                rig.mkdir(3, "data/proj/secret/f"),
+                rig.mkdir(3, "data/proj/secret/g"),
+            ),
             (
                 "rename from",
                 rig.rename("data/proj/secret/f", "data/pub/f"),
