@@ -275,13 +275,13 @@ impl WasiCtxBuilder {
                 flags: Fdflags::empty(),
             },
             Descriptor {
-                kind: Kind::Output(stdout.clone()),
+                kind: Kind::Output(stdout.for_descriptor()),
                 base: rights::STDOUT,
                 inheriting: rights::STDOUT,
                 flags: Fdflags::empty(),
             },
             Descriptor {
-                kind: Kind::Output(stderr.clone()),
+                kind: Kind::Output(stderr.for_descriptor()),
                 base: rights::STDOUT,
                 inheriting: rights::STDOUT,
                 flags: Fdflags::empty(),
