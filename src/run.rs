@@ -13,7 +13,8 @@ use std::fmt;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Config, Engine, Instance, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline,
+    Config, Engine, ExternType, Instance, Linker, Module, ResourceLimiter, Store, Trap,
+    UpdateDeadline,
 };
 
 /// How a command module's run ended.
@@ -238,26 +239,35 @@ pub fn run_command_with(
     ctx: WasiCtx,
     limits: &RunLimits,
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
+    // A module without `_start` is the host's mistake, refused before anything runs.
+    match module.get_export("_start") {
+        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => {}
+        _ => {
+            wasmtime::bail!("the module exports no `_start` function taking and returning nothing")
+        }
+    }
     let no_more_imports = |_: &mut Linker<CommandState>, _: &mut Store<CommandState>| Ok(());
     let call_start = |store: &mut Store<CommandState>, instance: Instance| {
-        let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
-        Ok(start.call(store, ()))
+        instance
+            .get_typed_func::<(), ()>(&mut *store, "_start")?
+            .call(store, ())
     };
     run_module_with(engine, module, ctx, limits, no_more_imports, call_start)
 }
 
 /// [`run_command_with`] for frontends that need more than `_start`: `link` adds definitions
 /// after WASI's, before the module is linked (say, for imports the module names but nothing
-/// provides), and `call` calls the instance's entry points. `call` answers `Err` for a
-/// host-side failure (an export missing) and `Ok` with the result of the guest's calls, which
-/// is then classified as `_start`'s would be.
+/// provides), and `call` calls the instance's entry points; what it answers is how the run
+/// ended, classified as `_start`'s result would be. Check the exports `call` needs before (as
+/// `run_command_with` checks `_start`): once instantiation began, every error is the run's
+/// outcome, so the context always comes back once the guest may have run.
 pub fn run_module_with(
     engine: &Engine,
     module: &Module,
     mut ctx: WasiCtx,
     limits: &RunLimits,
     link: impl FnOnce(&mut Linker<CommandState>, &mut Store<CommandState>) -> wasmtime::Result<()>,
-    call: impl FnOnce(&mut Store<CommandState>, Instance) -> wasmtime::Result<wasmtime::Result<()>>,
+    call: impl FnOnce(&mut Store<CommandState>, Instance) -> wasmtime::Result<()>,
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
@@ -305,7 +315,7 @@ pub fn run_module_with(
             // This store holds this one instance: its memory is every caller's memory.
             let memory = instance.get_memory(&mut store, "memory");
             store.data_mut().wasi.bind_sole_memory(memory);
-            let result = call(&mut store, instance)?;
+            let result = call(&mut store, instance);
             Outcome::from_call(result.map_err(|e| name_stop(e, limits)))
         }
         // A trap, a limit, a policy stop or `proc_exit` in the module's start function (which

@@ -490,3 +490,44 @@ fn cli_fs_quota_reaches_the_guest_as_enospc() {
     let (code, _, stderr) = cli(&["--fs-quota", "64KiB"], FILL_FILE);
     assert_eq!(code, 51, "{stderr}");
 }
+
+/// Once the guest may have run, the context comes back however the run ended, even when the
+/// embedder's own `call` fails after the guest's code ran; a module without `_start` is
+/// refused before anything runs.
+#[test]
+fn the_context_comes_back_after_a_host_error_in_call() {
+    use wasi_warden::wasmtime::{Instance, Store};
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat(r#"(func (export "_start"))"#)).unwrap();
+    let fs = MemFs::new();
+    let ctx = WasiCtx::builder().mount("/", fs.clone()).build();
+    let call = |store: &mut Store<wasi_warden::CommandState>, instance: Instance| {
+        let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+        start.call(&mut *store, ())?;
+        wasi_warden::wasmtime::bail!("the host gave up after the guest ran")
+    };
+    let no_imports = |_: &mut _, _: &mut _| Ok(());
+    let (outcome, ctx) = wasi_warden::run_module_with(
+        &engine,
+        &module,
+        ctx,
+        &RunLimits::default(),
+        no_imports,
+        call,
+    )
+    .unwrap();
+    match outcome {
+        Outcome::Trapped(e) => assert!(e.to_string().contains("gave up"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    drop(ctx);
+    let reactor = Module::new(&engine, wat(r#"(func (export "_initialize"))"#)).unwrap();
+    let error = run_command_with(
+        &engine,
+        &reactor,
+        WasiCtx::builder().build(),
+        &RunLimits::default(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("_start"), "{error}");
+}

@@ -64,36 +64,32 @@ pub fn plan(module: &Module, invoke: Option<&str>, args: &[String]) -> Result<En
 }
 
 impl Entry {
-    /// Makes the planned calls, leaving the main call's results in `results`. `Err` is a
-    /// host-side failure (none expected: `plan` checked the exports); `Ok` carries how the
-    /// guest's calls went.
+    /// Makes the planned calls, leaving the main call's results in `results`; what it answers
+    /// is how the guest's calls went. `plan` checked the exports, so a missing one (which
+    /// cannot happen) would end the run like a trap rather than lose the guest's context.
     pub fn call(
         &self,
         store: &mut Store<CommandState>,
         instance: Instance,
         results: &mut Vec<Val>,
-    ) -> wasi_warden::wasmtime::Result<wasi_warden::wasmtime::Result<()>> {
+    ) -> wasi_warden::wasmtime::Result<()> {
         let missing = |name: &str| wasi_warden::wasmtime::format_err!("no export `{name}`");
         if self.initialize {
             let init = instance
                 .get_func(&mut *store, "_initialize")
                 .ok_or_else(|| missing("_initialize"))?;
-            if let Err(stop) = init.call(&mut *store, &[], &mut []) {
-                return Ok(Err(stop));
-            }
+            init.call(&mut *store, &[], &mut [])?;
         }
         let Some((name, args)) = &self.main else {
-            return Ok(Ok(()));
+            return Ok(());
         };
         let func = instance
             .get_func(&mut *store, name)
             .ok_or_else(|| missing(name))?;
         let mut out = vec![Val::I32(0); self.results];
-        let called = func.call(&mut *store, args, &mut out);
-        if called.is_ok() {
-            *results = out;
-        }
-        Ok(called)
+        func.call(&mut *store, args, &mut out)?;
+        *results = out;
+        Ok(())
     }
 }
 
