@@ -163,6 +163,12 @@ impl Limiter {
         self.pending = delta;
         Ok(true)
     }
+
+    /// Gives back the last charge: the host could not allocate the growth it approved.
+    fn give_back(&mut self) {
+        self.memory_used = self.memory_used.saturating_sub(self.pending);
+        self.pending = 0;
+    }
 }
 
 impl ResourceLimiter for Limiter {
@@ -183,8 +189,7 @@ impl ResourceLimiter for Limiter {
     }
 
     fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.memory_used = self.memory_used.saturating_sub(self.pending);
-        self.pending = 0;
+        self.give_back();
         Ok(())
     }
 
@@ -204,8 +209,7 @@ impl ResourceLimiter for Limiter {
     }
 
     fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.memory_used = self.memory_used.saturating_sub(self.pending);
-        self.pending = 0;
+        self.give_back();
         Ok(())
     }
 }

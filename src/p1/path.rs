@@ -7,6 +7,7 @@ use super::convert;
 use super::request::{self, check_path, check_two_paths, lookup};
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
+use crate::gate::Gate;
 use crate::guest;
 use crate::policy::{Access, Flags, Syscall};
 use crate::rights;
@@ -37,6 +38,20 @@ fn new_entry(r: &Resolved, slash_ok: bool) -> Result<&str, FsError> {
         Last::Dir | Last::Entry { node: Some(_), .. } => Err(FsError::Exists),
         Last::Entry { node: None, .. } if r.trailing_slash && !slash_ok => Err(FsError::NotFound),
         Last::Entry { name, node: None } => Ok(name),
+    }
+}
+
+/// The source name's error of a two-path call, now if no policy judges the call (wasmtime's
+/// order: the source before anything about the new path), else kept for after the policy,
+/// so that a refused guest learns nothing about the name (RATIONALE "Policies").
+fn source_first_unless_judged<T>(
+    gate: &Gate,
+    syscall: Syscall,
+    source: Result<T, FsError>,
+) -> Result<Result<T, FsError>, Error> {
+    match source {
+        Err(error) if !gate.wants(syscall) => Err(error.into()),
+        kept => Ok(kept),
     }
 }
 
@@ -190,12 +205,7 @@ pub(crate) fn path_link(
         Last::Entry { name, .. } => Ok(name),
     };
     let s = Syscall::PathLink;
-    // Unjudged, the source's errors come before anything about the new path (as wasmtime).
-    let old_name = if ctx.gate.wants(s) {
-        old_name
-    } else {
-        Ok(old_name?)
-    };
+    let old_name = source_first_unless_judged(&ctx.gate, s, old_name)?;
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     // The new name must not exist; `new/` is ENOENT (only mkdir accepts a trailing slash).
     let new_name = new_entry(&new, false);
@@ -358,12 +368,7 @@ pub(crate) fn path_rename(
         Last::Entry { name, .. } => Ok(name),
     };
     let s = Syscall::PathRename;
-    // Unjudged, the source's errors come before anything about the new path (as wasmtime).
-    let old_name = if ctx.gate.wants(s) {
-        old_name
-    } else {
-        Ok(old_name?)
-    };
+    let old_name = source_first_unless_judged(&ctx.gate, s, old_name)?;
     let new = resolve(new_dir.dir, &new_path, Follow::Never)?;
     let new_name = match &new.last {
         Last::Dir => Err(FsError::Busy),
