@@ -308,11 +308,6 @@ impl Clocks {
         self.deadline.at()
     }
 
-    /// Sets (or clears) the run's deadline; `run.rs` does this from the run's time limit.
-    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline.set(deadline);
-    }
-
     /// The shared deadline itself: clones see every change (see [`Deadline`]).
     pub fn deadline_handle(&self) -> &Deadline {
         &self.deadline

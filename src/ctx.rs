@@ -15,6 +15,7 @@ use crate::table::{DEFAULT_MAX_FDS, Descriptor, Kind, OpenDir, Socket, Table};
 use crate::vfs::{Dir, Mount};
 use std::net::TcpListener;
 use std::sync::Arc;
+#[cfg(feature = "wasmtime")]
 use wasmtime::{Memory, Module};
 
 /// The state of one guest: its descriptor table and everything it was granted.
@@ -29,6 +30,7 @@ pub struct WasiCtx {
     /// The policy every call goes through (and its audit).
     pub(crate) gate: Gate,
     /// The guest's memory, once bound (see `WasiCtx::bind_sole_instance`).
+    #[cfg(feature = "wasmtime")]
     pub(crate) memory_index: MemoryIndex,
 }
 
@@ -45,6 +47,14 @@ impl WasiCtx {
     /// Starts a builder that grants nothing.
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::default()
+    }
+
+    /// The run's deadline, shared with every wait of the guest: a `poll_oneoff` sleep, a read
+    /// of a pipe, a socket or a full output pipe ends there with a time-limit trap, and time
+    /// spent on a person's answer to a prompt postpones it. [`crate::run_command_with`] sets it
+    /// from its timeout; other frontends set it before calling the guest.
+    pub fn deadline(&self) -> &crate::Deadline {
+        self.clocks.deadline_handle()
     }
 
     /// The stdout stream the guest writes to (a handle to read captured bytes).
@@ -327,6 +337,7 @@ impl WasiCtxBuilder {
             stdout,
             stderr,
             gate,
+            #[cfg(feature = "wasmtime")]
             memory_index: Default::default(),
         }
     }
@@ -367,6 +378,7 @@ impl WasiCtxBuilder {
 
 /// Where the guest's memory is, as far as the context knows: when the store holds a single
 /// guest instance, the memory itself; otherwise nothing, and each call asks the caller.
+#[cfg(feature = "wasmtime")]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct MemoryIndex {
     /// The memory of the only instance the store holds (see [`WasiCtx::bind_sole_instance`]).
@@ -374,9 +386,11 @@ pub(crate) struct MemoryIndex {
 }
 
 /// [`WasiCtx::bind_sole_instance`] on a context that already serves another instance.
+#[cfg(feature = "wasmtime")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlreadyBound;
 
+#[cfg(feature = "wasmtime")]
 impl std::fmt::Display for AlreadyBound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(
@@ -385,8 +399,10 @@ impl std::fmt::Display for AlreadyBound {
     }
 }
 
+#[cfg(feature = "wasmtime")]
 impl std::error::Error for AlreadyBound {}
 
+#[cfg(feature = "wasmtime")]
 impl WasiCtx {
     /// Formerly made imports find the guest's memory by a cached export index; now it does
     /// nothing. wasmtime's lookup by index panics when an import is called from the host

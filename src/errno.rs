@@ -108,7 +108,7 @@ impl From<StreamError> for Error {
 /// What wiggle's decoder answered for one call, as the guest gets it: bad enum or flag values
 /// in arguments are EINVAL (as SECURITY.md and the spec ask, where wasmtime traps);
 /// everything else — an errno, a trap — passes through.
-pub(crate) fn decoded(result: wasmtime::Result<i32>) -> wasmtime::Result<i32> {
+pub(crate) fn decoded(result: wiggle::error::Result<i32>) -> wiggle::error::Result<i32> {
     match result {
         Ok(errno) => Ok(errno),
         Err(error) => match error.downcast_ref::<GuestError>() {

@@ -62,16 +62,21 @@ pub mod audit;
 pub mod clock;
 mod ctx;
 pub mod deadline;
+#[doc(hidden)]
+pub mod entry;
 mod errno;
 mod escape;
 mod gate;
 mod guest;
 pub mod limits;
+#[cfg(feature = "wasmtime")]
 mod linker;
+mod outcome;
 mod p1;
 pub mod policy;
 mod random;
 mod rights;
+#[cfg(feature = "wasmtime")]
 mod run;
 pub mod stdio;
 mod syscalls;
@@ -87,15 +92,17 @@ pub use errno::{I32Exit, errno_name, parse_errno};
 pub use escape::escape;
 pub use gate::PolicyHandle;
 pub use limits::FsLimits;
+#[cfg(feature = "wasmtime")]
 pub use linker::{AlreadyBound, add_to_linker};
+pub use outcome::{LimitStop, Outcome};
 pub use policy::{
     Access, ChannelPrompter, Decision, PathPattern, Policy, PolicyTable, PolicyTrap, Prompter,
     Request, Rule, Syscall, TerminalPrompter,
 };
-pub use run::{
-    CommandState, LimitStop, Outcome, RunLimits, run_command, run_command_with, run_module_with,
-};
+#[cfg(feature = "wasmtime")]
+pub use run::{CommandState, RunLimits, run_command, run_command_with, run_module_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
 pub use types::Errno;
 pub use vfs::{Dir, File, HostDir, MemFs, Mount, Overlay};
+#[cfg(feature = "wasmtime")]
 pub use wasmtime;

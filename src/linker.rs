@@ -1,17 +1,13 @@
-//! Our linker glue: one `func_wrap` per preview1 import that finds guest memory, hands it and
-//! the guest's `WasiCtx` to the wiggle-generated decoder in `abi.rs`, and maps the decoder's
-//! guest errors. Written by hand (not wiggle's wasmtime integration) so that this hot path stays
+//! The Rust linker: one `func_wrap` per preview1 import that finds guest memory and hands its
+//! bytes and the guest's `WasiCtx` to the import's entry point (`entry.rs`, shared with the
+//! C API). Written by hand (not wiggle's wasmtime integration) so that this hot path stays
 //! ours to optimise: under `run_command`, whose store holds one instance, the caller's memory
 //! is the cached `Memory` itself; otherwise each call looks it up by name in the caller.
 
-use crate::abi;
 pub use crate::ctx::AlreadyBound;
 use crate::ctx::WasiCtx;
+pub use crate::entry::MODULE;
 use wasmtime::{Caller, Extern, Linker, Memory};
-use wiggle::GuestMemory;
-
-/// The module name every preview1 import lives in.
-pub const MODULE: &str = "wasi_snapshot_preview1";
 
 /// Finds the caller's exported memory.
 #[inline]
@@ -41,74 +37,30 @@ fn find_memory<T: 'static>(
     }
 }
 
-/// Finds the caller's exported memory and the guest's context, borrowed together.
-fn memory_and_ctx<'a, T: 'static>(
-    caller: &'a mut Caller<'_, T>,
-    get: &impl Fn(&mut T) -> &mut WasiCtx,
-) -> wasmtime::Result<(GuestMemory<'a>, &'a mut WasiCtx)> {
-    let memory = find_memory(caller, get)?;
-    // One call hands out both borrows: the memory's bytes and the store's data cannot be
-    // held together any other way.
-    let (bytes, data) = memory.data_and_store_mut(caller);
-    Ok((GuestMemory::Unshared(bytes), get(data)))
-}
-
-/// Makes the context's deadline the thread's current one for this call, so that backend work
-/// that sees no context (an overlay copy-up) stops at it too. Free when no deadline is set.
-#[inline]
-fn deadline_scope(ctx: &WasiCtx) -> Option<crate::deadline::Scope> {
-    let deadline = ctx.clocks.deadline_handle();
-    // `is_set` is one relaxed load: a run without a time limit pays nothing more per call.
-    deadline.is_set().then(|| deadline.enter())
-}
-
-/// One `func_wrap` of the syscall table: `general` imports go to wiggle's decoder; `fast` ones
-/// try our raw decoder (`p1/fast.rs`) first, which runs the same routed call when the
-/// arguments decode and declines before any effect otherwise; `exit` is `proc_exit`, whose
-/// decoder always answers with the exit "trap".
+/// One `func_wrap` of the syscall table: the import's raw signature around its entry point
+/// (`entry.rs`, the same for every frontend); `exit` is `proc_exit`, which returns nothing.
 macro_rules! link_one {
     ($linker:ident, $get:ident, exit, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
         $linker.func_wrap(
             MODULE,
             stringify!($name),
             move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<()> {
-                // No deadline scope (no backend or stream work to bound) and no `errno::decoded`:
-                // this decoder answers only with the exit or a trap, never an errno.
-                let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
-                abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*)
+                let memory = find_memory(&mut caller, &$get)?;
+                let (bytes, data) = memory.data_and_store_mut(&mut caller);
+                crate::entry::$name($get(data), bytes, $($raw),*)
             },
         )?;
     };
-    ($linker:ident, $get:ident, general, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
-        $linker.func_wrap(
-            MODULE,
-            stringify!($name),
-            move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
-                let (mut memory, ctx) = memory_and_ctx(&mut caller, &$get)?;
-                let _deadline = deadline_scope(ctx);
-                // Bad enum or flag values in the arguments become EINVAL here, where wiggle's
-                // glue would trap.
-                crate::errno::decoded(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
-            },
-        )?;
-    };
-    ($linker:ident, $get:ident, fast, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
+    ($linker:ident, $get:ident, $kind:ident, $name:ident, ($($raw:ident: $rawty:ty),*)) => {
         $linker.func_wrap(
             MODULE,
             stringify!($name),
             move |mut caller: Caller<'_, T>, $($raw: $rawty),*| -> wasmtime::Result<i32> {
                 let memory = find_memory(&mut caller, &$get)?;
+                // One call hands out both borrows: the memory's bytes and the store's data
+                // cannot be held together any other way.
                 let (bytes, data) = memory.data_and_store_mut(&mut caller);
-                let ctx = $get(data);
-                // Entered before the fast decoder, so both ways into a call run under one deadline.
-                let _deadline = deadline_scope(ctx);
-                // `None` means nothing ran: the whole call goes to wiggle's decoder, on the same
-                // memory.
-                if let Some(answer) = crate::p1::fast::$name(ctx, bytes, $($raw),*) {
-                    return answer;
-                }
-                let mut memory = GuestMemory::Unshared(bytes);
-                crate::errno::decoded(abi::wasi_snapshot_preview1::$name(ctx, &mut memory, $($raw),*))
+                crate::entry::$name($get(data), bytes, $($raw),*)
             },
         )?;
     };

@@ -1,107 +1,18 @@
 //! Running a command module to completion: the small helper most embedders want, the run-wide
-//! limits it can enforce ([`RunLimits`]: fuel, wall-clock time, memory), and the error types a
-//! stopped guest leaves behind (`I32Exit` for `proc_exit`, the `limits` errors for a limit).
-//! However the guest stops, the context comes back, so captured output and in-memory trees
+//! limits it can enforce ([`RunLimits`]: fuel, wall-clock time, memory). How a run ended is
+//! `outcome.rs`, shared with the other frontends. However the guest stops, the context comes back, so captured output and in-memory trees
 //! can still be read (and saved). This layer knows nothing of the ABI or guest memory.
 
 use crate::ctx::WasiCtx;
 use crate::deadline::Deadline;
-use crate::errno::I32Exit;
 use crate::limits::{FuelExhausted, MemoryLimitExceeded, TimeLimitExceeded};
-use crate::stdio::OutputLimitExceeded;
-use std::fmt;
+use crate::outcome::Outcome;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use wasmtime::{
     Config, Engine, ExternType, Instance, Linker, Module, ResourceLimiter, Store, Trap,
     UpdateDeadline,
 };
-
-/// How a command module's run ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// `_start` returned, or the guest called `proc_exit`: the exit status.
-    Exited(i32),
-    /// The guest trapped or was stopped (a limit, a policy): the reason.
-    Trapped(wasmtime::Error),
-}
-
-/// Which limit stopped a guest (see [`Outcome::limit`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LimitStop {
-    /// It wrote past an output stream's budget (action `Trap`).
-    Output(OutputLimitExceeded),
-    /// Its run's time limit passed.
-    Time(TimeLimitExceeded),
-    /// It tried to grow its memory (or a table) past the limit.
-    Memory(MemoryLimitExceeded),
-    /// It used up its fuel.
-    Fuel(FuelExhausted),
-}
-
-impl fmt::Display for LimitStop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LimitStop::Output(e) => e.fmt(f),
-            LimitStop::Time(e) => e.fmt(f),
-            LimitStop::Memory(e) => e.fmt(f),
-            LimitStop::Fuel(e) => e.fmt(f),
-        }
-    }
-}
-
-impl LimitStop {
-    /// The limit that stopped the run whose error is `error`, if a limit did.
-    pub fn of(error: &wasmtime::Error) -> Option<LimitStop> {
-        // `downcast_ref` finds context too, so the errors `name_stop` attaches are found as
-        // well as those the syscalls return.
-        if let Some(e) = error.downcast_ref::<OutputLimitExceeded>() {
-            return Some(LimitStop::Output(e.clone()));
-        }
-        if let Some(e) = error.downcast_ref::<TimeLimitExceeded>() {
-            return Some(LimitStop::Time(*e));
-        }
-        if let Some(e) = error.downcast_ref::<MemoryLimitExceeded>() {
-            return Some(LimitStop::Memory(*e));
-        }
-        if let Some(e) = error.downcast_ref::<FuelExhausted>() {
-            return Some(LimitStop::Fuel(*e));
-        }
-        None
-    }
-}
-
-impl Outcome {
-    /// The exit status a shell would report: the guest's, or 1 for a trap... callers that want
-    /// finer statuses match on the outcome (or [`Outcome::limit`]).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Exited(code) => *code,
-            Outcome::Trapped(_) => 1,
-        }
-    }
-
-    /// Classifies the result of calling `_start`.
-    pub fn from_call(result: wasmtime::Result<()>) -> Outcome {
-        match result {
-            Ok(()) => Outcome::Exited(0),
-            Err(error) => match error.downcast_ref::<I32Exit>() {
-                // `proc_exit` arrives as an error (it unwinds the guest's stack); it is an exit all
-                // the same.
-                Some(exit) => Outcome::Exited(exit.0),
-                None => Outcome::Trapped(error),
-            },
-        }
-    }
-
-    /// The limit that stopped the guest, if one did.
-    pub fn limit(&self) -> Option<LimitStop> {
-        match self {
-            Outcome::Exited(_) => None,
-            Outcome::Trapped(error) => LimitStop::of(error),
-        }
-    }
-}
 
 /// Run-wide limits of [`run_command_with`]. All off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -268,7 +179,7 @@ pub fn run_command_with(
 pub fn run_module_with(
     engine: &Engine,
     module: &Module,
-    mut ctx: WasiCtx,
+    ctx: WasiCtx,
     limits: &RunLimits,
     link: impl FnOnce(&mut Linker<CommandState>, &mut Store<CommandState>) -> wasmtime::Result<()>,
     call: impl FnOnce(&mut Store<CommandState>, Instance) -> wasmtime::Result<()>,
@@ -281,8 +192,8 @@ pub fn run_module_with(
         .filter(|t| Instant::now().checked_add(*t).is_some());
     // Set before the store exists: instantiation, and a start function that runs in it,
     // are part of the run and under its deadline.
-    ctx.clocks
-        .set_deadline(timeout.and_then(|t| Instant::now().checked_add(t)));
+    ctx.deadline()
+        .set(timeout.and_then(|t| Instant::now().checked_add(t)));
     // Shared with every wait of the guest and its prompts, which may postpone it.
     let deadline = ctx.clocks.deadline_handle().clone();
     let limiter = Limiter {
@@ -328,7 +239,7 @@ pub fn run_module_with(
     };
     let mut ctx = store.into_data().wasi;
     // Cleared, so the context carries no stale deadline into another run.
-    ctx.clocks.set_deadline(None);
+    ctx.deadline().set(None);
     // The memory belongs to this store and would panic in another (`bind_sole_instance`).
     ctx.bind_sole_memory(None);
     Ok((outcome, ctx))

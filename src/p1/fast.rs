@@ -38,7 +38,7 @@ fn put(mem: &mut [u8], at: u32, bytes: &[u8]) {
 /// The linker's answer for a routed call's result: success (after `write` stored the value),
 /// an errno, or a trap — as wiggle's glue answers.
 #[inline]
-fn answer<T>(result: Result<T, Error>, write: impl FnOnce(T)) -> wasmtime::Result<i32> {
+fn answer<T>(result: Result<T, Error>, write: impl FnOnce(T)) -> wiggle::error::Result<i32> {
     match result {
         Ok(value) => {
             write(value);
@@ -61,7 +61,7 @@ pub(crate) fn fd_write(
     iovs: i32,
     iovs_len: i32,
     nwritten: i32,
-) -> Option<wasmtime::Result<i32>> {
+) -> Option<wiggle::error::Result<i32>> {
     // Raw i32s are reinterpreted bit for bit, as wiggle does: a negative fd is a large one,
     // which the table answers with EBADF; the iovec pair needs no decoding, since the body
     // checks the whole array and every buffer (`IoVecs::check`) before moving a byte.
@@ -82,7 +82,7 @@ pub(crate) fn clock_time_get(
     id: i32,
     precision: i64,
     time: i32,
-) -> Option<wasmtime::Result<i32>> {
+) -> Option<wiggle::error::Result<i32>> {
     // An unknown id is wiggle's to answer (EINVAL, through `errno::decoded`).
     let id = Clockid::try_from(id).ok()?;
     let time = time as u32;
@@ -101,7 +101,7 @@ pub(crate) fn random_get(
     mem: &mut [u8],
     buf: i32,
     buf_len: i32,
-) -> Option<wasmtime::Result<i32>> {
+) -> Option<wiggle::error::Result<i32>> {
     // No result slot and nothing to decode: the body bounds-checks the buffer and traps, as it
     // does under wiggle.
     let buf = GuestPtr::new(buf as u32);
@@ -125,7 +125,7 @@ pub(crate) fn path_open(
     inheriting: i64,
     fdflags: i32,
     opened: i32,
-) -> Option<wasmtime::Result<i32>> {
+) -> Option<wiggle::error::Result<i32>> {
     // Every flag word is decoded before anything runs: one unknown bit in any of them is
     // wiggle's EINVAL. The path itself is the body's to read (`guest::read_path`), with the
     // same bounds check, length cap and UTF-8 rule either way.
@@ -230,7 +230,7 @@ mod tests {
         let mut mem = vec![0u8; 64];
         let notcapable = crate::abi::types::Errno::Notcapable as i32;
         let mut none = WasiCtx::builder().build();
-        let errno = |r: Option<wasmtime::Result<i32>>| r.unwrap().unwrap();
+        let errno = |r: Option<wiggle::error::Result<i32>>| r.unwrap().unwrap();
         assert_eq!(
             errno(clock_time_get(&mut none, &mut mem, 1, 0, 8)),
             notcapable
