@@ -71,6 +71,8 @@ mod guest;
 pub mod limits;
 #[cfg(feature = "wasmtime")]
 mod linker;
+#[cfg(feature = "async")]
+mod linker_async;
 mod outcome;
 mod p1;
 pub mod policy;
@@ -79,6 +81,7 @@ mod rights;
 #[cfg(feature = "wasmtime")]
 mod run;
 pub mod stdio;
+mod suspend;
 mod syscalls;
 mod table;
 pub mod types;
@@ -94,13 +97,17 @@ pub use gate::PolicyHandle;
 pub use limits::FsLimits;
 #[cfg(feature = "wasmtime")]
 pub use linker::{AlreadyBound, add_to_linker};
+#[cfg(feature = "async")]
+pub use linker_async::{AsyncChannelPrompter, AsyncPromptReply, add_to_linker_async};
 pub use outcome::{LimitStop, Outcome};
 pub use policy::{
-    Access, ChannelPrompter, Decision, PathPattern, Policy, PolicyTable, PolicyTrap, Prompter,
-    Request, Rule, Syscall, TerminalPrompter,
+    Access, AsyncPrompter, ChannelPrompter, Decision, PathPattern, Policy, PolicyTable, PolicyTrap,
+    Prompter, Request, Rule, Syscall, TerminalPrompter,
 };
 #[cfg(feature = "wasmtime")]
 pub use run::{CommandState, RunLimits, run_command, run_command_with, run_module_with};
+#[cfg(feature = "async")]
+pub use run::{run_command_async, run_command_async_with};
 pub use stdio::{Input, InputWriter, LimitAction, Output, OutputBuilder};
 pub use types::Errno;
 pub use vfs::{Dir, File, HostDir, MemFs, Mount, Overlay};

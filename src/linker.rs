@@ -9,9 +9,9 @@ use crate::ctx::WasiCtx;
 pub use crate::entry::MODULE;
 use wasmtime::{Caller, Extern, Linker, Memory};
 
-/// Finds the caller's exported memory.
+/// Finds the caller's exported memory (the async linker's too).
 #[inline]
-fn find_memory<T: 'static>(
+pub(crate) fn find_memory<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: &impl Fn(&mut T) -> &mut WasiCtx,
 ) -> wasmtime::Result<Memory> {

@@ -154,13 +154,7 @@ pub fn run_command_with(
     ctx: WasiCtx,
     limits: &RunLimits,
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
-    // A module without `_start` is the host's mistake, refused before anything runs.
-    match module.get_export("_start") {
-        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => {}
-        _ => {
-            wasmtime::bail!("the module exports no `_start` function taking and returning nothing")
-        }
-    }
+    check_start(module)?;
     let no_more_imports = |_: &mut Linker<CommandState>, _: &mut Store<CommandState>| Ok(());
     let call_start = |store: &mut Store<CommandState>, instance: Instance| {
         instance
@@ -186,6 +180,73 @@ pub fn run_module_with(
 ) -> wasmtime::Result<(Outcome, WasiCtx)> {
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
+    let (mut store, _ticker) = start_run(engine, ctx, limits)?;
+    // Linking is the host's business (an unknown import is "cannot run"); from the start
+    // function on, everything that stops the guest is how its run ended.
+    link(&mut linker, &mut store)?;
+    let pre = linker.instantiate_pre(module)?;
+    let outcome = match pre.instantiate(&mut store) {
+        Ok(instance) => {
+            bind_sole_instance(&mut store, instance);
+            let result = call(&mut store, instance);
+            Outcome::from_call(result.map_err(|e| name_stop(e, limits)))
+        }
+        // A trap, a limit, a policy stop or `proc_exit` in the module's start function (which
+        // ends the run with that status, as under wasmtime).
+        Err(error) => Outcome::from_call(Err(name_stop(error, limits))),
+    };
+    Ok((outcome, finish_run(store)))
+}
+
+/// [`run_command`] on the async linker (feature `async`); see [`run_command_async_with`].
+#[cfg(feature = "async")]
+pub async fn run_command_async(
+    engine: &Engine,
+    module: &Module,
+    ctx: WasiCtx,
+) -> wasmtime::Result<(Outcome, WasiCtx)> {
+    run_command_async_with(engine, module, ctx, &RunLimits::default()).await
+}
+
+/// [`run_command_with`] on the async linker (feature `async`): `_start` runs as a future on
+/// the caller's tokio runtime, and every wait of the guest suspends it instead of blocking the
+/// runtime's thread (see [`crate::add_to_linker_async`]). The same limits apply, the same way.
+/// If the future is dropped (a request timeout), the guest stops at its next await: what it
+/// wrote so far stays in the streams and filesystems the host holds, each call whole.
+#[cfg(feature = "async")]
+pub async fn run_command_async_with(
+    engine: &Engine,
+    module: &Module,
+    ctx: WasiCtx,
+    limits: &RunLimits,
+) -> wasmtime::Result<(Outcome, WasiCtx)> {
+    check_start(module)?;
+    let mut linker = Linker::new(engine);
+    crate::add_to_linker_async(&mut linker, |s: &mut CommandState| &mut s.wasi)?;
+    let (mut store, _ticker) = start_run(engine, ctx, limits)?;
+    let pre = linker.instantiate_pre(module)?;
+    let outcome = match pre.instantiate_async(&mut store).await {
+        Ok(instance) => {
+            bind_sole_instance(&mut store, instance);
+            let result = match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                Ok(start) => start.call_async(&mut store, ()).await,
+                Err(error) => Err(error),
+            };
+            Outcome::from_call(result.map_err(|e| name_stop(e, limits)))
+        }
+        Err(error) => Outcome::from_call(Err(name_stop(error, limits))),
+    };
+    Ok((outcome, finish_run(store)))
+}
+
+/// The store of one run: the context with its deadline set from the run's timeout, the memory
+/// limiter, fuel, and the epoch ticker that interrupts computing code at the deadline (stopped
+/// when the returned ticker is dropped).
+fn start_run(
+    engine: &Engine,
+    ctx: WasiCtx,
+    limits: &RunLimits,
+) -> wasmtime::Result<(Store<CommandState>, Option<Ticker>)> {
     // A timeout too large for `Instant` is no deadline at all.
     let timeout = limits
         .timeout
@@ -205,8 +266,7 @@ pub fn run_module_with(
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel)?;
     }
-    // Dropping `_ticker` (when this function returns) stops the epoch thread.
-    let _ticker = timeout.map(|limit| {
+    let ticker = timeout.map(|limit| {
         // One tick: the callback runs at the ticker's first bump and decides for itself.
         store.set_epoch_deadline(1);
         let at = deadline.clone();
@@ -221,28 +281,33 @@ pub fn run_module_with(
         });
         Ticker::start(engine.clone(), deadline.clone())
     });
-    // Linking is the host's business (an unknown import is "cannot run"); from the start
-    // function on, everything that stops the guest is how its run ended.
-    link(&mut linker, &mut store)?;
-    let pre = linker.instantiate_pre(module)?;
-    let outcome = match pre.instantiate(&mut store) {
-        Ok(instance) => {
-            // This store holds this one instance: its memory is every caller's memory.
-            let memory = instance.get_memory(&mut store, "memory");
-            store.data_mut().wasi.bind_sole_memory(memory);
-            let result = call(&mut store, instance);
-            Outcome::from_call(result.map_err(|e| name_stop(e, limits)))
-        }
-        // A trap, a limit, a policy stop or `proc_exit` in the module's start function (which
-        // ends the run with that status, as under wasmtime).
-        Err(error) => Outcome::from_call(Err(name_stop(error, limits))),
-    };
+    Ok((store, ticker))
+}
+
+/// This store holds this one instance: its memory is every caller's memory.
+fn bind_sole_instance(store: &mut Store<CommandState>, instance: Instance) {
+    let memory = instance.get_memory(&mut *store, "memory");
+    store.data_mut().wasi.bind_sole_memory(memory);
+}
+
+/// The context back from a finished run, carrying nothing of it into another.
+fn finish_run(store: Store<CommandState>) -> WasiCtx {
     let mut ctx = store.into_data().wasi;
     // Cleared, so the context carries no stale deadline into another run.
     ctx.deadline().set(None);
     // The memory belongs to this store and would panic in another (`bind_sole_instance`).
     ctx.bind_sole_memory(None);
-    Ok((outcome, ctx))
+    ctx
+}
+
+/// A module without `_start` is the host's mistake, refused before anything runs.
+fn check_start(module: &Module) -> wasmtime::Result<()> {
+    match module.get_export("_start") {
+        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => Ok(()),
+        _ => {
+            wasmtime::bail!("the module exports no `_start` function taking and returning nothing")
+        }
+    }
 }
 
 /// Gives wasmtime's own limit traps our typed errors (downcasting to `Trap` still works).

@@ -14,8 +14,9 @@ mkdir -p "$work"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "build libwasi_warden (cdylib + staticlib)"
+step "build libwasi_warden (cdylib + staticlib), and its own unit tests"
 cargo build -p wasi-warden-capi
+cargo test -q -p wasi-warden-capi
 [ -f "$guests/proc_exit_code.wasm" ] || { echo "no guests in $guests: run cargo test first"; exit 1; }
 
 step "python venv for the wheels and pytest"

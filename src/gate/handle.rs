@@ -6,8 +6,8 @@
 
 use crate::audit::AuditSink;
 use crate::policy::{
-    Access, Answer, DecidedBy, Decision, PathPattern, Policy, Prompt, Prompter, Request, Scope,
-    Syscall, SyscallSet, Verdict,
+    Access, Answer, AsyncPrompter, DecidedBy, Decision, PathPattern, Policy, Prompt, Prompter,
+    Request, Scope, Syscall, SyscallSet, Verdict,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,19 @@ struct State {
     /// `policy.checks()`, computed once per swap.
     policy_checks: SyscallSet,
     prompter: Option<Arc<dyn Prompter>>,
+    /// Asked instead of `prompter` under the async linker.
+    async_prompter: Option<Arc<dyn AsyncPrompter>>,
     audit: Option<Arc<dyn AuditSink>>,
+}
+
+/// The installed async and sync prompters.
+pub(crate) type Prompters = (Option<Arc<dyn AsyncPrompter>>, Option<Arc<dyn Prompter>>);
+
+/// What deciding a request came to: a verdict, or (under the async linker) a prompt that must
+/// be answered first, by the frontend, after which the call runs again.
+pub(crate) enum Decided {
+    Verdict(Verdict, DecidedBy, Duration),
+    Ask(Prompt),
 }
 
 struct Shared {
@@ -146,6 +158,7 @@ impl PolicyHandle {
                     policy,
                     policy_checks,
                     prompter: None,
+                    async_prompter: None,
                     audit: None,
                 }),
                 memory: Mutex::new(Vec::new()),
@@ -177,9 +190,31 @@ impl PolicyHandle {
         self.update(|state| state.prompter = Some(prompter));
     }
 
-    /// Removes the prompter.
+    /// Installs the prompter the async linker asks (`add_to_linker_async`): it answers later,
+    /// without a thread per waiting guest. Without one, the async linker asks the sync
+    /// prompter on a blocking thread.
+    pub fn set_async_prompter(&self, prompter: impl AsyncPrompter + 'static) {
+        self.set_async_prompter_arc(Arc::new(prompter));
+    }
+
+    /// Installs a shared async prompter.
+    pub fn set_async_prompter_arc(&self, prompter: Arc<dyn AsyncPrompter>) {
+        self.update(|state| state.async_prompter = Some(prompter));
+    }
+
+    /// The prompters an async frontend may ask: the async one, else the sync one.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn prompters(&self) -> Prompters {
+        let state = self.state();
+        (state.async_prompter.clone(), state.prompter.clone())
+    }
+
+    /// Removes the prompter (and the async one).
     pub fn clear_prompter(&self) {
-        self.update(|state| state.prompter = None);
+        self.update(|state| {
+            state.prompter = None;
+            state.async_prompter = None;
+        });
     }
 
     /// Installs an audit sink: from the next call on, every call is recorded.
@@ -236,23 +271,74 @@ impl PolicyHandle {
     /// [`PolicyHandle::decide`], and how long the prompter took (zero when none was asked):
     /// the time a person spent, which the run's deadline does not count.
     pub(crate) fn decide_timed(&self, request: &Request<'_>) -> (Verdict, DecidedBy, Duration) {
-        let (policy, prompter) = {
+        match self.decide_with(request, None) {
+            Decided::Verdict(verdict, by, waited) => (verdict, by, waited),
+            // Only an async frontend's call gets a prompt back.
+            Decided::Ask(_) => (allow_or_deny(false), DecidedBy::Prompter, Duration::ZERO),
+        }
+    }
+
+    /// Decides `request`. `answers` is `Some` under the async linker: the answers a person
+    /// already gave during this call; a prompt not among them comes back as `Decided::Ask`
+    /// instead of blocking on the prompter.
+    pub(crate) fn decide_with(
+        &self,
+        request: &Request<'_>,
+        answers: Option<&[(Prompt, Answer)]>,
+    ) -> Decided {
+        let (policy, prompter, can_ask_async) = {
             let state = self.state();
             // Audited but unrestricted (the mask has every bit while auditing): allowed without
             // asking the policy.
             if !state.policy_checks.contains(request.syscall) {
-                return (Verdict::Allow, DecidedBy::Policy, Duration::ZERO);
+                return Decided::Verdict(Verdict::Allow, DecidedBy::Policy, Duration::ZERO);
             }
-            (Arc::clone(&state.policy), state.prompter.clone())
+            let can_ask_async = state.async_prompter.is_some() || state.prompter.is_some();
+            (
+                Arc::clone(&state.policy),
+                state.prompter.clone(),
+                can_ask_async,
+            )
         };
         // No lock is held from here on: the policy and the prompter may take their time, and
         // the host may swap policies meanwhile without waiting for them.
-        let decided = |verdict| (verdict, DecidedBy::Policy, Duration::ZERO);
+        let decided = |verdict| Decided::Verdict(verdict, DecidedBy::Policy, Duration::ZERO);
         match policy.decide(request) {
             Decision::Allow => decided(Verdict::Allow),
             Decision::Deny(errno) => decided(Verdict::Deny(errno)),
             Decision::Trap(message) => decided(Verdict::Trap(message)),
-            Decision::Ask => self.ask(request, prompter),
+            Decision::Ask => match answers {
+                None => {
+                    let (verdict, by, waited) = self.ask(request, prompter);
+                    Decided::Verdict(verdict, by, waited)
+                }
+                Some(answers) => self.ask_async(request, answers, can_ask_async),
+            },
+        }
+    }
+
+    /// An Ask under the async linker: a remembered answer, an answer given earlier in this
+    /// call, or the prompt to put to a person.
+    fn ask_async(
+        &self,
+        request: &Request<'_>,
+        answers: &[(Prompt, Answer)],
+        can_ask: bool,
+    ) -> Decided {
+        if let Some(allow) = self.recall(request) {
+            return Decided::Verdict(allow_or_deny(allow), DecidedBy::Remembered, Duration::ZERO);
+        }
+        if !can_ask {
+            return Decided::Verdict(allow_or_deny(false), DecidedBy::Prompter, Duration::ZERO);
+        }
+        let prompt = Prompt::new(request);
+        match answers.iter().find(|(asked, _)| *asked == prompt) {
+            Some((_, answer)) => {
+                let allow = self.settle(request, answer.clone());
+                // The frontend measured and postponed the person's time already.
+                Decided::Verdict(allow_or_deny(allow), DecidedBy::Prompter, Duration::ZERO)
+            }
+            None => Decided::Ask(prompt),
         }
     }
 
@@ -276,7 +362,16 @@ impl PolicyHandle {
         let answer =
             catch_unwind(AssertUnwindSafe(|| prompter.ask(&prompt))).unwrap_or(Answer::DenyOnce);
         let waited = asked.elapsed();
-        let allow = match answer {
+        (
+            allow_or_deny(self.settle(request, answer)),
+            DecidedBy::Prompter,
+            waited,
+        )
+    }
+
+    /// What `answer` allows, remembering it when it says "always" or "never".
+    fn settle(&self, request: &Request<'_>, answer: Answer) -> bool {
+        match answer {
             Answer::AllowOnce => true,
             Answer::DenyOnce => false,
             Answer::AllowAlways(scope) => {
@@ -287,8 +382,7 @@ impl PolicyHandle {
                 self.remember(Remembered::from_answer(request, &scope, false));
                 false
             }
-        };
-        (allow_or_deny(allow), DecidedBy::Prompter, waited)
+        }
     }
 
     /// A remembered answer for `request`; "never" answers are consulted before "always" ones.

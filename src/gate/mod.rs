@@ -14,6 +14,8 @@ use crate::abi::types::Error;
 use crate::audit::{AuditRecord, AuditValue, CallResult};
 use crate::deadline::Deadline;
 use crate::policy::{DecidedBy, Request, RequestBuf, Syscall, Verdict};
+use crate::suspend::{Resumable, Suspend};
+use handle::Decided;
 use std::time::Instant;
 
 /// A call being audited: what `begin` saw, and the verdict once `check` ran.
@@ -35,6 +37,10 @@ pub struct Gate {
     /// The call being audited, in a box made at the first audited call: a guest without an
     /// audit sink does not carry its few hundred bytes.
     audit: Option<Box<Audited>>,
+    /// `Some` while an async frontend runs a call (`suspend.rs`): waits suspend instead.
+    resumable: Option<Resumable>,
+    /// The current attempt ended in a suspension: not a result to audit.
+    suspended: bool,
 }
 
 /// What an audited call collects between `begin` and `end`.
@@ -65,6 +71,8 @@ impl Gate {
             handle,
             deadline: None,
             audit: None,
+            resumable: None,
+            suspended: false,
         }
     }
 
@@ -86,9 +94,46 @@ impl Gate {
         self.handle.needs_check(syscall)
     }
 
+    /// Whether waits suspend (an async frontend runs this call) rather than block.
+    #[inline]
+    pub(crate) fn suspending(&self) -> bool {
+        self.resumable.is_some()
+    }
+
+    /// Ends this attempt of the call with a suspension: the frontend awaits `what`, then runs
+    /// the call again. The attempt is not audited (the re-run is).
+    #[cold]
+    pub(crate) fn suspend(&mut self, what: Suspend) -> Error {
+        self.suspended = true;
+        Error::trap(what.into())
+    }
+
+    /// The first attempt's start instant of a call that may be re-run (`now` if this is it).
+    pub(crate) fn call_started(&mut self, now: Instant) -> Instant {
+        match &mut self.resumable {
+            Some(resumable) => *resumable.started.get_or_insert(now),
+            None => now,
+        }
+    }
+
+    /// An async frontend starts an attempt of a call, with what earlier attempts left: waits
+    /// suspend until [`Gate::leave_async`].
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn enter_async(&mut self, state: Resumable) {
+        self.resumable = Some(state);
+    }
+
+    /// The attempt is over: its state goes back to the frontend (which keeps it while it waits,
+    /// so that a dropped call leaves nothing here).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn leave_async(&mut self) -> Resumable {
+        self.resumable.take().unwrap_or_default()
+    }
+
     /// Starts a call: while auditing, notes the syscall and the time.
     #[inline]
     pub fn begin(&mut self, syscall: Syscall) {
+        self.suspended = false;
         if let Some(audited) = &mut self.audit {
             // A sink removed since the last call leaves nothing behind to report.
             audited.call = None;
@@ -131,7 +176,11 @@ impl Gate {
 
     #[cold]
     fn check_slow(&mut self, request: &Request<'_>) -> Result<(), Error> {
-        let (verdict, by, prompting) = self.handle.decide_timed(request);
+        let answers = self.resumable.as_ref().map(|r| r.answers.as_slice());
+        let (verdict, by, prompting) = match self.handle.decide_with(request, answers) {
+            Decided::Verdict(verdict, by, waited) => (verdict, by, waited),
+            Decided::Ask(prompt) => return Err(self.suspend(Suspend::Prompt(prompt))),
+        };
         if let Some(deadline) = &self.deadline {
             deadline.postpone(prompting);
         }
@@ -160,6 +209,11 @@ impl Gate {
         let Some(audited) = &mut self.audit else {
             return;
         };
+        if self.suspended {
+            // A suspended attempt: the re-run is the call to record.
+            audited.call = None;
+            return;
+        }
         let Some(call) = audited.call.take() else {
             return;
         };

@@ -11,6 +11,7 @@ use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Access, Syscall};
 use crate::rights;
 use crate::stdio::{Input, Output};
+use crate::suspend::Suspend;
 use crate::table::Kind;
 use crate::vfs::{File, FsError};
 use std::time::Instant;
@@ -170,7 +171,19 @@ pub(crate) fn fd_read(
     let (s, kind) = (Syscall::FdRead, &desc.kind);
     ctx.gate
         .check(s, || request::io(s, fd, kind, Access::READ, iovs.total))?;
+    // Under the async linker a blocking fd's wait is the fiber's: the read is tried without
+    // waiting, and "nothing yet" suspends the call (nothing was read) instead of the thread.
+    let suspending = !nonblocking && ctx.gate.suspending();
     let n = match &mut desc.kind {
+        Kind::Stdin(input) if suspending => {
+            match read_stream(input, true, deadline(), mem, &iovs) {
+                Err(e) if e.downcast_ref() == Some(&Errno::Again) => {
+                    let input = input.clone();
+                    return Err(ctx.gate.suspend(Suspend::Input(input, deadline())));
+                }
+                other => other?,
+            }
+        }
         Kind::Stdin(input) => read_stream(input, nonblocking, deadline(), mem, &iovs)?,
         Kind::File(open) => {
             let n = read_file(&*open.file, mem, &iovs, open.position)?;
@@ -181,8 +194,16 @@ pub(crate) fn fd_read(
         }
         Kind::Socket(socket) => {
             // A read on a socket is `sock_recv` without flags, waiting the same way.
-            let wait = super::sock::Wait::of_flags(nonblocking, deadline());
-            super::sock::recv(socket, (false, false), wait, mem, &iovs)?
+            let wait = super::sock::Wait::of_flags(nonblocking || suspending, deadline());
+            let received = super::sock::recv(socket, (false, false), wait, mem, &iovs);
+            super::sock::or_suspend(
+                received,
+                suspending,
+                socket,
+                false,
+                deadline(),
+                &mut ctx.gate,
+            )?
         }
         // `rights::FD_READ` refused these already.
         Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
@@ -229,8 +250,10 @@ pub(crate) fn fd_write(
             n
         }
         Kind::Socket(socket) => {
-            let wait = super::sock::Wait::of_flags(nonblocking, deadline());
-            super::sock::send(socket, wait, mem, &iovs)?
+            let suspending = !nonblocking && ctx.gate.suspending();
+            let wait = super::sock::Wait::of_flags(nonblocking || suspending, deadline());
+            let sent = super::sock::send(socket, wait, mem, &iovs);
+            super::sock::or_suspend(sent, suspending, socket, true, deadline(), &mut ctx.gate)?
         }
         // `rights::FD_WRITE` refused these already.
         Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),

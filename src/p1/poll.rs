@@ -12,6 +12,7 @@ use crate::ctx::WasiCtx;
 use crate::guest;
 use crate::rights;
 use crate::stdio::Input;
+use crate::suspend::Suspend;
 use crate::table::Kind;
 use std::time::{Duration, Instant};
 use wiggle::{GuestMemory, GuestPtr, GuestType};
@@ -171,10 +172,7 @@ fn pass(
             Status::Ready(rw) => rw,
             Status::Clock(at) => {
                 pending.beyond |= at.is_none();
-                pending.wake = match (pending.wake, at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                pending.wake = earliest(pending.wake, at);
                 continue;
             }
             Status::Stdin(input) => {
@@ -208,12 +206,17 @@ fn pass(
     Ok(count)
 }
 
-/// Blocks until stdin may be ready or the earliest deadline passes, never past `limit`.
-fn wait(pending: Pending, limit: Option<Instant>) {
-    let until = match (pending.wake, limit) {
+/// The earlier of two optional instants (`None`: none).
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    };
+    }
+}
+
+/// Blocks until stdin may be ready or the earliest deadline passes, never past `limit`.
+fn wait(pending: Pending, limit: Option<Instant>) {
+    let until = earliest(pending.wake, limit);
     match (pending.stdin, until) {
         (Some(input), until) => {
             // stdin or the earliest timer, whichever comes first: the next pass sorts out which.
@@ -248,8 +251,9 @@ pub(crate) fn poll_oneoff(
     let s = crate::policy::Syscall::PollOneoff;
     ctx.gate.check(s, || crate::policy::Request::new(s))?;
     // After the policy: time a person spends on a prompt must not count against the guest's
-    // relative timeouts.
-    let start = ctx.clocks.instant_now();
+    // relative timeouts. A re-run after a suspension counts from the first attempt.
+    let now = ctx.clocks.instant_now();
+    let start = ctx.gate.call_started(now);
     loop {
         let mut pending = Pending::default();
         let count = pass(ctx, mem, in_, out, n, start, &mut pending)?;
@@ -271,7 +275,18 @@ pub(crate) fn poll_oneoff(
             None => false,
         };
         if !jumped {
-            wait(pending, run_deadline(ctx));
+            let limit = run_deadline(ctx);
+            // Under the async linker the fiber waits instead of the thread; the next attempt's
+            // pass decides what fired.
+            if ctx.gate.suspending() {
+                let until = earliest(pending.wake, limit);
+                let what = match pending.stdin {
+                    Some(input) => Suspend::Input(input, until),
+                    None => Suspend::Until(until),
+                };
+                return Err(ctx.gate.suspend(what));
+            }
+            wait(pending, limit);
         }
     }
 }

@@ -41,11 +41,18 @@ pub(super) enum Wait {
     Forever,
     /// Blocking until this instant, then the guest stops (its time limit).
     Until(Instant),
+    /// A blocking fd under the async linker: one attempt without waiting; EAGAIN then
+    /// suspends the call ([`or_suspend`]) so that the fiber, not the thread, waits.
+    Once,
 }
 
 impl Wait {
-    /// The wait of a call on `desc` in a run whose deadline is `deadline`.
-    pub(super) fn of(desc: &Descriptor, deadline: Option<Instant>) -> Wait {
+    /// The wait of a call on `desc` in a run whose deadline is `deadline`, `suspending` under
+    /// the async linker.
+    pub(super) fn of(desc: &Descriptor, deadline: Option<Instant>, suspending: bool) -> Wait {
+        if suspending && !desc.flags.contains(Fdflags::NONBLOCK) {
+            return Wait::Once;
+        }
         Wait::of_flags(desc.flags.contains(Fdflags::NONBLOCK), deadline)
     }
 
@@ -56,6 +63,30 @@ impl Wait {
             (false, None) => Wait::Forever,
             (false, Some(at)) => Wait::Until(at),
         }
+    }
+}
+
+/// Under the async linker (`suspending`), a blocking socket call that found nothing to do
+/// (EAGAIN, nothing moved) suspends the call until the socket is ready (or the deadline):
+/// the frontend waits on a duplicate of the socket's descriptor, then runs the call again.
+pub(super) fn or_suspend<T>(
+    result: Result<T, Error>,
+    suspending: bool,
+    socket: &Socket,
+    write: bool,
+    until: Option<Instant>,
+    gate: &mut crate::gate::Gate,
+) -> Result<T, Error> {
+    match result {
+        Err(e) if suspending && e.downcast_ref() == Some(&Errno::Again) => {
+            let fd = match socket {
+                Socket::Listener(listener) => listener.as_fd().try_clone_to_owned(),
+                Socket::Stream(stream) => stream.as_fd().try_clone_to_owned(),
+            }
+            .map_err(net)?;
+            Err(gate.suspend(crate::suspend::Suspend::Socket { fd, write, until }))
+        }
+        other => other,
     }
 }
 
@@ -103,7 +134,7 @@ fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Resu
     };
     match wait {
         Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::IN, at, || raw(&mut *buf)),
-        Wait::Never => raw(buf).map_err(net),
+        Wait::Never | Wait::Once => raw(buf).map_err(net),
         // No deadline and a blocking fd (hence a blocking host socket): a plain blocking call.
         Wait::Forever if peek => stream.peek(buf).map_err(net),
         Wait::Forever => (&*stream).read(buf).map_err(net),
@@ -119,7 +150,7 @@ fn send_some(stream: &TcpStream, buf: &[u8], wait: Wait) -> Result<usize, Error>
     };
     match wait {
         Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::OUT, at, raw),
-        Wait::Never => raw().map_err(net),
+        Wait::Never | Wait::Once => raw().map_err(net),
         Wait::Forever => (&*stream).write(buf).map_err(net),
     }
 }
@@ -131,6 +162,13 @@ fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
     match wait {
         // The host listener's mode already matches the fd's flags: EAGAIN or a plain wait.
         Wait::Never | Wait::Forever => listener.accept().map(|(s, _)| s).map_err(net),
+        // One attempt on a blocking listener: non-blocking for the call, as for a deadline.
+        Wait::Once => {
+            listener.set_nonblocking(true).map_err(net)?;
+            let accepted = listener.accept().map(|(s, _)| s).map_err(net);
+            listener.set_nonblocking(false).map_err(net)?;
+            accepted
+        }
         Wait::Until(at) => {
             listener.set_nonblocking(true).map_err(net)?;
             let accepted = until_deadline(listener.as_fd(), PollFlags::IN, at, || {
@@ -266,7 +304,17 @@ pub(crate) fn sock_accept(
     if !ctx.table.has_room() {
         return Err(Errno::Mfile.into());
     }
-    let stream = accept(listener, Wait::of(desc, ctx.clocks.deadline()))?;
+    let suspending = ctx.gate.suspending();
+    let wait = Wait::of(desc, ctx.clocks.deadline(), suspending);
+    let accepted = accept(listener, wait);
+    let stream = or_suspend(
+        accepted,
+        wait == Wait::Once,
+        socket,
+        false,
+        ctx.clocks.deadline(),
+        &mut ctx.gate,
+    )?;
     // The new socket's host mode follows its own fd flags, not the listener's.
     stream
         .set_nonblocking(flags.contains(Fdflags::NONBLOCK))
@@ -302,8 +350,16 @@ pub(crate) fn sock_recv(
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
     let peek = ri_flags.contains(Riflags::RECV_PEEK);
     let wait_all = ri_flags.contains(Riflags::RECV_WAITALL);
-    let wait = Wait::of(desc, ctx.clocks.deadline());
-    let n = recv(socket, (peek, wait_all), wait, mem, &iovs)?;
+    let wait = Wait::of(desc, ctx.clocks.deadline(), ctx.gate.suspending());
+    let received = recv(socket, (peek, wait_all), wait, mem, &iovs);
+    let n = or_suspend(
+        received,
+        wait == Wait::Once,
+        socket,
+        false,
+        ctx.clocks.deadline(),
+        &mut ctx.gate,
+    )?;
     // RECV_DATA_TRUNCATED is for datagrams: a stream never truncates.
     Ok((guest::size(n)?, Roflags::empty()))
 }
@@ -325,8 +381,16 @@ pub(crate) fn sock_send(
     let s = Syscall::SockSend;
     ctx.gate
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
-    let wait = Wait::of(desc, ctx.clocks.deadline());
-    guest::size(send(socket, wait, mem, &iovs)?)
+    let wait = Wait::of(desc, ctx.clocks.deadline(), ctx.gate.suspending());
+    let sent = send(socket, wait, mem, &iovs);
+    guest::size(or_suspend(
+        sent,
+        wait == Wait::Once,
+        socket,
+        true,
+        ctx.clocks.deadline(),
+        &mut ctx.gate,
+    )?)
 }
 
 /// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK, ENOTCONN (a listener, or the peer is gone),

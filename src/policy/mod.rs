@@ -23,7 +23,9 @@ pub use ask::AskFirst;
 pub use file::PolicyFileError;
 pub(crate) use pattern::is_under;
 pub use pattern::{PathPattern, PatternError};
-pub use prompt::{Answer, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter};
+pub use prompt::{
+    Answer, AsyncPrompter, ChannelPrompter, Prompt, PromptReply, Prompter, Scope, TerminalPrompter,
+};
 pub use request::{Access, Flags, GuestPath, Request, normalize};
 pub(crate) use request::{RequestBuf, join};
 pub use syscall::{Syscall, SyscallSet, UnknownSyscall};

@@ -43,6 +43,19 @@ pub trait Prompter: Send + Sync {
     fn ask(&self, prompt: &Prompt) -> Answer;
 }
 
+/// Asks someone and answers later: under the async linker (`add_to_linker_async`) the guest
+/// waits suspended, holding no thread, until the future resolves, while other guests run on
+/// the same executor. Remembered answers apply as for [`Prompter`]. If the guest's future is
+/// dropped meanwhile (a server's request timeout), this future is dropped too: nothing was
+/// allowed. Install it with [`crate::PolicyHandle::set_async_prompter`] or the builder.
+pub trait AsyncPrompter: Send + Sync {
+    /// Answers one prompt.
+    fn ask<'a>(
+        &'a self,
+        prompt: &'a Prompt,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>>;
+}
+
 impl<F: Fn(&Prompt) -> Answer + Send + Sync> Prompter for F {
     fn ask(&self, prompt: &Prompt) -> Answer {
         self(prompt)
