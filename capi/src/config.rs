@@ -181,6 +181,23 @@ fn with_config(
     })
 }
 
+/// Runs `install` on the config with the host's callback and its env. The env is owned from
+/// here: its finalizer runs even if the call fails (a NULL callback, a NULL config).
+fn with_callback<F>(
+    config: *mut WwConfig,
+    callback: Option<F>,
+    env: *mut c_void,
+    finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
+    what: &str,
+    install: impl FnOnce(&mut WwConfig, F, Env) -> Result<(), Failure>,
+) -> *mut crate::guard::WwError {
+    let env = Env::new(env, finalizer);
+    with_config(config, |config| {
+        let callback = callback.ok_or_else(|| format!("the {what} callback is NULL"))?;
+        install(config, callback, env)
+    })
+}
+
 // ---- The exported functions -----------------------------------------------------------------
 
 /// `ww_config_new`.
@@ -359,13 +376,17 @@ pub unsafe extern "C" fn ww_config_output_callback(
     env: *mut c_void,
     finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> *mut crate::guard::WwError {
-    // Owned from here: freed by its finalizer even if the call fails.
-    let env = Arc::new(Env::new(env, finalizer));
-    with_config(config, |config| {
-        let callback = callback.ok_or("the output callback is NULL")?;
-        config.output(stream)?.sink = Sink::Callback(env, callback);
-        Ok(())
-    })
+    with_callback(
+        config,
+        callback,
+        env,
+        finalizer,
+        "output",
+        |config, callback, env| {
+            config.output(stream)?.sink = Sink::Callback(Arc::new(env), callback);
+            Ok(())
+        },
+    )
 }
 
 /// `ww_config_output_limit`.
@@ -621,12 +642,17 @@ pub unsafe extern "C" fn ww_config_policy_callback(
     env: *mut c_void,
     finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> *mut crate::guard::WwError {
-    let env = Env::new(env, finalizer);
-    with_config(config, |config| {
-        let callback = callback.ok_or("the decision callback is NULL")?;
-        config.policy = Some(Arc::new(PolicyCallback { callback, env }));
-        Ok(())
-    })
+    with_callback(
+        config,
+        callback,
+        env,
+        finalizer,
+        "decision",
+        |config, callback, env| {
+            config.policy = Some(Arc::new(PolicyCallback { callback, env }));
+            Ok(())
+        },
+    )
 }
 
 /// `ww_config_prompter`.
@@ -640,12 +666,17 @@ pub unsafe extern "C" fn ww_config_prompter(
     env: *mut c_void,
     finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> *mut crate::guard::WwError {
-    let env = Env::new(env, finalizer);
-    with_config(config, |config| {
-        let callback = callback.ok_or("the prompt callback is NULL")?;
-        config.prompter = Some(Arc::new(PromptCallback { callback, env }));
-        Ok(())
-    })
+    with_callback(
+        config,
+        callback,
+        env,
+        finalizer,
+        "prompt",
+        |config, callback, env| {
+            config.prompter = Some(Arc::new(PromptCallback { callback, env }));
+            Ok(())
+        },
+    )
 }
 
 /// `ww_config_audit_file`.
@@ -682,10 +713,15 @@ pub unsafe extern "C" fn ww_config_audit_callback(
     env: *mut c_void,
     finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> *mut crate::guard::WwError {
-    let env = Env::new(env, finalizer);
-    with_config(config, |config| {
-        let callback = callback.ok_or("the audit callback is NULL")?;
-        config.audit = Some(Arc::new(AuditCallback { callback, env }));
-        Ok(())
-    })
+    with_callback(
+        config,
+        callback,
+        env,
+        finalizer,
+        "audit",
+        |config, callback, env| {
+            config.audit = Some(Arc::new(AuditCallback { callback, env }));
+            Ok(())
+        },
+    )
 }

@@ -224,6 +224,10 @@ static void version_and_null_arguments(void) {
   fails_with(ww_config_mount_memory_from_tar(config, S("/"), (const uint8_t *)"junk", 4, 0, 0),
              "cannot load the image");
   fails_with(ww_config_policy_toml(config, S("default = \"sometimes\"")), "policy");
+  fails_with(ww_config_prompter(config, NULL, NULL, NULL), "prompt callback is NULL");
+  fails_with(ww_config_output_callback(config, WW_STDOUT, NULL, NULL, NULL), "output callback");
+  fails_with(ww_config_output_limit(config, WW_STDOUT, 10, 7), "unknown limit action");
+  fails_with(ww_config_clocks(config, 8), "unknown clock bits");
   ok(ww_config_mount_memory(config, S("/"), 0, 0));
   fails_with(ww_config_mount_memory(config, S("/"), 0, 0), "mounted twice");
   ww_ctx_t *ctx = NULL;
