@@ -91,9 +91,24 @@ pub(super) fn open_path(
     let fast = !oflags.contains(Oflags::DIRECTORY)
         && !ctx.gate.wants(Syscall::PathOpen)
         && ctx.table.has_room();
-    let (opened, guest_path) = open_target(&dir, fast, path, dirflags, oflags, base, options)?;
+    let (target, guest_path) = open_target(&dir, fast, path, dirflags, oflags, base, options)?;
     // Owned, so that `dir`'s borrow of the table can end before `insert`.
     let mount = Arc::clone(dir.mount);
+    let opened = match target {
+        Ok(opened) => opened,
+        // A missing name is judged before it is reported: a guest a rule refuses must not learn
+        // from ENOENT what exists under it (the make and move calls do the same).
+        Err(FsError::NotFound) => {
+            ctx.gate.check(Syscall::PathOpen, || {
+                Request::new(Syscall::PathOpen)
+                    .fd(u32::from(fd))
+                    .path(&mount, &guest_path)
+                    .access(file_access(oflags, base, fdflags))
+            })?;
+            return Err(Errno::Noent.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     // The policy sees the path the resolver walked and everything the open could do.
     ctx.gate.check(Syscall::PathOpen, || {
         Request::new(Syscall::PathOpen)
@@ -160,7 +175,8 @@ fn check_flags(oflags: Oflags, fdflags: Fdflags) -> Result<(), Errno> {
 
 /// What `path` opens and its full guest path (the directory's joined with the resolved
 /// path): by the fast open when `fast` says it may run and it applies, else by resolving and
-/// deciding with [`target`].
+/// deciding with [`target`]. Once the path resolved, the open's own error (ENOENT among them)
+/// comes back inside, with the path, so that the caller judges a missing name before saying so.
 fn open_target(
     dir: &DirRef<'_>,
     fast: bool,
@@ -169,9 +185,12 @@ fn open_target(
     oflags: Oflags,
     base: Rights,
     options: OpenOptions,
-) -> FsResult<(Opened, String)> {
+) -> FsResult<(FsResult<Opened>, String)> {
     if fast && let Some((file, parent)) = open_fast(dir.dir, path, options)? {
-        return Ok((Opened::File(file), parent.guest_path_under(dir.guest_path)));
+        return Ok((
+            Ok(Opened::File(file)),
+            parent.guest_path_under(dir.guest_path),
+        ));
     }
     // O_EXCL never follows a final symlink: an existing link (even dangling) is EEXIST.
     let follow = if options.exclusive {
@@ -189,7 +208,7 @@ fn open_target(
         resolved.trailing_slash,
         oflags,
         base,
-    )?;
+    );
     Ok((opened, guest_path))
 }
 
@@ -243,14 +262,17 @@ fn open_access(opened: &Opened, oflags: Oflags, base: Rights, fdflags: Fdflags) 
     match opened {
         Opened::Dir(_) if base.contains(Rights::FD_READDIR) => Access::READDIR,
         Opened::Dir(_) => Access::STAT,
-        Opened::Name { .. } | Opened::File(_) => {
-            let access = Access::for_open(oflags, base, fdflags).difference(Access::READDIR);
-            if access.is_empty() {
-                Access::STAT
-            } else {
-                access
-            }
-        }
+        Opened::Name { .. } | Opened::File(_) => file_access(oflags, base, fdflags),
+    }
+}
+
+/// What opening a file wants (a missing one is judged as the file it would have been).
+fn file_access(oflags: Oflags, base: Rights, fdflags: Fdflags) -> Access {
+    let access = Access::for_open(oflags, base, fdflags).difference(Access::READDIR);
+    if access.is_empty() {
+        Access::STAT
+    } else {
+        access
     }
 }
 

@@ -377,3 +377,38 @@ fn a_refused_guest_cannot_probe_protected_names_through_eexist_or_enoent() {
         assert_eq!(rig.contents("data/proj/secret/f").as_deref(), Some(SECRET));
     }
 }
+
+#[test]
+fn a_refused_guest_cannot_probe_protected_names_through_a_read_side_enoent() {
+    // Opening, stat'ing, reading a link of or unlinking a name under a denied subtree answers
+    // the denial whether the name exists or not: ENOENT would tell the guest what the rule hides.
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, deny_secret());
+        let existing = rig.d.open(3, "data/proj/secret/f", 0, FD_READ);
+        let missing = rig.d.open(3, "data/proj/secret/g", 0, FD_READ);
+        assert_eq!(
+            (existing, missing),
+            (Err(EACCES), Err(EACCES)),
+            "{backend:?} open"
+        );
+        for call in ["path_filestat_get", "path_readlink", "path_unlink_file"] {
+            let mut errnos = Vec::new();
+            for name in ["data/proj/secret/f", "data/proj/secret/g"] {
+                let [p, l] = rig.d.path(PATH1, name);
+                let args: Vec<i64> = match call {
+                    "path_filestat_get" => vec![3, 0, p, l, OUT as i64],
+                    "path_unlink_file" => vec![3, p, l],
+                    _ => vec![3, p, l, OUT as i64, 16, OUT as i64 + 64],
+                };
+                errnos.push(rig.d.errno(call, &args));
+            }
+            assert_eq!(errnos, [EACCES, EACCES], "{backend:?} {call}");
+        }
+        // Outside the rule the names answer as they are.
+        assert_eq!(
+            rig.d.open(3, "data/pub/none", 0, FD_READ),
+            Err(ENOENT),
+            "{backend:?}"
+        );
+    }
+}

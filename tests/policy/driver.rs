@@ -20,6 +20,7 @@ pub const IMPORTS: &[(&str, &str)] = &[
     ("path_filestat_get", "iiiii"),
     ("path_link", "iiiiiii"),
     ("path_open", "iiiiiIIii"),
+    ("path_readlink", "iiiiii"),
     ("path_rename", "iiiiii"),
     ("path_symlink", "iiiii"),
     ("path_unlink_file", "iii"),
