@@ -194,16 +194,9 @@ pub(crate) fn fd_read(
         }
         Kind::Socket(socket) => {
             // A read on a socket is `sock_recv` without flags, waiting the same way.
-            let wait = super::sock::Wait::of_flags(nonblocking || suspending, deadline());
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline(), suspending);
             let received = super::sock::recv(socket, (false, false), wait, mem, &iovs);
-            super::sock::or_suspend(
-                received,
-                suspending,
-                socket,
-                false,
-                deadline(),
-                &mut ctx.gate,
-            )?
+            super::sock::or_suspend(received, wait, socket, false, &mut ctx.gate)?
         }
         // `rights::FD_READ` refused these already.
         Kind::Output(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),
@@ -250,10 +243,9 @@ pub(crate) fn fd_write(
             n
         }
         Kind::Socket(socket) => {
-            let suspending = !nonblocking && ctx.gate.suspending();
-            let wait = super::sock::Wait::of_flags(nonblocking || suspending, deadline());
+            let wait = super::sock::Wait::of_flags(nonblocking, deadline(), ctx.gate.suspending());
             let sent = super::sock::send(socket, wait, mem, &iovs);
-            super::sock::or_suspend(sent, suspending, socket, true, deadline(), &mut ctx.gate)?
+            super::sock::or_suspend(sent, wait, socket, true, &mut ctx.gate)?
         }
         // `rights::FD_WRITE` refused these already.
         Kind::Stdin(_) | Kind::Dir(_) => return Err(Errno::Badf.into()),

@@ -42,43 +42,42 @@ pub(super) enum Wait {
     /// Blocking until this instant, then the guest stops (its time limit).
     Until(Instant),
     /// A blocking fd under the async linker: one attempt without waiting; EAGAIN then
-    /// suspends the call ([`or_suspend`]) so that the fiber, not the thread, waits.
-    Once,
+    /// suspends the call ([`or_suspend`]) so that the fiber, not the thread, waits — never
+    /// past this deadline.
+    Once(Option<Instant>),
 }
 
 impl Wait {
     /// The wait of a call on `desc` in a run whose deadline is `deadline`, `suspending` under
     /// the async linker.
     pub(super) fn of(desc: &Descriptor, deadline: Option<Instant>, suspending: bool) -> Wait {
-        if suspending && !desc.flags.contains(Fdflags::NONBLOCK) {
-            return Wait::Once;
-        }
-        Wait::of_flags(desc.flags.contains(Fdflags::NONBLOCK), deadline)
+        Wait::of_flags(desc.flags.contains(Fdflags::NONBLOCK), deadline, suspending)
     }
 
-    /// The wait of a call on a NONBLOCK (or blocking) fd in a run whose deadline is `deadline`.
-    pub(super) fn of_flags(nonblocking: bool, deadline: Option<Instant>) -> Wait {
+    /// The wait of a call on a NONBLOCK (or blocking) fd in a run whose deadline is `deadline`,
+    /// `suspending` under the async linker.
+    pub(super) fn of_flags(nonblocking: bool, deadline: Option<Instant>, suspending: bool) -> Wait {
         match (nonblocking, deadline) {
             (true, _) => Wait::Never,
+            (false, _) if suspending => Wait::Once(deadline),
             (false, None) => Wait::Forever,
             (false, Some(at)) => Wait::Until(at),
         }
     }
 }
 
-/// Under the async linker (`suspending`), a blocking socket call that found nothing to do
+/// Under the async linker (`Wait::Once`), a blocking socket call that found nothing to do
 /// (EAGAIN, nothing moved) suspends the call until the socket is ready (or the deadline):
 /// the frontend waits on a duplicate of the socket's descriptor, then runs the call again.
 pub(super) fn or_suspend<T>(
     result: Result<T, Error>,
-    suspending: bool,
+    wait: Wait,
     socket: &Socket,
     write: bool,
-    until: Option<Instant>,
     gate: &mut crate::gate::Gate,
 ) -> Result<T, Error> {
-    match result {
-        Err(e) if suspending && e.downcast_ref() == Some(&Errno::Again) => {
+    match (result, wait) {
+        (Err(e), Wait::Once(until)) if e.downcast_ref() == Some(&Errno::Again) => {
             let fd = match socket {
                 Socket::Listener(listener) => listener.as_fd().try_clone_to_owned(),
                 Socket::Stream(stream) => stream.as_fd().try_clone_to_owned(),
@@ -86,7 +85,7 @@ pub(super) fn or_suspend<T>(
             .map_err(net)?;
             Err(gate.suspend(crate::suspend::Suspend::Socket { fd, write, until }))
         }
-        other => other,
+        (other, _) => other,
     }
 }
 
@@ -134,7 +133,7 @@ fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Resu
     };
     match wait {
         Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::IN, at, || raw(&mut *buf)),
-        Wait::Never | Wait::Once => raw(buf).map_err(net),
+        Wait::Never | Wait::Once(_) => raw(buf).map_err(net),
         // No deadline and a blocking fd (hence a blocking host socket): a plain blocking call.
         Wait::Forever if peek => stream.peek(buf).map_err(net),
         Wait::Forever => (&*stream).read(buf).map_err(net),
@@ -150,7 +149,7 @@ fn send_some(stream: &TcpStream, buf: &[u8], wait: Wait) -> Result<usize, Error>
     };
     match wait {
         Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::OUT, at, raw),
-        Wait::Never | Wait::Once => raw().map_err(net),
+        Wait::Never | Wait::Once(_) => raw().map_err(net),
         Wait::Forever => (&*stream).write(buf).map_err(net),
     }
 }
@@ -163,7 +162,7 @@ fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
         // The host listener's mode already matches the fd's flags: EAGAIN or a plain wait.
         Wait::Never | Wait::Forever => listener.accept().map(|(s, _)| s).map_err(net),
         // One attempt on a blocking listener: non-blocking for the call, as for a deadline.
-        Wait::Once => {
+        Wait::Once(_) => {
             listener.set_nonblocking(true).map_err(net)?;
             let accepted = listener.accept().map(|(s, _)| s).map_err(net);
             listener.set_nonblocking(false).map_err(net)?;
@@ -304,17 +303,9 @@ pub(crate) fn sock_accept(
     if !ctx.table.has_room() {
         return Err(Errno::Mfile.into());
     }
-    let suspending = ctx.gate.suspending();
-    let wait = Wait::of(desc, ctx.clocks.deadline(), suspending);
+    let wait = Wait::of(desc, ctx.clocks.deadline(), ctx.gate.suspending());
     let accepted = accept(listener, wait);
-    let stream = or_suspend(
-        accepted,
-        wait == Wait::Once,
-        socket,
-        false,
-        ctx.clocks.deadline(),
-        &mut ctx.gate,
-    )?;
+    let stream = or_suspend(accepted, wait, socket, false, &mut ctx.gate)?;
     // The new socket's host mode follows its own fd flags, not the listener's.
     stream
         .set_nonblocking(flags.contains(Fdflags::NONBLOCK))
@@ -352,14 +343,7 @@ pub(crate) fn sock_recv(
     let wait_all = ri_flags.contains(Riflags::RECV_WAITALL);
     let wait = Wait::of(desc, ctx.clocks.deadline(), ctx.gate.suspending());
     let received = recv(socket, (peek, wait_all), wait, mem, &iovs);
-    let n = or_suspend(
-        received,
-        wait == Wait::Once,
-        socket,
-        false,
-        ctx.clocks.deadline(),
-        &mut ctx.gate,
-    )?;
+    let n = or_suspend(received, wait, socket, false, &mut ctx.gate)?;
     // RECV_DATA_TRUNCATED is for datagrams: a stream never truncates.
     Ok((guest::size(n)?, Roflags::empty()))
 }
@@ -383,14 +367,7 @@ pub(crate) fn sock_send(
         .check(s, || request::on_fd(s, fd, &desc.kind).bytes(iovs.total))?;
     let wait = Wait::of(desc, ctx.clocks.deadline(), ctx.gate.suspending());
     let sent = send(socket, wait, mem, &iovs);
-    guest::size(or_suspend(
-        sent,
-        wait == Wait::Once,
-        socket,
-        true,
-        ctx.clocks.deadline(),
-        &mut ctx.gate,
-    )?)
+    guest::size(or_suspend(sent, wait, socket, true, &mut ctx.gate)?)
 }
 
 /// Mirrors `shutdown`. Errors: EBADF, ENOTSOCK, ENOTCONN (a listener, or the peer is gone),
