@@ -5,7 +5,6 @@
 //! an ungranted clock answers ENOTCAPABLE (see `p1/clock.rs`). No ABI, no guest memory here.
 
 use crate::deadline::Deadline;
-use rustix::time::{ClockId, Timespec};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,22 +22,110 @@ pub(crate) enum HostClock {
     ThreadCpu,
 }
 
-impl HostClock {
-    fn id(self) -> ClockId {
-        match self {
+/// The host's clocks, read the platform's way. Monotonic readings are on the host's own
+/// scale; `Clocks` subtracts its start.
+#[cfg(unix)]
+mod host {
+    use super::HostClock;
+    use rustix::time::{ClockId, Timespec};
+
+    fn id(clock: HostClock) -> ClockId {
+        match clock {
             HostClock::Realtime => ClockId::Realtime,
             HostClock::Monotonic => ClockId::Monotonic,
             HostClock::ProcessCpu => ClockId::ProcessCPUTime,
             HostClock::ThreadCpu => ClockId::ThreadCPUTime,
         }
     }
+
+    /// A timespec in nanoseconds, saturating (negative values, impossible here, are 0).
+    fn nanos(ts: Timespec) -> u64 {
+        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+        let nsec = u64::try_from(ts.tv_nsec).unwrap_or(0);
+        secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+    }
+
+    pub(super) fn read(clock: HostClock) -> u64 {
+        nanos(rustix::time::clock_gettime(id(clock)))
+    }
+
+    pub(super) fn resolution(clock: HostClock) -> u64 {
+        nanos(rustix::time::clock_getres(id(clock)))
+    }
 }
 
-/// A timespec in nanoseconds, saturating (negative values, impossible for these clocks, are 0).
-fn nanos(ts: Timespec) -> u64 {
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let nsec = u64::try_from(ts.tv_nsec).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+/// Windows has no clock ids: the wall clock is `SystemTime`, the monotonic one `Instant`
+/// (QueryPerformanceCounter) from a process-wide anchor, CPU time comes from
+/// `GetProcessTimes` / `GetThreadTimes` in 100 ns units.
+#[cfg(windows)]
+#[allow(unsafe_code)] // GetProcessTimes / GetThreadTimes: no safe binding.
+mod host {
+    use super::HostClock;
+    use std::sync::OnceLock;
+    use std::time::{Instant, SystemTime};
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcess, GetCurrentThread, GetProcessTimes, GetThreadTimes,
+    };
+
+    static ANCHOR: OnceLock<Instant> = OnceLock::new();
+
+    fn ticks(t: FILETIME) -> u64 {
+        (u64::from(t.dwHighDateTime) << 32 | u64::from(t.dwLowDateTime)).saturating_mul(100)
+    }
+
+    /// Kernel plus user time of the process or thread, as the POSIX CPU-time clocks count.
+    fn cpu(thread: bool) -> u64 {
+        let zero = FILETIME {
+            dwLowDateTime: 0,
+            dwHighDateTime: 0,
+        };
+        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+        // SAFETY: pseudo-handles of our own process and thread; four valid out-pointers.
+        let ok = unsafe {
+            if thread {
+                GetThreadTimes(
+                    GetCurrentThread(),
+                    &mut created,
+                    &mut exited,
+                    &mut kernel,
+                    &mut user,
+                )
+            } else {
+                GetProcessTimes(
+                    GetCurrentProcess(),
+                    &mut created,
+                    &mut exited,
+                    &mut kernel,
+                    &mut user,
+                )
+            }
+        };
+        if ok == 0 {
+            return 0;
+        }
+        ticks(kernel).saturating_add(ticks(user))
+    }
+
+    pub(super) fn read(clock: HostClock) -> u64 {
+        match clock {
+            HostClock::Realtime => SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            HostClock::Monotonic => {
+                let since = ANCHOR.get_or_init(Instant::now).elapsed().as_nanos();
+                u64::try_from(since).unwrap_or(u64::MAX)
+            }
+            HostClock::ProcessCpu => cpu(false),
+            HostClock::ThreadCpu => cpu(true),
+        }
+    }
+
+    /// FILETIME's unit for the wall and CPU clocks; the performance counter's period (100 ns
+    /// on every current Windows) for the monotonic one.
+    pub(super) fn resolution(_clock: HostClock) -> u64 {
+        100
+    }
 }
 
 /// Which clocks the guest may read. Off by default: nothing is granted unless the embedder asks.
@@ -85,7 +172,7 @@ impl TimeSource for HostTime {
 
 /// Nanoseconds since the Unix epoch on the host (0 before it, saturating far after it).
 fn host_realtime() -> u64 {
-    nanos(rustix::time::clock_gettime(ClockId::Realtime))
+    host::read(HostClock::Realtime)
 }
 
 /// A clock that only moves when read or slept on, for reproducible runs. Realtime is
@@ -187,7 +274,7 @@ pub(crate) struct Clocks {
 impl Clocks {
     /// Clocks with the given grant, reading the host's real clocks.
     pub fn new(grant: ClockGrant) -> Self {
-        let start_ns = nanos(rustix::time::clock_gettime(ClockId::Monotonic));
+        let start_ns = host::read(HostClock::Monotonic);
         Clocks {
             grant,
             start: Instant::now(),
@@ -217,9 +304,7 @@ impl Clocks {
     pub fn monotonic_now(&self) -> u64 {
         match &self.virtual_clock {
             Some(v) => v.elapsed(),
-            None => {
-                nanos(rustix::time::clock_gettime(ClockId::Monotonic)).saturating_sub(self.start_ns)
-            }
+            None => host::read(HostClock::Monotonic).saturating_sub(self.start_ns),
         }
     }
 
@@ -246,9 +331,7 @@ impl Clocks {
         match clock {
             HostClock::Realtime => self.realtime_now(),
             HostClock::Monotonic => self.monotonic_now(),
-            HostClock::ProcessCpu | HostClock::ThreadCpu => {
-                nanos(rustix::time::clock_gettime(clock.id()))
-            }
+            HostClock::ProcessCpu | HostClock::ThreadCpu => host::read(clock),
         }
     }
 
@@ -257,7 +340,7 @@ impl Clocks {
     pub fn resolution(&self, clock: HostClock) -> u64 {
         match &self.virtual_clock {
             Some(v) => v.step(),
-            None => nanos(rustix::time::clock_getres(clock.id())).max(1),
+            None => host::resolution(clock).max(1),
         }
     }
 

@@ -155,6 +155,7 @@ pub(crate) fn check() -> FsResult<()> {
 /// `Ok(true)` when it is ready (or in an error or hang-up state the next call will report),
 /// `Ok(false)` when the deadline passed first. No deadline waits as long as it takes. This is
 /// the one blocking wait on host descriptors (stdin, stdout and stderr pipes, sockets).
+#[cfg(unix)]
 pub(crate) fn wait_fd(
     fd: std::os::fd::BorrowedFd<'_>,
     events: rustix::event::PollFlags,
@@ -216,6 +217,7 @@ mod tests {
         assert!(d.passed());
     }
 
+    #[cfg(unix)]
     #[test]
     fn waiting_on_a_silent_descriptor_ends_at_the_deadline() {
         let (reader, _writer) = rustix::pipe::pipe().unwrap();

@@ -168,11 +168,20 @@ pub(crate) fn net_errno(error: &io::Error) -> Errno {
         // host's EMFILE is the guest's ENFILE on purpose: the guest's own table (EMFILE, ours)
         // has room; it is the host process that ran out, a system-wide limit to the guest.
         _ => match error.raw_os_error() {
-            Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() => Errno::Nfile,
-            Some(code) if code == rustix::io::Errno::NFILE.raw_os_error() => Errno::Nfile,
+            Some(code) if host_out_of_descriptors(code) => Errno::Nfile,
             _ => Errno::Io,
         },
     }
+}
+
+/// Whether a host error code says the process (EMFILE) or system (ENFILE) ran out of
+/// descriptors; Windows' one code for it is ERROR_TOO_MANY_OPEN_FILES.
+fn host_out_of_descriptors(code: i32) -> bool {
+    #[cfg(unix)]
+    return code == rustix::io::Errno::MFILE.raw_os_error()
+        || code == rustix::io::Errno::NFILE.raw_os_error();
+    #[cfg(windows)]
+    return code == windows_sys::Win32::Foundation::ERROR_TOO_MANY_OPEN_FILES as i32;
 }
 
 /// Errno names in witx order, POSIX spelling (`Errno as usize` indexes it).

@@ -72,13 +72,8 @@ async fn settle<T: 'static>(
             .await;
         }
         Suspend::Socket { fd, write, until } => {
-            let events = if write {
-                rustix::event::PollFlags::OUT
-            } else {
-                rustix::event::PollFlags::IN
-            };
             blocking(move || {
-                let _ = crate::deadline::wait_fd(std::os::fd::AsFd::as_fd(&fd), events, until);
+                let _ = crate::p1::sock_host::wait(&fd, write, until);
             })
             .await;
         }

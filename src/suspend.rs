@@ -12,7 +12,6 @@
 use crate::policy::{Answer, Prompt};
 use crate::stdio::Input;
 use std::fmt;
-use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 /// What a call waits for before it can go on. Carried out of the call as its (trap) error.
@@ -25,7 +24,7 @@ pub enum Suspend {
     Input(Input, Option<Instant>),
     /// A socket (a duplicate of its descriptor): readable (`write == false`) or writable.
     Socket {
-        fd: OwnedFd,
+        fd: crate::p1::sock_host::HostSocket,
         write: bool,
         until: Option<Instant>,
     },

@@ -13,6 +13,8 @@ use wasi_warden::{
     Input, LimitStop, MemFs, Outcome, Output, RunLimits, WasiCtx, WasiCtxBuilder, run_command_with,
 };
 
+// Terabyte sparse files: Unix only (NTFS files are not sparse unless marked).
+#[cfg(unix)]
 #[path = "limits/overlay.rs"]
 mod overlay;
 

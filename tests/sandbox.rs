@@ -8,10 +8,9 @@ mod support;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use support::backend::{Backend, Mounted, host_listing};
+use support::backend::{self, Backend, Mounted, host_listing};
 use wasi_warden::vfs::TreeEntry;
 use wasi_warden::wasmtime::{Engine, Module};
 use wasi_warden::{Output, Overlay, WasiCtx, WasiCtxBuilder, run_command};
@@ -261,15 +260,15 @@ fn fixture() -> tempfile::TempDir {
     fs::write(p.join("outside/secret"), "secret").unwrap();
     fs::create_dir(p.join("mount2")).unwrap();
     fs::write(p.join("mount2/x.txt"), "x").unwrap();
-    symlink(p.join("outside"), m.join("abs")).unwrap();
-    symlink(p.join("outside/secret"), m.join("abs_file")).unwrap();
-    symlink("../outside", m.join("rel")).unwrap();
-    symlink("../outside/secret", m.join("relfile")).unwrap();
-    symlink("sub/../../outside", m.join("deep")).unwrap();
-    symlink("sub/inner.txt", m.join("inlink")).unwrap();
-    symlink("hl2", m.join("hl1")).unwrap();
-    symlink("hl1", m.join("hl2")).unwrap();
-    symlink(".", m.join("dot")).unwrap();
+    backend::host_symlink(p.join("outside"), m.join("abs"));
+    backend::host_symlink(p.join("outside/secret"), m.join("abs_file"));
+    backend::host_symlink("../outside", m.join("rel"));
+    backend::host_symlink("../outside/secret", m.join("relfile"));
+    backend::host_symlink("sub/../../outside", m.join("deep"));
+    backend::host_symlink("sub/inner.txt", m.join("inlink"));
+    backend::host_symlink("hl2", m.join("hl1"));
+    backend::host_symlink("hl1", m.join("hl2"));
+    backend::host_symlink(".", m.join("dot"));
     tmp
 }
 
@@ -299,6 +298,10 @@ fn two(builder: WasiCtxBuilder, tmp: &Path) -> WasiCtxBuilder {
 const ALL: [Backend; 3] = [Backend::Host, Backend::HostReadOnly, Backend::Overlay];
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs host symlinks, which Wine cannot make (README, Windows)"
+)]
 fn host_symlinks_pointing_out_are_eperm_and_nothing_changes() {
     let mut p = Prog::default();
     p.open(3, true, "abs/secret", 0, READ)
@@ -357,6 +360,10 @@ fn dot_dot_never_climbs_above_the_mount() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs host symlinks, which Wine cannot make (README, Windows)"
+)]
 fn guest_created_escaping_symlinks_are_refused_or_contained() {
     let tmp = fixture();
     let abs = tmp.path().join("outside").to_string_lossy().into_owned();
@@ -389,6 +396,10 @@ fn guest_created_escaping_symlinks_are_refused_or_contained() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs host symlinks, which Wine cannot make (README, Windows)"
+)]
 fn trailing_slash_chains_are_resolved_by_us() {
     let mut p = Prog::default();
     p.symlink("../outside", 3, "evil")
@@ -416,6 +427,10 @@ fn trailing_slash_chains_are_resolved_by_us() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs host symlinks, which Wine cannot make (README, Windows)"
+)]
 fn symlink_loops_and_long_paths_end_with_errnos() {
     let mut p = Prog::default();
     p.open(3, true, "hl1", 0, READ)
@@ -444,8 +459,14 @@ fn guest_made_symlink_loops_are_eloop() {
         .open(3, true, "l1", 0, READ)
         .open(3, true, "me/x", CREAT, RW)
         .stat(3, true, "me");
-    let want = [OK, OK, OK, LOOP, LOOP, LOOP];
     for backend in [Backend::Host, Backend::Overlay] {
+        // A Windows host mount refuses guest-made symlinks (RATIONALE.md, "Windows"), so
+        // there is no loop to find; the overlay's links live in memory.
+        let want = if cfg!(windows) && backend == Backend::Host {
+            [PERM, PERM, PERM, NOENT, NOENT, NOENT]
+        } else {
+            [OK, OK, OK, LOOP, LOOP, LOOP]
+        };
         let tmp = fixture();
         let before = outside_mount(tmp.path());
         let (builder, _ov) = mounts(tmp.path(), backend);
@@ -476,6 +497,10 @@ fn read_only_prog() -> (Prog, Vec<u16>) {
         .set_times_last();
     let mut want = vec![READ_ONLY; 15];
     want.extend([OK, READ_ONLY]);
+    if !backend::host_symlinks_work() {
+        // No `abs` in the fixture (Wine): its set_times finds nothing to refuse.
+        want[10] = NOENT;
+    }
     (p, want)
 }
 
@@ -524,9 +549,14 @@ fn overlay_leaves_the_host_byte_identical() {
         .mkdir(3, "made")
         .set_times(3, false, "inlink")
         .rename(3, "new.txt", 4, "x.txt"); // another mount: EXDEV
-    let want = [
+    let mut want = [
         OK, OK, OK, OK, OK, OK, OK, OK, OK, 55, OK, 75, OK, OK, OK, OK, 75,
     ];
+    if !backend::host_symlinks_work() {
+        // No `abs` and `inlink` in the fixture (Wine): nothing to unlink or touch.
+        want[12] = NOENT;
+        want[15] = NOENT;
+    }
     let tmp = fixture();
     let before = everything(tmp.path());
     let (builder, ov) = mounts(tmp.path(), Backend::Overlay);

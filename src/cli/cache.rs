@@ -86,23 +86,25 @@ fn open_default() -> Opened {
     }
 }
 
-/// `~/.cache/wasi-warden` (`$XDG_CACHE_HOME/wasi-warden` if set), or the platform's cache
-/// directory; `None` without a home directory.
+/// `$XDG_CACHE_HOME/wasi-warden` when that is set (on every platform: it is an explicit
+/// choice), else the platform's cache directory: `%LOCALAPPDATA%\wasi-warden\cache`,
+/// `~/Library/Caches/wasi-warden`, `~/.cache/wasi-warden`; `None` without any of them.
 pub fn default_dir() -> Option<PathBuf> {
     let absolute = |var: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
     };
+    if let Some(xdg) = absolute("XDG_CACHE_HOME") {
+        return Some(xdg.join("wasi-warden"));
+    }
     if cfg!(windows) {
         return absolute("LOCALAPPDATA").map(|d| d.join("wasi-warden").join("cache"));
     }
     if cfg!(target_os = "macos") {
         return absolute("HOME").map(|h| h.join("Library/Caches/wasi-warden"));
     }
-    absolute("XDG_CACHE_HOME")
-        .or_else(|| absolute("HOME").map(|h| h.join(".cache")))
-        .map(|d| d.join("wasi-warden"))
+    absolute("HOME").map(|h| h.join(".cache").join("wasi-warden"))
 }
 
 /// Creates `dir` (and missing parents) readable by the user alone, if it does not exist.

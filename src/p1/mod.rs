@@ -30,6 +30,7 @@ mod proc;
 mod random;
 mod request;
 mod sock;
+pub(crate) mod sock_host;
 
 impl WasiCtx {
     /// Runs one syscall between the gate's `begin` and `end`: while nothing audits, two atomic

@@ -5,17 +5,15 @@
 //! Every call goes through the policy like any other.
 
 use super::request;
+use super::sock_host::{self, AsHostSocket};
 use crate::abi::types::*;
 use crate::ctx::WasiCtx;
 use crate::guest::{self, IoVecs, MAX_TRANSFER};
 use crate::policy::{Flags, Syscall};
 use crate::rights;
 use crate::table::{Descriptor, Kind, Socket};
-use rustix::event::PollFlags;
-use rustix::net::{RecvFlags, SendFlags};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 use wiggle::GuestMemory;
 
@@ -78,11 +76,7 @@ pub(super) fn or_suspend<T>(
 ) -> Result<T, Error> {
     match (result, wait) {
         (Err(e), Wait::Once(until)) if e.downcast_ref() == Some(&Errno::Again) => {
-            let fd = match socket {
-                Socket::Listener(listener) => listener.as_fd().try_clone_to_owned(),
-                Socket::Stream(stream) => stream.as_fd().try_clone_to_owned(),
-            }
-            .map_err(net)?;
+            let fd = sock_host::duplicate(socket).map_err(net)?;
             Err(gate.suspend(crate::suspend::Suspend::Socket { fd, write, until }))
         }
         (other, _) => other,
@@ -96,10 +90,11 @@ fn timed_out() -> Error {
 }
 
 /// Runs `attempt` (a call that does not block: it answers WouldBlock instead) until it does
-/// something, waiting for `events` on `fd` in between, never past the deadline.
+/// something, waiting for `socket` to be readable (or writable: `write`) in between, never
+/// past the deadline.
 fn until_deadline<T>(
-    fd: BorrowedFd<'_>,
-    events: PollFlags,
+    socket: &impl AsHostSocket,
+    write: bool,
     at: Instant,
     mut attempt: impl FnMut() -> io::Result<T>,
 ) -> Result<T, Error> {
@@ -112,7 +107,7 @@ fn until_deadline<T>(
         }
         // Readiness is only a hint (a peer may reset in between), so the non-blocking attempt
         // above decides; the wait itself never outlasts the deadline.
-        if !crate::deadline::wait_fd(fd, events, Some(at)).map_err(net)? {
+        if !sock_host::wait(socket, write, Some(at)).map_err(net)? {
             return Err(timed_out());
         }
     }
@@ -121,18 +116,10 @@ fn until_deadline<T>(
 /// One receive into `buf`: blocking, non-blocking, or waiting no later than the deadline
 /// (then without touching the socket's own blocking mode: MSG_DONTWAIT per call).
 fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Result<usize, Error> {
-    let flags = if peek {
-        RecvFlags::PEEK | RecvFlags::DONTWAIT
-    } else {
-        RecvFlags::DONTWAIT
-    };
-    let raw = |buf: &mut [u8]| {
-        rustix::net::recv(stream, buf, flags)
-            .map(|(n, _)| n)
-            .map_err(io::Error::from)
-    };
+    let blocking = wait != Wait::Never;
+    let raw = |buf: &mut [u8]| sock_host::recv_now(stream, buf, peek, blocking);
     match wait {
-        Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::IN, at, || raw(&mut *buf)),
+        Wait::Until(at) => until_deadline(stream, false, at, || raw(&mut *buf)),
         Wait::Never | Wait::Once(_) => raw(buf).map_err(net),
         // No deadline and a blocking fd (hence a blocking host socket): a plain blocking call.
         Wait::Forever if peek => stream.peek(buf).map_err(net),
@@ -143,12 +130,10 @@ fn recv_some(stream: &TcpStream, buf: &mut [u8], peek: bool, wait: Wait) -> Resu
 /// One send of `buf`, waiting as [`recv_some`] does (MSG_NOSIGNAL: a closed peer is EPIPE,
 /// never a signal).
 fn send_some(stream: &TcpStream, buf: &[u8], wait: Wait) -> Result<usize, Error> {
-    let raw = || {
-        rustix::net::send(stream, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
-            .map_err(io::Error::from)
-    };
+    let blocking = wait != Wait::Never;
+    let raw = || sock_host::send_now(stream, buf, blocking);
     match wait {
-        Wait::Until(at) => until_deadline(stream.as_fd(), PollFlags::OUT, at, raw),
+        Wait::Until(at) => until_deadline(stream, true, at, raw),
         Wait::Never | Wait::Once(_) => raw().map_err(net),
         Wait::Forever => (&*stream).write(buf).map_err(net),
     }
@@ -170,9 +155,8 @@ fn accept(listener: &TcpListener, wait: Wait) -> Result<TcpStream, Error> {
         }
         Wait::Until(at) => {
             listener.set_nonblocking(true).map_err(net)?;
-            let accepted = until_deadline(listener.as_fd(), PollFlags::IN, at, || {
-                listener.accept().map(|(s, _)| s)
-            });
+            let accepted =
+                until_deadline(listener, false, at, || listener.accept().map(|(s, _)| s));
             // Back to what the guest's fd flags say (blocking) whatever happened.
             listener.set_nonblocking(false).map_err(net)?;
             accepted

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::IsTerminal;
-use std::os::fd::AsFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -217,7 +216,7 @@ impl Input {
                 }
                 Ok(n)
             }
-            Source::Inherit => read_host_stdin(buf, nonblocking, deadline),
+            Source::Inherit => super::host::read_stdin(buf, nonblocking, deadline),
             Source::Empty => Ok(0),
         }
     }
@@ -254,43 +253,6 @@ impl Input {
             Source::Pipe(pipe) => pipe.wait(lock(&pipe.state), deadline).is_some(),
             // An inherited stdin is treated as always ready, as wasmtime does for blocking files.
             Source::Bytes(_) | Source::Inherit | Source::Empty => true,
-        }
-    }
-}
-
-/// Reads the host's stdin (fd 0) directly, bypassing std's buffer so that what `poll` reports
-/// is all there is (bytes sitting in std's buffer would be invisible to it). When the read may
-/// not block past `deadline`, or at all (`nonblocking`), it waits until fd 0 is readable
-/// first; fd 0 itself is never made non-blocking, as other processes share its description.
-/// Errors: Timeout (the deadline passed), WouldBlock, Io.
-fn read_host_stdin(
-    buf: &mut [u8],
-    nonblocking: bool,
-    deadline: Option<Instant>,
-) -> Result<usize, StreamError> {
-    let stdin = std::io::stdin();
-    let fd = stdin.as_fd();
-    // A zero-length wait answers "readable now?" for a non-blocking read.
-    let wait_until = if nonblocking {
-        Some(Instant::now())
-    } else {
-        deadline
-    };
-    if wait_until.is_some() {
-        match crate::deadline::wait_fd(fd, rustix::event::PollFlags::IN, wait_until) {
-            Ok(true) => {}
-            Ok(false) if nonblocking => return Err(StreamError::WouldBlock),
-            Ok(false) => return Err(StreamError::Timeout),
-            Err(e) => return Err(StreamError::Io(e.to_string())),
-        }
-    }
-    loop {
-        // Unbounded only when no deadline was asked for; otherwise poll said a read will
-        // not block (data, end-of-file or an error is there).
-        match rustix::io::read(fd, &mut *buf) {
-            Ok(n) => return Ok(n),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(StreamError::Io(e.to_string())),
         }
     }
 }

@@ -1,19 +1,31 @@
 //! The guest's standard streams, chosen by the embedder: where stdout/stderr bytes go
-//! ([`Output`], `output.rs`; the host's own streams in `host_out.rs`) and where stdin bytes come
-//! from ([`Input`], `input.rs`). An `Output`'s byte budget is fixed when it is built, so it
+//! ([`Output`], `output.rs`; the host's own streams in `host_unix.rs` / `host_windows.rs`) and
+//! where stdin bytes come from ([`Input`], `input.rs`). An `Output`'s byte budget is fixed when it is built, so it
 //! follows the stream wherever the guest moves the descriptor and no holder can change it.
 //! Nothing here touches guest memory (`p1/fd_io.rs` copies bytes in bounded chunks), and no wait
 //! here outlives the run's deadline (an inherited stdin is polled, a full host pipe waited on).
 
-mod host_out;
+#[cfg(unix)]
+#[path = "host_unix.rs"]
+mod host;
+#[cfg(windows)]
+#[path = "host_windows.rs"]
+mod host;
 mod input;
 mod output;
 
-pub use host_out::write_host_stderr;
+pub use host::write_host_stderr;
 pub use input::{Input, InputWriter};
 pub use output::{LimitAction, Output, OutputBuilder, OutputLimitExceeded};
 
 use std::sync::{Mutex, MutexGuard};
+
+/// The host's output streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostStream {
+    Stdout,
+    Stderr,
+}
 
 /// Locks a mutex, ignoring poisoning: a panic in an embedder callback must not make the
 /// captured output unreadable afterwards ("nothing lost").

@@ -2,9 +2,10 @@
 //! streams, nowhere) and the byte budget that stops it. Part of the stdio layer under
 //! `p1/fd_io.rs` and `p1/fast.rs`, which charge a write here before copying a byte of it out
 //! of guest memory. Every setting is made on an [`OutputBuilder`], before the stream exists:
-//! nothing may change a stream that could already be shared. Host-stream writes: `host_out.rs`.
+//! nothing may change a stream that could already be shared. Host-stream writes: `host_unix.rs` / `host_windows.rs`.
 
-use super::host_out::{self, HostStream};
+use super::HostStream;
+use super::host;
 use super::{StreamError, lock};
 use std::fmt;
 use std::io::IsTerminal;
@@ -448,7 +449,7 @@ impl Output {
                 };
                 let mut done = 0u64;
                 for part in charged_parts {
-                    match host_out::deliver(stream, part) {
+                    match host::deliver(stream, part) {
                         Ok(()) => done += part.len() as u64,
                         Err(StreamError::Timeout) => return Err(StreamError::Timeout),
                         // Bytes that went are reported; the error comes back on the next call.

@@ -4,6 +4,10 @@
 //! Nothing in this module knows about wiggle, guest memory or the descriptor table.
 
 mod error;
+#[cfg(unix)]
+pub(crate) mod host;
+#[cfg(windows)]
+#[path = "host_windows/mod.rs"]
 pub(crate) mod host;
 pub mod image;
 pub(crate) mod mem;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{check_confined_target, check_name, check_target};
+use super::{check_confined_target, check_name, check_target, check_windows_name};
 use crate::limits::{MAX_NAME_LEN, MAX_TARGET_LEN};
 use crate::vfs::resolve::{Follow, Found, Last, resolve};
 use crate::vfs::{Dir, FileType, FsError, FsResult, HostDir, MemFs, OpenOptions, Overlay};
@@ -29,6 +29,118 @@ fn name_rows() -> Vec<(String, FsResult<()>)> {
         ("...".into(), Ok(())),
         (".hidden".into(), Ok(())),
     ]
+}
+
+/// (name, what `check_windows_name` answers): the names a Windows host directory must never
+/// be asked for (RATIONALE.md, "Windows"), and neighbours that are ordinary names.
+fn windows_rows() -> Vec<(&'static str, FsResult<()>)> {
+    let invalid = Err(FsError::Invalid);
+    let device = Err(FsError::NotFound);
+    vec![
+        // Not a separator for the guest, but one for Windows.
+        ("a\\b", invalid.clone()),
+        ("..\\..\\x", invalid.clone()),
+        // A drive-relative path and an alternate data stream.
+        ("C:secret", invalid.clone()),
+        ("file.txt:stream", invalid.clone()),
+        ("file.txt::$DATA", invalid.clone()),
+        ("a*", invalid.clone()),
+        ("a?", invalid.clone()),
+        ("a\"b", invalid.clone()),
+        ("a<b", invalid.clone()),
+        ("a>b", invalid.clone()),
+        ("a|b", invalid.clone()),
+        ("a\u{1}b", invalid.clone()),
+        ("tab\there", invalid.clone()),
+        // Win32 strips trailing dots and spaces: `secret.` would be `secret`.
+        ("secret.", invalid.clone()),
+        ("secret ", invalid.clone()),
+        ("secret. .", invalid.clone()),
+        ("...", invalid.clone()),
+        (" ", invalid.clone()),
+        // Device names, any case, any extension, spaces before the dot.
+        ("CON", device.clone()),
+        ("con", device.clone()),
+        ("Con.txt", device.clone()),
+        ("nul.tar.gz", device.clone()),
+        ("NUL .txt", device.clone()),
+        ("AUX", device.clone()),
+        ("prn", device.clone()),
+        ("COM1", device.clone()),
+        ("com9.log", device.clone()),
+        ("COM0", device.clone()),
+        ("LPT1", device.clone()),
+        ("lpt9.x", device.clone()),
+        ("COM\u{b9}", device.clone()),
+        ("LPT\u{b3}.txt", device.clone()),
+        ("CONIN$", device.clone()),
+        ("conout$", device.clone()),
+        // Neighbours that are plain names.
+        ("CONSOLE", Ok(())),
+        ("COM10", Ok(())),
+        ("COM", Ok(())),
+        ("LPT", Ok(())),
+        ("nul_", Ok(())),
+        ("con-fig.txt", Ok(())),
+        ("a.b", Ok(())),
+        (".hidden", Ok(())),
+        ("PROGRA~1", Ok(())),
+        ("é€", Ok(())),
+    ]
+}
+
+#[test]
+fn the_windows_rule_answers_its_table() {
+    for (name, want) in windows_rows() {
+        assert_eq!(check_windows_name(name), want, "{name:?}");
+    }
+}
+
+/// The Windows host backend applies both rules: every trap name is refused with its errno
+/// by each call that takes a name, and nothing appears on the host.
+#[cfg(windows)]
+#[test]
+fn the_windows_host_backend_refuses_every_trap_before_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("file.txt"), b"data").unwrap();
+    let root: Arc<dyn Dir> = Arc::new(HostDir::open(tmp.path()).unwrap());
+    let created = OpenOptions {
+        create: true,
+        write: true,
+        ..OpenOptions::default()
+    };
+    for (name, want) in windows_rows() {
+        let want = check_name(name).and(want);
+        if want.is_ok() {
+            continue;
+        }
+        assert_eq!(root.create_dir(name), want, "create_dir {name:?}");
+        assert_eq!(
+            root.open_file(name, created).map(drop),
+            want,
+            "open_file {name:?}"
+        );
+        assert_eq!(root.stat_at(name).map(drop), want, "stat_at {name:?}");
+        assert_eq!(root.lookup(name).map(drop), want, "lookup {name:?}");
+        assert_eq!(root.unlink(name), want, "unlink {name:?}");
+        assert_eq!(
+            root.rename("file.txt", &*root, name),
+            want,
+            "rename to {name:?}"
+        );
+        assert_eq!(
+            root.link("file.txt", &*root, name),
+            want,
+            "link to {name:?}"
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["file.txt"]);
+    assert_eq!(std::fs::read(tmp.path().join("file.txt")).unwrap(), b"data");
 }
 
 /// (target, what `check_target` answers, what `check_confined_target` answers). The long
@@ -93,7 +205,8 @@ fn backends() -> Vec<Backend> {
             _tmp: Some(lower),
         },
     ];
-    if host_keeps_long_links(host.path()) {
+    // The Windows host backend refuses to create symlinks and more names (its own rows above).
+    if cfg!(unix) && host_keeps_long_links(host.path()) {
         out.push(Backend {
             name: "host",
             root: Arc::new(HostDir::open(host.path()).unwrap()),
@@ -110,7 +223,10 @@ fn backends() -> Vec<Backend> {
 /// XFS stops at 1024 bytes), so that the host rows test our checks, not the filesystem's.
 fn host_keeps_long_links(dir: &std::path::Path) -> bool {
     let probe = dir.join("probe");
+    #[cfg(unix)]
     let ok = std::os::unix::fs::symlink("x".repeat(MAX_TARGET_LEN), &probe).is_ok();
+    #[cfg(not(unix))]
+    let ok = false;
     let _ = std::fs::remove_file(&probe);
     ok
 }
@@ -118,7 +234,14 @@ fn host_keeps_long_links(dir: &std::path::Path) -> bool {
 #[test]
 fn every_backend_and_the_resolver_answer_the_name_table() {
     for b in backends() {
+        // An overlay asks its lower directory about every name first: over a Windows host
+        // it takes that host's rule too (RATIONALE.md, "Windows").
+        let host_rule = |name: &str| match b.name {
+            "overlay" if cfg!(windows) => check_windows_name(name),
+            _ => Ok(()),
+        };
         for (name, want) in name_rows() {
+            let want = want.and(host_rule(&name));
             let what = format!("{}: name of {} bytes", b.name, name.len());
             assert_eq!(b.root.create_dir(&name), want, "create_dir {what}");
             let created = OpenOptions {
@@ -127,7 +250,7 @@ fn every_backend_and_the_resolver_answer_the_name_table() {
                 ..OpenOptions::default()
             };
             let file = format!("{name}f");
-            let want_file = check_name(&file);
+            let want_file = check_name(&file).and(host_rule(&file));
             let opened = b.root.open_file(&file, created).map(drop);
             assert_eq!(opened, want_file, "open_file {what}");
             if want.is_ok() {

@@ -1,10 +1,13 @@
 //! The `compiling NAME…` line: on a terminal it is shown while the module compiles and erased
 //! before the guest runs; anywhere else stderr never sees it.
+#![cfg_attr(not(unix), allow(unused_imports))]
 
 use super::{HELLO, stderr, stdout, warden};
 use std::io::Read;
 use std::process::{Command, Stdio};
 
+// A pseudo-terminal: Unix only (a Windows console cannot be driven this way under Wine).
+#[cfg(unix)]
 #[test]
 fn on_a_terminal_the_progress_line_is_shown_then_erased() {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};

@@ -29,12 +29,23 @@ const DIRBUF_MAX: u32 = 32768;
 /// back up through `..` to a name that does not exist yet, and a symlink to the directory.
 /// `b` is left free at the top so plans can create it.
 pub fn seed() -> Vec<(String, TreeEntry)> {
-    vec![
+    without_links_where_unsupported(vec![
         ("a".into(), TreeEntry::Dir),
         ("a/b".into(), TreeEntry::File(b"hi".to_vec())),
         ("a/s".into(), TreeEntry::Symlink("../b".into())),
         ("s".into(), TreeEntry::Symlink("a".into())),
-    ]
+    ])
+}
+
+/// `tree` as is, or without its symlinks where the host cannot hold them (Windows under
+/// Wine; and Windows host mounts refuse guest-made links, so plans make none there either).
+pub fn without_links_where_unsupported(tree: Vec<(String, TreeEntry)>) -> Vec<(String, TreeEntry)> {
+    if cfg!(unix) {
+        return tree;
+    }
+    tree.into_iter()
+        .filter(|(_, e)| !matches!(e, TreeEntry::Symlink(_)))
+        .collect()
 }
 
 /// Writes a tree (snapshot format, parents first) below `root` on the host.
@@ -44,7 +55,7 @@ pub fn write_tree(root: &Path, tree: &[(String, TreeEntry)]) {
         match entry {
             TreeEntry::Dir => fs::create_dir(&p).unwrap(),
             TreeEntry::File(bytes) => fs::write(&p, bytes).unwrap(),
-            TreeEntry::Symlink(target) => std::os::unix::fs::symlink(target, &p).unwrap(),
+            TreeEntry::Symlink(target) => assert!(super::backend::host_symlink(target, &p)),
         }
     }
 }
@@ -82,7 +93,8 @@ impl Rig {
         // Things a confined guest must never reach: a canary and a link back in.
         fs::create_dir(temp.path().join("outside")).unwrap();
         fs::write(temp.path().join("outside/canary"), "keep").unwrap();
-        std::os::unix::fs::symlink("../mnt", temp.path().join("outside/back")).unwrap();
+        // Best effort: where the host cannot hold links, there is no link back to follow.
+        super::backend::host_symlink("../mnt", temp.path().join("outside/back"));
         let mnt = temp.path().join("mnt");
         let (builder, mounted) = backend.mount(configure(WasiCtx::builder()), "/", &mnt);
         let mut rig = Rig {

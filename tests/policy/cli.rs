@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+#[cfg(unix)]
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -239,6 +240,7 @@ fn ask_without_a_terminal_denies_with_a_message() {
 }
 
 /// The `--ask` dialogue through a pseudo-terminal: y, a, (remembered), n, N, (remembered).
+#[cfg(unix)] // a pseudo-terminal
 #[test]
 fn ask_on_a_terminal_answers_y_a_n_never() {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
@@ -343,6 +345,7 @@ const EVIL_OPEN: &str = r#"(module
 
 /// The `--ask` question on a terminal shows a guest path escaped: the terminal sees no raw
 /// control character (but the `\r\n` line ends the terminal itself adds) and no invisible one.
+#[cfg(unix)] // a pseudo-terminal
 #[test]
 fn ask_on_a_terminal_escapes_guest_paths() {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};

@@ -121,6 +121,40 @@ impl Mounted {
     }
 }
 
+/// Creates the host symlink `link` → `target` (as stored: relative to the link's directory)
+/// and says whether it now exists. On Windows a symlink takes a privilege, and Wine's
+/// CreateSymbolicLink answers success without making one: tests that need host symlinks ask
+/// [`host_symlinks_work`] first.
+pub fn host_symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> bool {
+    let (target, link) = (target.as_ref(), link.as_ref());
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, link).is_ok();
+    #[cfg(windows)]
+    let made = {
+        let dir = link
+            .parent()
+            .map(|p| p.join(target))
+            .is_some_and(|t| t.is_dir());
+        if dir {
+            std::os::windows::fs::symlink_dir(target, link).is_ok()
+        } else {
+            std::os::windows::fs::symlink_file(target, link).is_ok()
+        }
+    };
+    made && fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Whether this host lets tests make symlinks (always on Unix; on Windows with the
+/// privilege, never under Wine), probed in a temp dir of its own.
+pub fn host_symlinks_work() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("t"), "").expect("probe file");
+        host_symlink("t", dir.path().join("l"))
+    })
+}
+
 /// Walks a host directory into the snapshot format: sorted relative paths, symlinks not
 /// followed, entries that cannot be read left out (a guest may make a file unreadable).
 pub fn host_tree(root: &Path) -> Vec<(String, TreeEntry)> {
@@ -144,7 +178,6 @@ pub fn host_tree(root: &Path) -> Vec<(String, TreeEntry)> {
 /// `skip` says (paths relative): the host's own view, for "nothing at all changed" checks
 /// that must also see a chmod or a touch.
 pub fn host_listing(root: &Path, skip: &dyn Fn(&str) -> bool) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
     walk_host(root, &mut |rel, path, meta| {
         if skip(rel) {
@@ -157,8 +190,15 @@ pub fn host_listing(root: &Path, skip: &dyn Fn(&str) -> bool) -> Vec<String> {
         } else {
             format!("file {:?}", fs::read(path).ok())
         };
-        let mode = meta.permissions().mode();
-        out.push(format!("{rel} {what} {mode:o} {:?}", meta.modified().ok()));
+        #[cfg(unix)]
+        let mode = format!(
+            "{:o}",
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions())
+        );
+        // Windows has no modes: the read-only attribute is what a change could touch.
+        #[cfg(windows)]
+        let mode = format!("readonly={}", meta.permissions().readonly());
+        out.push(format!("{rel} {what} {mode} {:?}", meta.modified().ok()));
     });
     out.sort();
     out

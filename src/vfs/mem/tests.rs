@@ -396,6 +396,7 @@ fn from_host_dir_and_snapshot_round_trip() {
         .unwrap();
 
     let fs = MemFs::from_host_dir(p).unwrap();
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut want = vec![
         ("a.txt".to_owned(), TreeEntry::File(b"alpha".to_vec())),
         ("sub".to_owned(), TreeEntry::Dir),

@@ -1,23 +1,16 @@
-//! Writing to the host process's own stdout and stderr (the `inherit_*` outputs, and the CLI's
-//! messages) without ever waiting past the run's deadline: a pipe whose reader stopped reading,
+//! The host process's own stdin, stdout and stderr on Unix (the `inherit_*` streams, and the
+//! CLI's messages), never waited on past the run's deadline: a pipe whose reader stopped reading,
 //! or a terminal on hold, must not keep a stopped guest's thread forever. The lowest layer of
 //! stdio: it knows descriptors, not budgets. It must never change the blocking mode of fds 1
 //! and 2 — other processes share those descriptions.
 
-use super::StreamError;
+use super::{HostStream, StreamError};
 use rustix::event::PollFlags;
 use rustix::fs::{FileType, Mode, OFlags};
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// The host's output streams.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum HostStream {
-    Stdout,
-    Stderr,
-}
 
 /// Delivers a guest's bytes (already charged to its budget) to the host's `stream`, waiting
 /// for room no later than the calling thread's deadline. Errors: Timeout, Io.
@@ -147,4 +140,41 @@ fn write_all(stream: HostStream, bytes: &[u8], at: Instant) -> Result<(), Stream
         }
     }
     Ok(())
+}
+
+/// Reads the host's stdin (fd 0) directly, bypassing std's buffer so that what `poll` reports
+/// is all there is (bytes sitting in std's buffer would be invisible to it). When the read may
+/// not block past `deadline`, or at all (`nonblocking`), it waits until fd 0 is readable
+/// first; fd 0 itself is never made non-blocking, as other processes share its description.
+/// Errors: Timeout (the deadline passed), WouldBlock, Io.
+pub(super) fn read_stdin(
+    buf: &mut [u8],
+    nonblocking: bool,
+    deadline: Option<Instant>,
+) -> Result<usize, StreamError> {
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    // A zero-length wait answers "readable now?" for a non-blocking read.
+    let wait_until = if nonblocking {
+        Some(Instant::now())
+    } else {
+        deadline
+    };
+    if wait_until.is_some() {
+        match crate::deadline::wait_fd(fd, PollFlags::IN, wait_until) {
+            Ok(true) => {}
+            Ok(false) if nonblocking => return Err(StreamError::WouldBlock),
+            Ok(false) => return Err(StreamError::Timeout),
+            Err(e) => return Err(StreamError::Io(e.to_string())),
+        }
+    }
+    loop {
+        // Unbounded only when no deadline was asked for; otherwise poll said a read will
+        // not block (data, end-of-file or an error is there).
+        match rustix::io::read(fd, &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(StreamError::Io(e.to_string())),
+        }
+    }
 }
