@@ -63,6 +63,12 @@ fn guest(dir: &Path, name: &str, wat: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// A host path as our messages show it: escaped like any text a person reads, so each
+/// backslash of a Windows path is doubled (`escape.rs`).
+fn shown(path: &str) -> String {
+    path.replace('\\', "\\\\")
+}
+
 /// Asserts stderr is exactly one `wasi-warden: ...` line and returns it.
 fn one_message(out: &Output) -> String {
     let err = stderr(out);
@@ -220,7 +226,7 @@ fn an_invalid_module_is_one_line_and_status_2() {
         assert_eq!(out.status.code(), Some(EXIT_USAGE), "{path}");
         let line = one_message(&out);
         assert!(
-            line.contains(&format!("cannot load module {path}: ")),
+            line.contains(&format!("cannot load module {}: ", shown(&path))),
             "{line}"
         );
     }

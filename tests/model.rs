@@ -158,6 +158,11 @@ fn write_read_seek_through_two_descriptors() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "under Wine (no POSIX delete) an unlinked open file waits under a retired name \
+              that the guest's own handle cannot see: nlink stays 1 where Linux says 0"
+)]
 fn unlinked_open_file_stays_readable_and_counted() {
     run_everywhere(&[
         open("a/b", 0),

@@ -168,9 +168,19 @@ pub fn stats(cache: Option<&Cache>) -> String {
             if cache.cache_hits() == 1 { "" } else { "s" },
             cache.cache_misses(),
             if cache.cache_misses() == 1 { "" } else { "es" },
-            cache.directory().display()
+            shown(cache.directory())
         ),
         None => "cache: off".to_owned(),
+    }
+}
+
+/// The cache directory as a person spells it: wasmtime keeps it canonical, which on Windows
+/// is the verbatim form `\\?\C:\...`; a drive path reads back without that prefix.
+fn shown(dir: &Path) -> String {
+    let text = dir.display().to_string();
+    match text.strip_prefix(r"\\?\") {
+        Some(rest) if rest.as_bytes().get(1) == Some(&b':') => rest.to_owned(),
+        _ => text,
     }
 }
 

@@ -104,13 +104,28 @@ pub(super) fn recv_now(
 }
 
 /// One send that never blocks (and never raises SIGPIPE): WouldBlock when there is no room.
+/// One non-blocking send that never raises SIGPIPE: Linux says so per call (`MSG_NOSIGNAL`),
+/// Apple's systems per socket (`SO_NOSIGPIPE`).
+#[cfg(unix)]
+pub(crate) fn send_dontwait(
+    socket: impl std::os::fd::AsFd,
+    buf: &[u8],
+) -> rustix::io::Result<usize> {
+    use rustix::net::SendFlags;
+    #[cfg(target_vendor = "apple")]
+    {
+        rustix::net::sockopt::set_socket_nosigpipe(&socket, true)?;
+        rustix::net::send(socket, buf, SendFlags::DONTWAIT)
+    }
+    #[cfg(not(target_vendor = "apple"))]
+    rustix::net::send(socket, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
+}
+
 pub(super) fn send_now(stream: &TcpStream, buf: &[u8], blocking: bool) -> io::Result<usize> {
     #[cfg(unix)]
     {
-        use rustix::net::SendFlags;
         let _ = blocking;
-        rustix::net::send(stream, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
-            .map_err(io::Error::from)
+        send_dontwait(stream, buf).map_err(io::Error::from)
     }
     #[cfg(windows)]
     {

@@ -124,11 +124,7 @@ fn write_all(stream: HostStream, bytes: &[u8], at: Instant) -> Result<(), Stream
             Route::Twin(_) | Route::Socket => rest,
         };
         let written = match route {
-            Route::Socket => rustix::net::send(
-                fd,
-                chunk,
-                rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
-            ),
+            Route::Socket => crate::p1::sock_host::send_dontwait(fd, chunk),
             Route::Twin(_) | Route::Plain => rustix::io::write(fd, chunk),
         };
         match written {

@@ -9,6 +9,7 @@ pub(crate) mod host;
 #[cfg(windows)]
 #[path = "host_windows/mod.rs"]
 pub(crate) mod host;
+mod host_shared;
 pub mod image;
 pub(crate) mod mem;
 mod mount;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 
 pub use error::{FsError, FsResult};
 pub use host::HostDir;
+#[cfg(windows)]
+pub use host::RETIRED_PREFIX;
 pub use mem::{MemFs, MemFsBuilder, MemUsage, TreeEntry};
 pub use mount::Mount;
 pub use overlay::Overlay;

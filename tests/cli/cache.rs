@@ -68,7 +68,10 @@ fn the_second_run_of_a_module_does_not_compile_it() {
     assert_eq!(stats(&first), (0, 1));
     let cache_line = one_message(&first);
     assert!(
-        cache_line.ends_with(&format!("({})", home.path().join("wasi-warden").display())),
+        cache_line.ends_with(&format!(
+            "({})",
+            super::shown(&home.path().join("wasi-warden").display().to_string())
+        )),
         "{cache_line}"
     );
     let written = entries(home.path());
@@ -195,7 +198,10 @@ fn cache_config_chooses_the_directory() {
     std::fs::write(&config, "[cache]\nbaseline-compression-level = 1\n").unwrap();
     let out = cached(home.path(), &["-C", &flag]);
     assert!(
-        one_message(&out).ends_with("/wasi-warden)"),
+        one_message(&out).ends_with(&format!(
+            "{}wasi-warden)",
+            super::shown(std::path::MAIN_SEPARATOR_STR)
+        )),
         "{}",
         stderr(&out)
     );
@@ -206,7 +212,14 @@ fn a_bad_cache_config_is_one_line() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("cache.toml");
     for (text, needle) in [
-        (None, "No such file"),
+        (
+            None,
+            if cfg!(windows) {
+                "not found"
+            } else {
+                "No such file"
+            },
+        ),
         (Some("[cache\n"), "line 1"),
         (Some("[cache]\nenabled = true\n"), "enabled"),
         (Some("[cache]\ndirectory = \"relative\"\n"), "absolute"),
@@ -222,7 +235,7 @@ fn a_bad_cache_config_is_one_line() {
         assert_eq!(out.status.code(), Some(EXIT_USAGE), "{text:?}");
         let line = one_message(&out);
         assert!(
-            line.starts_with(&format!("wasi-warden: -C {flag}: ")),
+            line.starts_with(&format!("wasi-warden: -C {}: ", super::shown(&flag))),
             "{line}"
         );
         assert!(line.contains(needle), "{text:?}: {line}");

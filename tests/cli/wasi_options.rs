@@ -25,6 +25,8 @@ fn s_inherit_env_passes_the_host_environment_and_env_overrides_it() {
     );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Wine adds its own WINE* variables to every process it starts.
+    #[cfg(unix)]
     assert!(text.contains("environment variables: 3\n"), "{text}");
     assert!(text.contains("  WARDEN_FROM_HOST=host\n"), "{text}");
     assert!(text.contains("  WARDEN_OVERRIDDEN=flag\n"), "{text}");

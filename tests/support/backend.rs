@@ -214,7 +214,14 @@ fn walk_host(root: &Path, visit: &mut dyn FnMut(&str, &Path, &fs::Metadata)) {
             continue;
         };
         for entry in entries.flatten() {
-            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A file a guest unlinked while it was open, where the filesystem has no POSIX
+            // delete: it waits for its last handle under a name no guest sees.
+            #[cfg(windows)]
+            if name.starts_with(wasi_warden::vfs::RETIRED_PREFIX) {
+                continue;
+            }
+            let rel = format!("{prefix}{name}");
             let path = entry.path();
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;

@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod driver;
+pub mod reference;
 
 pub use backend::{Backend, host_tree};
 
@@ -256,6 +257,11 @@ fn classify(error: &wasmtime::Error) -> String {
 /// The fixture every scenario starts from: a few files and directories, an empty directory, and
 /// relative symlinks to a file and to a directory.
 pub fn seed_tree() -> tempfile::TempDir {
+    seed_tree_with_links(backend::host_symlinks_work())
+}
+
+/// [`seed_tree`], with its two symlinks or without them.
+pub fn seed_tree_with_links(links: bool) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("warden-seed-")
         .tempdir()
@@ -268,7 +274,7 @@ pub fn seed_tree() -> tempfile::TempDir {
     fs::create_dir(root.join("empty")).unwrap();
     // Where the host cannot hold symlinks (Wine), the seed has none: both sides of every
     // differential test see the same tree either way.
-    if backend::host_symlinks_work() {
+    if links {
         assert!(backend::host_symlink("hello.txt", root.join("link_hello")));
         assert!(backend::host_symlink("data", root.join("link_data")));
     }
@@ -379,15 +385,20 @@ fn run_warden_ctx(
 /// Runs `name` under wasmtime-wasi 48's preview1 with a fresh host copy of the seed tree
 /// preopened read-write as `/`.
 pub fn run_wasmtime(name: &str, scenario: &Scenario) -> RunResult {
+    run_wasmtime_on(name, scenario, backend::host_symlinks_work())
+}
+
+/// [`run_wasmtime`] on the seed tree with or without its symlinks.
+pub fn run_wasmtime_on(name: &str, scenario: &Scenario, links: bool) -> RunResult {
     let (name, scenario) = (name.to_string(), scenario.clone());
     with_timeout(&format!("wasmtime-wasi running {name}"), move || {
-        run_wasmtime_inner(&name, &scenario)
+        run_wasmtime_inner(&name, &scenario, links)
     })
 }
 
-fn run_wasmtime_inner(name: &str, scenario: &Scenario) -> RunResult {
+fn run_wasmtime_inner(name: &str, scenario: &Scenario, links: bool) -> RunResult {
     use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-    let seed = seed_tree();
+    let seed = seed_tree_with_links(links);
     let stdout = MemoryOutputPipe::new(usize::MAX);
     let stderr = MemoryOutputPipe::new(usize::MAX);
     let mut builder = wasmtime_wasi::WasiCtxBuilder::new();

@@ -14,6 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef _WIN32
+/* mingw-w64 (the Windows build, run under Wine in CI) has no mkdtemp: the template made
+ * unique, then the directory made. "/tmp/..." names the \tmp of the current drive there. */
+#include <direct.h>
+#include <io.h>
+static char *mkdtemp(char *template) {
+  if (_mktemp(template) == NULL) return NULL;
+  return _mkdir(template) == 0 ? template : NULL;
+}
+#endif
+
 #define CHECK(cond)                                                                    \
   do {                                                                                 \
     if (!(cond)) {                                                                     \

@@ -7,13 +7,16 @@
 use std::any::Any;
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rustix::fs::{self as rfs, AtFlags, OFlags};
 use rustix::io::Errno;
 
 use super::file::HostFile;
-use super::{DIR_MODE, FILE_MODE, base_flags, filestat, filetype, fs_err, mode, timestamps};
+use super::{
+    DIR_MODE, FILE_MODE, base_flags, filestat, filetype, fs_err, mode, object_flags, timestamps,
+};
+use crate::vfs::host_shared::{Snapshot, peer};
 use crate::vfs::names::{check_confined_target, check_name};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
@@ -39,7 +42,7 @@ pub struct HostDir {
     /// the `..` entry: a root never reveals what lies above the mount.
     parent_ino: u64,
     /// The snapshot readdir cookies index into; replaced on every rewind.
-    listing: Mutex<Option<Arc<Vec<Listed>>>>,
+    listing: Snapshot<Listed>,
 }
 
 impl std::fmt::Debug for HostDir {
@@ -66,23 +69,8 @@ impl HostDir {
             fd,
             ino,
             parent_ino,
-            listing: Mutex::new(None),
+            listing: Snapshot::new(),
         }
-    }
-
-    /// The other side of a two-path operation, which must be a host directory too: linkat and
-    /// renameat need both fds. A read-only side is refused with ReadOnly (EPERM), not
-    /// CrossDevice: SECURITY.md checks both sides of link/rename, and wasmtime answers EPERM
-    /// for a read-only destination. *This* side is never read-only here: a read-only mount
-    /// is a wrapper that refuses before calling us.
-    fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a HostDir> {
-        if other.is_read_only() {
-            return Err(FsError::ReadOnly);
-        }
-        other
-            .as_any()
-            .downcast_ref::<HostDir>()
-            .ok_or(FsError::CrossDevice)
     }
 
     /// Opens the subdirectory `name` without following it. A directory we may search but
@@ -93,6 +81,7 @@ impl HostDir {
         // O_DIRECTORY with O_NOFOLLOW: a symlink swapped in after our stat is ELOOP / ENOTDIR,
         // never a directory elsewhere (the race cap-std closes the same way).
         let fd = match rfs::openat(&self.fd, name, flags | OFlags::RDONLY, mode(0)) {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
             Err(Errno::ACCESS) => rfs::openat(&self.fd, name, flags | OFlags::PATH, mode(0)),
             other => other,
         }
@@ -106,7 +95,7 @@ impl HostDir {
     /// read permission needed; enough for stat and set_times.
     fn open_object(&self, name: &str) -> FsResult<Node> {
         let fd =
-            rfs::openat(&self.fd, name, base_flags() | OFlags::PATH, mode(0)).map_err(fs_err)?;
+            rfs::openat(&self.fd, name, base_flags() | object_flags(), mode(0)).map_err(fs_err)?;
         let st = rfs::fstat(&fd).map_err(fs_err)?;
         match filetype(st.st_mode) {
             // Replaced between our stat and open: answer what is there now.
@@ -154,20 +143,6 @@ impl HostDir {
         // overlay's merged one), whatever order the host's getdents returns.
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
-    }
-
-    /// The snapshot to serve `cookie` from: a new one on rewind or when none was taken yet.
-    fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<Listed>>> {
-        // Poison is recovered: the cache is replaced whole, never left half-written.
-        let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cached {
-            Some(listing) if cookie != 0 => Ok(Arc::clone(listing)),
-            _ => {
-                let listing = Arc::new(self.snapshot()?);
-                *cached = Some(Arc::clone(&listing));
-                Ok(listing)
-            }
-        }
     }
 }
 
@@ -273,7 +248,7 @@ impl Dir for HostDir {
     }
 
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
-        let peer = self.peer(new_dir)?;
+        let peer = peer::<HostDir>(new_dir)?;
         check_name(name)?;
         check_name(new_name)?;
         // No AT_SYMLINK_FOLLOW: a symlink is linked as itself, never its target.
@@ -281,7 +256,7 @@ impl Dir for HostDir {
     }
 
     fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
-        let peer = self.peer(new_dir)?;
+        let peer = peer::<HostDir>(new_dir)?;
         check_name(name)?;
         check_name(new_name)?;
         // renameat never follows either name, so a symlink moves as itself; the host's own
@@ -295,12 +270,11 @@ impl Dir for HostDir {
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
         let times = timestamps(atime, mtime)?;
-        // AT_EMPTY_PATH works on O_PATH handles too, where futimens would answer EBADF.
-        rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)
+        super::set_fd_times(&self.fd, &times)
     }
 
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
-        let listing = self.listing(cookie)?;
+        let listing = self.listing.serve(cookie, || self.snapshot())?;
         // Our own `..`, not the host's: the host's would name the directory above the mount.
         let dots = [self.ino, self.parent_ino];
         Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |l| {

@@ -6,20 +6,13 @@
 use std::any::Any;
 use std::ops::Range;
 use std::os::fd::OwnedFd;
-use std::sync::Mutex;
 
-use rustix::fs::{self as rfs, AtFlags, SeekFrom};
+use rustix::fs::{self as rfs, SeekFrom};
 use rustix::io::Errno;
 
-use super::{MAX_FILE_SIZE, filestat, fs_err, timestamps};
+use super::{filestat, fs_err, timestamps};
+use crate::vfs::host_shared::{APPEND_LOCK, MAX_FILE_SIZE, can_write, end_of};
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
-
-/// Serialises `append` across every host file of the process: finding the end (fstat) and
-/// writing there must not interleave with another of our appends. We do not open with
-/// `O_APPEND` because Linux then ignores the offset of every `pwrite` on that fd, which would
-/// break `write_at` on descriptors that share the file. Appends by *other host processes* can
-/// still interleave; a confined guest cannot rely on more than that anyway.
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
 
 /// An open object of a confined host mount.
 pub struct HostFile {
@@ -40,25 +33,6 @@ impl std::fmt::Debug for HostFile {
 impl HostFile {
     pub(super) fn new(fd: OwnedFd, writable: bool) -> HostFile {
         HostFile { fd, writable }
-    }
-
-    /// Access (EACCES) unless this handle was opened for writing. Checked before the host is
-    /// asked, so an `O_PATH` or read-only fd never sees a write (the host would say EBADF,
-    /// which would read as "no such descriptor" to the guest).
-    fn can_write(&self) -> FsResult<()> {
-        if self.writable {
-            Ok(())
-        } else {
-            Err(FsError::Access)
-        }
-    }
-
-    /// `offset + len` if it stays within the largest host file size. Errors: FileTooBig.
-    fn end_of(offset: u64, len: u64) -> FsResult<u64> {
-        match offset.checked_add(len) {
-            Some(end) if end <= MAX_FILE_SIZE => Ok(end),
-            _ => Err(FsError::FileTooBig),
-        }
     }
 
     fn size(&self) -> FsResult<u64> {
@@ -100,11 +74,11 @@ impl File for HostFile {
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
-        self.can_write()?;
+        can_write(self.writable)?;
         if buf.is_empty() {
             return Ok(0);
         }
-        Self::end_of(offset, buf.len() as u64)?;
+        end_of(offset, buf.len() as u64)?;
         // A write past the end leaves a hole: the host filesystem keeps it sparse.
         loop {
             match rustix::io::pwrite(&self.fd, buf, offset) {
@@ -115,7 +89,7 @@ impl File for HostFile {
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<(usize, u64)> {
-        self.can_write()?;
+        can_write(self.writable)?;
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let end = self.size()?;
         let n = self.write_at(buf, end)?;
@@ -128,9 +102,9 @@ impl File for HostFile {
     }
 
     fn set_size(&self, size: u64) -> FsResult<()> {
-        self.can_write()?;
+        can_write(self.writable)?;
         // Past off_t the host would say EINVAL; FileTooBig is what the memory backend says.
-        Self::end_of(size, 0)?;
+        end_of(size, 0)?;
         rfs::ftruncate(&self.fd, size).map_err(fs_err)
     }
 
@@ -138,13 +112,12 @@ impl File for HostFile {
         // Times need no write handle (the host checks ownership): an `O_PATH` handle from a
         // lookup may set them, as futimens on the path would.
         let times = timestamps(atime, mtime)?;
-        // AT_EMPTY_PATH: works on O_PATH handles too, where futimens answers EBADF.
-        rfs::utimensat(&self.fd, "", &times, AtFlags::EMPTY_PATH).map_err(fs_err)
+        super::set_fd_times(&self.fd, &times)
     }
 
     fn allocate(&self, offset: u64, len: u64) -> FsResult<()> {
-        self.can_write()?;
-        let end = Self::end_of(offset, len)?;
+        can_write(self.writable)?;
+        let end = end_of(offset, len)?;
         // Under the append lock: a concurrent append must not be cut off by our truncate.
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // Grow sparsely, as the memory backend does, rather than reserve real blocks: a

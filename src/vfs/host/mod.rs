@@ -44,6 +44,25 @@ pub(crate) fn fs_err(errno: Errno) -> FsError {
 }
 
 /// Flags of every open: never follow, never leak the fd into a child, never become our tty.
+/// How an object is opened for stat and set_times only: `O_PATH` where the OS has it (no
+/// side effects on fifos and devices, no read permission needed); elsewhere (macOS) a
+/// non-blocking read-only open, which needs read permission.
+pub(crate) fn object_flags() -> OFlags {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return OFlags::PATH;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return OFlags::RDONLY | OFlags::NONBLOCK;
+}
+
+/// Sets the times of the object `fd`: `AT_EMPTY_PATH` where the OS has it (it works on
+/// `O_PATH` handles too, where futimens answers EBADF), futimens elsewhere.
+pub(crate) fn set_fd_times(fd: &std::os::fd::OwnedFd, times: &Timestamps) -> FsResult<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return rustix::fs::utimensat(fd, "", times, rustix::fs::AtFlags::EMPTY_PATH).map_err(fs_err);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return rustix::fs::futimens(fd, times).map_err(fs_err);
+}
+
 pub(crate) fn base_flags() -> OFlags {
     OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY
 }
@@ -53,13 +72,16 @@ pub(crate) const FILE_MODE: u32 = 0o666;
 /// Mode bits of new directories.
 pub(crate) const DIR_MODE: u32 = 0o777;
 
+// `mode_t` is 16 bits on Apple's systems, 32 on Linux: the casts are no-ops on Linux.
+#[allow(clippy::unnecessary_cast)]
 pub(crate) fn mode(bits: u32) -> Mode {
-    Mode::from_bits_truncate(bits)
+    Mode::from_bits_truncate(bits as rustix::fs::RawMode)
 }
 
-/// The guest-visible type of a host object.
-pub(crate) fn filetype(mode: u32) -> FileType {
-    match HostType::from_raw_mode(mode) {
+/// The guest-visible type of a host object, from its `st_mode` (16 or 32 bits).
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn filetype(mode: impl Into<u32>) -> FileType {
+    match HostType::from_raw_mode(mode.into() as rustix::fs::RawMode) {
         HostType::RegularFile => FileType::RegularFile,
         HostType::Directory => FileType::Directory,
         HostType::Symlink => FileType::Symlink,
@@ -116,6 +138,3 @@ pub(crate) fn timestamps(atime: SetTime, mtime: SetTime) -> FsResult<Timestamps>
         last_modification: one(mtime)?,
     })
 }
-
-/// Largest file offset the host accepts (`off_t` is signed 64-bit), as the memory backend.
-pub(crate) const MAX_FILE_SIZE: u64 = i64::MAX as u64;

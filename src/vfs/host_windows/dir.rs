@@ -10,7 +10,8 @@
 use std::any::Any;
 use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use windows_sys::Wdk::Storage::FileSystem::{
     FILE_CREATE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN,
@@ -21,8 +22,9 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 use super::file::HostFile;
-use super::nt::{self, Listed, Open};
+use super::nt::{self, Listed, Open, Status};
 use super::{filestat, filetype, fs_status, set_times};
+use crate::vfs::host_shared::{Snapshot, peer};
 use crate::vfs::names::{check_confined_target, check_name, check_target, check_windows_name};
 use crate::vfs::{
     Dir, DirEntry, File, FileType, Filestat, FsError, FsResult, Node, NodeKind, OpenOptions,
@@ -58,7 +60,7 @@ pub struct HostDir {
     /// `..` entry: a root never reveals what lies above the mount.
     parent_ino: u64,
     /// The snapshot readdir cookies index into; replaced on every rewind.
-    listing: Mutex<Option<Arc<Vec<Entry>>>>,
+    listing: Snapshot<Entry>,
 }
 
 impl std::fmt::Debug for HostDir {
@@ -69,10 +71,32 @@ impl std::fmt::Debug for HostDir {
     }
 }
 
-/// Both name rules: the shared one, then what Windows cannot hold or would rewrite.
+/// Where the OS deletes a file only when its last handle closes (older Windows, FAT, Wine),
+/// an unlinked file that is still open keeps a name until then: this one, which no guest
+/// sees in a listing or reaches by name.
+pub const RETIRED_PREFIX: &str = ".wasi-warden-unlinked-";
+
+/// Both name rules: the shared one, then what Windows cannot hold or would rewrite; and the
+/// names of retired objects, which are nobody's (ENOENT, as a reserved device name).
 fn check(name: &str) -> FsResult<()> {
     check_name(name)?;
-    check_windows_name(name)
+    check_windows_name(name)?;
+    if name.starts_with(RETIRED_PREFIX) {
+        return Err(FsError::NotFound);
+    }
+    Ok(())
+}
+
+/// Whether the object whose path is `inner` is `outer` or lies below it. Paths from
+/// [`nt::final_path`], which spells one object one way.
+fn is_within(inner: BorrowedHandle<'_>, outer: BorrowedHandle<'_>) -> FsResult<bool> {
+    let path = |h| nt::final_path(h).map_err(|e| FsError::Io(format!("host error: {e}")));
+    let (inner, outer) = (path(inner)?, path(outer)?);
+    let separator = u16::from(b'\\');
+    Ok(match inner.strip_prefix(outer.as_slice()) {
+        None => false,
+        Some(rest) => rest.is_empty() || rest[0] == separator || outer.last() == Some(&separator),
+    })
 }
 
 /// Rights of a directory handle: list it, look names up in it, read its attributes.
@@ -116,24 +140,12 @@ impl HostDir {
             handle,
             ino,
             parent_ino,
-            listing: Mutex::new(None),
+            listing: Snapshot::new(),
         }
     }
 
     fn me(&self) -> BorrowedHandle<'_> {
         self.handle.as_handle()
-    }
-
-    /// The other side of a two-path operation, which must be a host directory too. A
-    /// read-only side is refused with ReadOnly (EPERM), as the Unix backend does.
-    fn peer<'a>(&self, other: &'a dyn Dir) -> FsResult<&'a HostDir> {
-        if other.is_read_only() {
-            return Err(FsError::ReadOnly);
-        }
-        other
-            .as_any()
-            .downcast_ref::<HostDir>()
-            .ok_or(FsError::CrossDevice)
     }
 
     /// What this directory holds under `name` (already checked).
@@ -263,7 +275,7 @@ impl HostDir {
             let Ok(name) = String::from_utf16(&entry.name) else {
                 return;
             };
-            if name == "." || name == ".." {
+            if name == "." || name == ".." || name.starts_with(RETIRED_PREFIX) {
                 return;
             }
             out.push(Entry {
@@ -277,18 +289,6 @@ impl HostDir {
         Ok(out)
     }
 
-    fn listing(&self, cookie: u64) -> FsResult<Arc<Vec<Entry>>> {
-        let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cached {
-            Some(listing) if cookie != 0 => Ok(Arc::clone(listing)),
-            _ => {
-                let listing = Arc::new(self.snapshot()?);
-                *cached = Some(Arc::clone(&listing));
-                Ok(listing)
-            }
-        }
-    }
-
     /// Opens the exact entry `name` with DELETE for unlink, rmdir or rename.
     fn open_for_delete(&self, name: &str, entry: &Listed) -> FsResult<OwnedHandle> {
         let options = if entry.attributes & FILE_ATTRIBUTE_DIRECTORY != 0 {
@@ -299,15 +299,64 @@ impl HostDir {
         self.open_entry(name, entry, DELETE | FILE_READ_ATTRIBUTES, options)
     }
 
-    /// Whether the directory `entry` has anything in it but `.` and `..`.
-    fn has_entries(&self, name: &str, entry: &Listed) -> FsResult<bool> {
-        let dir = self.open_subdir(name, entry)?;
+    /// Whether this directory has anything in it but `.` and `..` (a retired object
+    /// counts: NT will not remove a directory that holds one).
+    fn has_entries(&self) -> FsResult<bool> {
         let mut any = false;
-        nt::list(dir.me(), None, |e| {
+        nt::list(self.me(), None, |e| {
             any |= e.name != [u16::from(b'.')] && e.name != [u16::from(b'.'); 2];
         })
         .map_err(fs_status)?;
         Ok(any)
+    }
+
+    /// Removes the entry `name` (an unlink, an rmdir, a rename's replaced target) so that
+    /// the name is gone at once, as on POSIX, even while a guest still has the object open.
+    /// Where the OS deletes only on last close, the object is first renamed to a retired
+    /// name, then marked for deletion through a handle opened by that name (Wine deletes by
+    /// the name a handle was opened with).
+    fn remove(&self, name: &str, entry: &Listed) -> FsResult<()> {
+        let handle = self.open_for_delete(name, entry)?;
+        match nt::delete_posix(handle.as_handle()) {
+            Err(Status(s)) if nt::unknown_class(s) => {}
+            other => return other.map_err(fs_status),
+        }
+        let retired = self.retire(handle.as_handle())?;
+        drop(handle);
+        let options = if entry.attributes & FILE_ATTRIBUTE_DIRECTORY != 0 {
+            FILE_DIRECTORY_FILE
+        } else {
+            FILE_NON_DIRECTORY_FILE
+        };
+        let open = Open {
+            access: DELETE | FILE_READ_ATTRIBUTES,
+            disposition: FILE_OPEN,
+            options,
+        };
+        let deleted = nt::open_at(self.me(), &retired, open).and_then(|handle| {
+            nt::delete_on_close(handle.as_handle()).inspect_err(|_| {
+                // Give the object its name back rather than lose it under a hidden one.
+                let _ = nt::rename_plain(handle.as_handle(), self.me(), name, false);
+            })
+        });
+        deleted.map_err(fs_status)
+    }
+
+    /// Renames the object `handle` (opened with DELETE) to a fresh retired name here, and
+    /// answers that name.
+    fn retire(&self, handle: BorrowedHandle<'_>) -> FsResult<String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        for _ in 0..8 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let hidden = format!("{RETIRED_PREFIX}{}-{n}", std::process::id());
+            match nt::rename_plain(handle, self.me(), &hidden, false).map_err(fs_status) {
+                Ok(()) => return Ok(hidden),
+                // Another process's retired object: take the next number.
+                Err(FsError::Exists) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(FsError::Busy)
     }
 }
 
@@ -419,8 +468,7 @@ impl Dir for HostDir {
         if filetype(entry.attributes, entry.reparse_tag) != FileType::Directory {
             return Err(FsError::NotDir);
         }
-        let handle = self.open_for_delete(name, &entry)?;
-        nt::delete(handle.as_handle()).map_err(fs_status)
+        self.remove(name, &entry)
     }
 
     fn unlink(&self, name: &str) -> FsResult<()> {
@@ -429,8 +477,7 @@ impl Dir for HostDir {
         if filetype(entry.attributes, entry.reparse_tag) == FileType::Directory {
             return Err(FsError::IsDir);
         }
-        let handle = self.open_for_delete(name, &entry)?;
-        nt::delete(handle.as_handle()).map_err(fs_status)
+        self.remove(name, &entry)
     }
 
     fn symlink(&self, name: &str, target: &str) -> FsResult<()> {
@@ -468,7 +515,7 @@ impl Dir for HostDir {
     }
 
     fn link(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
-        let peer = self.peer(new_dir)?;
+        let peer = peer::<HostDir>(new_dir)?;
         check(name)?;
         check(new_name)?;
         let entry = self.exact(name)?;
@@ -486,11 +533,18 @@ impl Dir for HostDir {
     }
 
     fn rename(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> FsResult<()> {
-        let peer = self.peer(new_dir)?;
+        let peer = peer::<HostDir>(new_dir)?;
         check(name)?;
         check(new_name)?;
         let source = self.exact(name)?;
         let source_is_dir = filetype(source.attributes, source.reparse_tag) == FileType::Directory;
+        let handle = self.open_for_delete(name, &source)?;
+        // POSIX's ancestry rules come before its type rules, and NT has neither in this form:
+        // a directory cannot move into its own subtree (EINVAL)...
+        if source_is_dir && is_within(peer.me(), handle.as_handle())? {
+            return Err(FsError::Invalid);
+        }
+        let mut replaced = None;
         match peer.find(new_name)? {
             Found::Nothing => {}
             // The same entry under another case (`a.txt` → `A.txt`): a rename of its name.
@@ -500,27 +554,38 @@ impl Dir for HostDir {
             Found::Exact(target) if target.file_id == source.file_id && source.file_id != 0 => {
                 return Ok(());
             }
-            Found::Exact(target) => {
-                let target_is_dir =
-                    filetype(target.attributes, target.reparse_tag) == FileType::Directory;
-                match (source_is_dir, target_is_dir) {
-                    (true, false) => return Err(FsError::NotDir),
-                    (false, true) => return Err(FsError::IsDir),
-                    // Windows never replaces a directory: an empty one is removed first (the
-                    // one step of this rename that is not atomic).
-                    (true, true) => {
-                        if peer.has_entries(new_name, &target)? {
-                            return Err(FsError::NotEmpty);
-                        }
-                        let handle = peer.open_for_delete(new_name, &target)?;
-                        nt::delete(handle.as_handle()).map_err(fs_status)?;
-                    }
-                    (false, false) => {}
+            Found::Exact(target)
+                if filetype(target.attributes, target.reparse_tag) == FileType::Directory =>
+            {
+                let dir = peer.open_subdir(new_name, &target)?;
+                // ...and nothing replaces a directory that holds it (ENOTEMPTY).
+                if is_within(self.me(), dir.me())? {
+                    return Err(FsError::NotEmpty);
                 }
+                if !source_is_dir {
+                    return Err(FsError::IsDir);
+                }
+                if dir.has_entries()? {
+                    return Err(FsError::NotEmpty);
+                }
+                drop(dir);
+                // Windows never replaces a directory: the empty one goes first (the one step
+                // of this rename that is not atomic).
+                peer.remove(new_name, &target)?;
             }
+            Found::Exact(_) if source_is_dir => return Err(FsError::NotDir),
+            Found::Exact(target) => replaced = Some(target),
         }
-        let handle = self.open_for_delete(name, &source)?;
-        nt::rename(handle.as_handle(), peer.me(), new_name).map_err(fs_status)
+        match nt::rename_posix(handle.as_handle(), peer.me(), new_name) {
+            Err(Status(s)) if nt::unknown_class(s) => {}
+            other => return other.map_err(fs_status),
+        }
+        // Without POSIX semantics an open target cannot be replaced: it is removed first, as
+        // an unlink would (not atomic either).
+        if let Some(target) = replaced {
+            peer.remove(new_name, &target)?;
+        }
+        nt::rename_plain(handle.as_handle(), peer.me(), new_name, false).map_err(fs_status)
     }
 
     fn stat(&self) -> FsResult<Filestat> {
@@ -538,7 +603,7 @@ impl Dir for HostDir {
     }
 
     fn read_dir(&self, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
-        let listing = self.listing(cookie)?;
+        let listing = self.listing.serve(cookie, || self.snapshot())?;
         let dots = [self.ino, self.parent_ino];
         Ok(crate::vfs::page_listing(dots, &listing, cookie, max, |l| {
             (l.name.clone(), l.ino, l.filetype)

@@ -11,7 +11,6 @@
 use std::any::Any;
 use std::os::windows::fs::FileExt;
 use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle};
-use std::sync::Mutex;
 
 use windows_sys::Win32::System::IO::DeviceIoControl;
 use windows_sys::Win32::System::Ioctl::FSCTL_GET_REPARSE_POINT;
@@ -19,12 +18,9 @@ use windows_sys::Win32::System::SystemServices::{
     IO_REPARSE_TAG_MOUNT_POINT, IO_REPARSE_TAG_SYMLINK,
 };
 
-use super::{MAX_FILE_SIZE, filestat, fs_io, raw, set_times};
+use super::{filestat, fs_io, raw, set_times};
+use crate::vfs::host_shared::{APPEND_LOCK, MAX_FILE_SIZE, can_write, end_of};
 use crate::vfs::{File, Filestat, FsError, FsResult, SetTime};
-
-/// Serialises `append` across every host file of the process, as on Unix: finding the end
-/// and writing there must not interleave with another of our appends.
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
 
 /// An open object of a confined host mount.
 pub struct HostFile {
@@ -56,24 +52,22 @@ impl HostFile {
         self
     }
 
-    fn can_write(&self) -> FsResult<()> {
-        if self.writable {
-            Ok(())
-        } else {
-            Err(FsError::Access)
-        }
-    }
-
-    fn end_of(offset: u64, len: u64) -> FsResult<u64> {
-        match offset.checked_add(len) {
-            Some(end) if end <= MAX_FILE_SIZE => Ok(end),
-            _ => Err(FsError::FileTooBig),
-        }
-    }
-
     fn size(&self) -> FsResult<u64> {
         Ok(self.stat()?.size)
     }
+}
+
+/// Whether the object's current name is a retired one (`dir.rs`, `RETIRED_PREFIX`).
+fn retired(handle: BorrowedHandle<'_>) -> bool {
+    let Ok(path) = super::nt::final_path(handle) else {
+        return false;
+    };
+    let name = match path.iter().rposition(|&u| u == u16::from(b'\\')) {
+        Some(at) => &path[at + 1..],
+        None => &path[..],
+    };
+    let prefix: Vec<u16> = super::RETIRED_PREFIX.encode_utf16().collect();
+    name.starts_with(&prefix)
 }
 
 impl File for HostFile {
@@ -92,11 +86,11 @@ impl File for HostFile {
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
-        self.can_write()?;
+        can_write(self.writable)?;
         if buf.is_empty() {
             return Ok(0);
         }
-        Self::end_of(offset, buf.len() as u64)?;
+        end_of(offset, buf.len() as u64)?;
         loop {
             match self.file.seek_write(buf, offset) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -106,7 +100,7 @@ impl File for HostFile {
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<(usize, u64)> {
-        self.can_write()?;
+        can_write(self.writable)?;
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let end = self.size()?;
         let n = self.write_at(buf, end)?;
@@ -114,12 +108,18 @@ impl File for HostFile {
     }
 
     fn stat(&self) -> FsResult<Filestat> {
-        filestat(self.file.as_handle())
+        let mut st = filestat(self.file.as_handle())?;
+        // An unlinked file that waits under a retired name (no POSIX delete here) has lost
+        // the guest's name for it: POSIX counts that link gone.
+        if st.nlink > 0 && retired(self.file.as_handle()) {
+            st.nlink -= 1;
+        }
+        Ok(st)
     }
 
     fn set_size(&self, size: u64) -> FsResult<()> {
-        self.can_write()?;
-        Self::end_of(size, 0)?;
+        can_write(self.writable)?;
+        end_of(size, 0)?;
         self.file.set_len(size).map_err(fs_io)
     }
 
@@ -128,8 +128,8 @@ impl File for HostFile {
     }
 
     fn allocate(&self, offset: u64, len: u64) -> FsResult<()> {
-        self.can_write()?;
-        let end = Self::end_of(offset, len)?;
+        can_write(self.writable)?;
+        let end = end_of(offset, len)?;
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // Grown by its end of file, never by reserving blocks (a guest must not fill the
         // disk with one call). NTFS files are not sparse unless marked: the zeros are real.

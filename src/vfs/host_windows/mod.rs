@@ -27,7 +27,7 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 
 use super::{FileType, Filestat, FsError, FsResult, SetTime};
-pub use dir::HostDir;
+pub use dir::{HostDir, RETIRED_PREFIX};
 
 /// NTSTATUS → the backend error set; the one place NT statuses are interpreted. Anything
 /// unexpected becomes `Io` (EIO) with the status for the logs.
@@ -191,6 +191,3 @@ fn set_times(handle: BorrowedHandle<'_>, atime: SetTime, mtime: SetTime) -> FsRe
         Err(fs_io(std::io::Error::last_os_error()))
     }
 }
-
-/// Largest file offset the host accepts (a signed 64-bit offset), as the memory backend.
-const MAX_FILE_SIZE: u64 = i64::MAX as u64;

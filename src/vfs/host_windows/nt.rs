@@ -24,7 +24,7 @@ use windows_sys::Win32::Foundation::{
 use windows_sys::Win32::Storage::FileSystem::{
     FILE_DISPOSITION_FLAG_DELETE, FILE_DISPOSITION_FLAG_IGNORE_READONLY_ATTRIBUTE,
     FILE_DISPOSITION_FLAG_POSIX_SEMANTICS, FILE_LIST_DIRECTORY, FILE_SHARE_DELETE, FILE_SHARE_READ,
-    FILE_SHARE_WRITE, SYNCHRONIZE,
+    FILE_SHARE_WRITE, GetFinalPathNameByHandleW, SYNCHRONIZE,
 };
 use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 use windows_sys::Win32::System::WindowsProgramming::{
@@ -42,7 +42,7 @@ const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as i32;
 const STATUS_NOT_IMPLEMENTED: NTSTATUS = 0xC000_0002_u32 as i32;
 const STATUS_NOT_SUPPORTED: NTSTATUS = 0xC000_00BB_u32 as i32;
 
-fn unknown_class(status: NTSTATUS) -> bool {
+pub(super) fn unknown_class(status: NTSTATUS) -> bool {
     matches!(
         status,
         STATUS_INVALID_INFO_CLASS
@@ -269,30 +269,37 @@ fn name_information(flags: u32, root: BorrowedHandle<'_>, name: &str) -> Vec<u8>
     info
 }
 
-/// Renames the object `handle` (opened with DELETE) to `name` in `root`, replacing an
-/// existing non-directory there: POSIX semantics (an open target is replaced too) where the
-/// OS has them, else the older class.
-pub(super) fn rename(
+/// Renames the object `handle` (opened with DELETE) to `name` in `root` with POSIX
+/// semantics: an existing non-directory there is replaced even while it is open. Where the
+/// OS lacks them (older Windows, FAT, Wine) this fails with a status [`unknown_class`] knows,
+/// and the caller falls back to [`rename_plain`].
+pub(super) fn rename_posix(
     handle: BorrowedHandle<'_>,
     root: BorrowedHandle<'_>,
     name: &str,
 ) -> Result<(), Status> {
     let flags = FILE_RENAME_FLAG_REPLACE_IF_EXISTS | FILE_RENAME_FLAG_POSIX_SEMANTICS;
-    match set_information(
+    set_information(
         handle,
         &name_information(flags, root, name),
         FileRenameInformationEx,
-    ) {
-        Err(Status(s)) if unknown_class(s) => {
-            // ReplaceIfExists is a BOOLEAN in the first byte.
-            set_information(
-                handle,
-                &name_information(1, root, name),
-                FileRenameInformation,
-            )
-        }
-        other => other,
-    }
+    )
+}
+
+/// Renames with the older class, which never replaces an open file: `replace` only says
+/// whether a closed one may be.
+pub(super) fn rename_plain(
+    handle: BorrowedHandle<'_>,
+    root: BorrowedHandle<'_>,
+    name: &str,
+    replace: bool,
+) -> Result<(), Status> {
+    // ReplaceIfExists is a BOOLEAN in the first byte.
+    set_information(
+        handle,
+        &name_information(u32::from(replace), root, name),
+        FileRenameInformation,
+    )
 }
 
 /// Adds the hard link `name` in `root` to the object `handle`, never replacing anything.
@@ -308,16 +315,43 @@ pub(super) fn link(
     )
 }
 
-/// Deletes the object `handle` (opened with DELETE) when it closes: at once from the
-/// namespace with POSIX semantics, read-only attribute or not, where the OS has them.
-pub(super) fn delete(handle: BorrowedHandle<'_>) -> Result<(), Status> {
+/// Deletes the object `handle` (opened with DELETE) with POSIX semantics: its name goes at
+/// once, even while other handles are open, read-only attribute or not. Where the OS lacks
+/// them this fails with a status [`unknown_class`] knows; see [`delete_on_close`].
+pub(super) fn delete_posix(handle: BorrowedHandle<'_>) -> Result<(), Status> {
     let flags = FILE_DISPOSITION_FLAG_DELETE
         | FILE_DISPOSITION_FLAG_POSIX_SEMANTICS
         | FILE_DISPOSITION_FLAG_IGNORE_READONLY_ATTRIBUTE;
-    match set_information(handle, &flags.to_le_bytes(), FileDispositionInformationEx) {
-        Err(Status(s)) if unknown_class(s) => {
-            set_information(handle, &[1u8], FileDispositionInformation)
+    set_information(handle, &flags.to_le_bytes(), FileDispositionInformationEx)
+}
+
+/// The older delete: the object (and its name) goes when its last handle closes.
+pub(super) fn delete_on_close(handle: BorrowedHandle<'_>) -> Result<(), Status> {
+    set_information(handle, &[1u8], FileDispositionInformation)
+}
+
+/// The full path the OS has for the object `handle` (normalized, as UTF-16 without the
+/// terminating NUL): only ever compared with another such path, never opened.
+pub(super) fn final_path(handle: BorrowedHandle<'_>) -> std::io::Result<Vec<u16>> {
+    let mut buffer = vec![0u16; 512];
+    loop {
+        let capacity =
+            u32::try_from(buffer.len()).map_err(|_| std::io::Error::other("path too long"))?;
+        // SAFETY: the buffer holds `capacity` units and outlives the call.
+        let len =
+            unsafe { GetFinalPathNameByHandleW(raw(handle), buffer.as_mut_ptr(), capacity, 0) }
+                as usize;
+        if len == 0 {
+            return Err(std::io::Error::last_os_error());
         }
-        other => other,
+        if len < buffer.len() {
+            buffer.truncate(len);
+            return Ok(buffer);
+        }
+        // Too small: `len` is the size needed, NUL included. Paths are at most 32 Ki units.
+        if len > 1 << 15 {
+            return Err(std::io::Error::other("path too long"));
+        }
+        buffer.resize(len, 0);
     }
 }

@@ -89,7 +89,6 @@ fn files_read_write_append_truncate_and_stat() {
 }
 
 #[test]
-#[ignore = "fails under Wine 8 (no POSIX-semantics rename/delete of open files); for a real Windows host"]
 fn directories_and_their_errors_map_like_the_memory_backend() {
     let tmp = tempfile::tempdir().unwrap();
     let root = mount(&tmp);
@@ -107,21 +106,44 @@ fn directories_and_their_errors_map_like_the_memory_backend() {
     d.unlink("inner").unwrap();
     root.remove_dir("d").unwrap();
     assert_eq!(err(root.lookup("d")), FsError::NotFound);
+    drop(d);
     // An open file can be unlinked, as on POSIX; its handle still reads.
     let f = root.open_file("f", WRITE).unwrap();
     f.write_at(b"kept", 0).unwrap();
     root.unlink("f").unwrap();
-    // Where the OS has no POSIX delete (Wine 8) the name stays until the handle closes: not
-    // asserted here (README, "Windows").
+    // The name is gone at once, as on POSIX (where the OS deletes only on last close, the
+    // file waits under a retired name no guest can see or spell), and can be used again.
+    assert_eq!(err(root.stat_at("f")), FsError::NotFound);
+    assert_eq!(names(&root), [".", ".."]);
     let mut buf = [0u8; 4];
     assert_eq!(f.read_at(&mut buf, 0).unwrap(), 4);
+    assert_eq!(&buf, b"kept");
+    root.open_file("f", WRITE)
+        .unwrap()
+        .write_at(b"new", 0)
+        .unwrap();
+    let retired: Vec<String> = host_names(tmp.path())
+        .into_iter()
+        .filter(|n| n != "f")
+        .collect();
+    for name in &retired {
+        assert_eq!(err(root.stat_at(name)), FsError::NotFound, "{name}");
+        assert_eq!(err(root.unlink(name)), FsError::NotFound, "{name}");
+    }
     drop(f);
-    assert_eq!(err(root.stat_at("f")), FsError::NotFound);
-    assert_eq!(host_names(tmp.path()), Vec::<String>::new());
+    assert_eq!(host_names(tmp.path()), ["f"]);
+    // An open directory can be removed too.
+    root.create_dir("open").unwrap();
+    let Node::Dir(open) = root.lookup("open").unwrap() else {
+        panic!("not a directory")
+    };
+    root.remove_dir("open").unwrap();
+    assert_eq!(err(root.lookup("open")), FsError::NotFound);
+    drop(open);
+    assert_eq!(host_names(tmp.path()), ["f"]);
 }
 
 #[test]
-#[ignore = "fails under Wine 8 (no POSIX-semantics rename/delete of open files); for a real Windows host"]
 fn rename_and_link_follow_posix_rules() {
     let tmp = tempfile::tempdir().unwrap();
     let root = mount(&tmp);
@@ -140,9 +162,31 @@ fn rename_and_link_follow_posix_rules() {
     assert_eq!(err(root.rename("b", &*root, "d")), FsError::IsDir);
     assert_eq!(err(root.rename("d", &*root, "b")), FsError::NotDir);
     assert_eq!(err(root.rename("d", &*root, "e")), FsError::NotEmpty);
-    // (A directory over an empty one: Wine 8 refuses the rename after the target's removal
-    // with EACCES; untested here, README "Windows".)
-    root.remove_dir("d").unwrap();
+    // A directory over an empty one replaces it.
+    fs::write(tmp.path().join("d/in-d"), "d").unwrap();
+    root.rename("d", &*root, "empty").unwrap();
+    assert_eq!(fs::read(tmp.path().join("empty/in-d")).unwrap(), b"d");
+    assert!(!tmp.path().join("d").exists());
+    // Ancestry before type: into its own subtree EINVAL, onto an ancestor ENOTEMPTY.
+    let Node::Dir(moved) = root.lookup("empty").unwrap() else {
+        panic!("not a directory")
+    };
+    moved.create_dir("sub").unwrap();
+    let Node::Dir(sub) = moved.lookup("sub").unwrap() else {
+        panic!("not a directory")
+    };
+    assert_eq!(err(root.rename("empty", &*sub, "x")), FsError::Invalid);
+    assert_eq!(err(root.rename("empty", &*moved, "x")), FsError::Invalid);
+    assert_eq!(
+        err(moved.rename("in-d", &*root, "empty")),
+        FsError::NotEmpty
+    );
+    sub.open_file("deep", WRITE).unwrap();
+    assert_eq!(err(sub.rename("deep", &*root, "empty")), FsError::NotEmpty);
+    assert_eq!(err(sub.rename("deep", &*moved, "sub")), FsError::NotEmpty);
+    drop((sub, moved));
+    fs::remove_dir_all(tmp.path().join("empty")).unwrap();
+    fs::create_dir(tmp.path().join("empty")).unwrap();
     // Into another directory of the mount.
     let Node::Dir(e) = root.lookup("e").unwrap() else {
         panic!("not a directory")
