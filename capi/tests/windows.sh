@@ -36,3 +36,11 @@ x86_64-w64-mingw32-gcc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
     -I"$headers" -Icapi/include capi/tests/c/test_capi.c -o "$work/test_capi.exe" \
     "$work/wasi_warden.dll" "$work/wasmtime.dll" -static -lpthread
 timeout 600 wine "$work/test_capi.exe" "$guests"
+
+step "C tests (static libwasi_warden) under Wine"
+# The system libraries are those `--print native-static-libs` names for the staticlib.
+x86_64-w64-mingw32-gcc -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+    -I"$headers" -Icapi/include capi/tests/c/test_capi.c -o "$work/test_capi_static.exe" \
+    "$out/libwasi_warden.a" "$work/wasmtime.dll" -static -lpthread \
+    -lkernel32 -lntdll -luserenv -lws2_32 -ldbghelp
+timeout 600 wine "$work/test_capi_static.exe" "$guests"

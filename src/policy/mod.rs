@@ -11,6 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 mod ask;
+#[cfg(windows)]
+mod console_windows;
 mod file;
 mod pattern;
 mod prompt;

@@ -8,7 +8,7 @@ use super::{Access, Request, Syscall, normalize};
 use crate::escape::escape;
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
@@ -247,7 +247,8 @@ impl Prompter for ChannelPrompter {
 
 /// Where a terminal prompter reads and writes.
 enum Terminal {
-    /// Both directions on one stream (`/dev/tty`, or the ones given to `with_io`).
+    /// Both directions on one stream (`/dev/tty`, the Windows console, or the ones given to
+    /// `with_io`).
     Io(Box<dyn BufRead + Send>, Box<dyn Write + Send>),
     /// stdin (a terminal) for answers, stderr for questions.
     Stdin,
@@ -257,8 +258,8 @@ enum Terminal {
 
 /// Asks on the terminal, Deno-style:
 /// `wasi-warden: module wants to write /data/out.txt — [y]es once, [a]lways, [n]o, [N]ever? `.
-/// Reads `/dev/tty` (or stdin when it is a terminal); without a terminal it denies and says so
-/// on stderr. Prompts from several guest threads are asked one at a time.
+/// Reads `/dev/tty` on Unix, `CONIN$`/`CONOUT$` on Windows (or stdin when it is a terminal);
+/// without a terminal it denies and says so on stderr. Prompts from several guest threads are asked one at a time.
 pub struct TerminalPrompter {
     /// One prompt at a time: two questions interleaved on one terminal could have one's
     /// answer taken for the other's.
@@ -269,16 +270,13 @@ pub struct TerminalPrompter {
 const MAX_RETRIES: usize = 3;
 
 impl TerminalPrompter {
-    /// Uses `/dev/tty`, else stdin if it is a terminal, else nothing (deny).
+    /// Uses the terminal (`/dev/tty`; the console on Windows), else stdin if it is a
+    /// terminal, else nothing (deny).
     pub fn new() -> TerminalPrompter {
-        // `/dev/tty` first: stdin may be the guest's input (a pipe, a file), and answers must come
-        // from the person, not from it.
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty");
-        let terminal = match tty.and_then(|t| Ok((t.try_clone()?, t))) {
-            Ok((read, write)) => Terminal::Io(Box::new(BufReader::new(read)), Box::new(write)),
+        // The terminal first: stdin may be the guest's input (a pipe, a file), and answers
+        // must come from the person, not from it.
+        let terminal = match open_terminal() {
+            Ok((read, write)) => Terminal::Io(read, write),
             Err(_) if std::io::stdin().is_terminal() => Terminal::Stdin,
             Err(_) => Terminal::None,
         };
@@ -318,6 +316,24 @@ impl TerminalPrompter {
             _ => None,
         }
     }
+}
+
+/// The controlling terminal, for reading and writing.
+#[cfg(not(windows))]
+fn open_terminal() -> std::io::Result<(Box<dyn BufRead + Send>, Box<dyn Write + Send>)> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    Ok((
+        Box::new(std::io::BufReader::new(tty.try_clone()?)),
+        Box::new(tty),
+    ))
+}
+
+#[cfg(windows)]
+fn open_terminal() -> std::io::Result<super::console_windows::Console> {
+    super::console_windows::open()
 }
 
 impl Default for TerminalPrompter {
