@@ -116,7 +116,10 @@ mod host {
                 let since = ANCHOR.get_or_init(Instant::now).elapsed().as_nanos();
                 u64::try_from(since).unwrap_or(u64::MAX)
             }
-            HostClock::ProcessCpu => cpu(false),
+            // The process's CPU time includes the calling thread's; the two are sampled
+            // separately (Wine: the process's by its server, less often), so the process
+            // clock is never answered behind the thread's.
+            HostClock::ProcessCpu => cpu(false).max(cpu(true)),
             HostClock::ThreadCpu => cpu(true),
         }
     }

@@ -105,14 +105,22 @@ mod tests {
         let real = clock_time_get(&mut ctx, &mut mem, Clockid::Realtime, 0).unwrap();
         assert!(real > 1_600_000_000 * 1_000_000_000);
         let m1 = clock_time_get(&mut ctx, &mut mem, Clockid::Monotonic, 0).unwrap();
-        // Burn some CPU so the CPU clocks visibly advance.
+        // Burn CPU until the thread's CPU clock visibly advances: it counts in the OS's
+        // scheduler ticks (15.6 ms on Windows), so a fixed amount of work may not show. A
+        // clock that never moves fails after 10 s.
+        let start = std::time::Instant::now();
         let mut x = 0u64;
-        for i in 0..2_000_000u64 {
-            x = std::hint::black_box(x.wrapping_add(i));
-        }
+        let t = loop {
+            for i in 0..2_000_000u64 {
+                x = std::hint::black_box(x.wrapping_add(i));
+            }
+            let t = clock_time_get(&mut ctx, &mut mem, Clockid::ThreadCputimeId, 0).unwrap();
+            if t > 0 || start.elapsed() > std::time::Duration::from_secs(10) {
+                break t;
+            }
+        };
         let m2 = clock_time_get(&mut ctx, &mut mem, Clockid::Monotonic, 0).unwrap();
         assert!(m2 >= m1);
-        let t = clock_time_get(&mut ctx, &mut mem, Clockid::ThreadCputimeId, 0).unwrap();
         let p = clock_time_get(&mut ctx, &mut mem, Clockid::ProcessCputimeId, 0).unwrap();
         // The process's CPU time includes this thread's.
         assert!(t > 0 && p >= t);
